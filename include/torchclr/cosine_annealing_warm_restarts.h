@@ -1,0 +1,66 @@
+#pragma once
+
+#include <torchclr/scheduler.h>
+
+#include <torch/arg.h>
+
+#include <cstdint>
+
+namespace torchclr {
+
+/// Options of `CosineAnnealingWarmRestarts`, with PyTorch's names and defaults.
+struct CosineAnnealingWarmRestartsOptions {
+  /* implicit */ CosineAnnealingWarmRestartsOptions(int64_t T_0);
+
+  /// Steps in the first cycle.
+  TORCH_ARG(int64_t, T_0);
+  /// Each cycle is T_mult times longer than the one before (integer >= 1).
+  TORCH_ARG(int64_t, T_mult) = 1;
+  /// LR at the bottom of every cycle.
+  TORCH_ARG(double, eta_min) = 0.0;
+};
+
+/// Position inside the warm-restart schedule: steps since the last restart
+/// and the length of the current cycle (PyTorch's T_cur and T_i).
+struct RestartPosition {
+  int64_t T_cur;
+  int64_t T_i;
+};
+
+/// Where step `k` falls: cycles of length T_0, T_0 T_mult, T_0 T_mult^2, ...
+RestartPosition restart_position(int64_t step, int64_t T_0, int64_t T_mult);
+
+/// eta_min + (base_lr - eta_min) * (1 + cos(pi T_cur / T_i)) / 2.
+double cosine_restart_lr(
+    double base_lr,
+    double eta_min,
+    const RestartPosition& position);
+
+/// SGDR (Loshchilov & Hutter), PyTorch's
+/// `torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`, stepped without an
+/// epoch argument. Starts from the optimizer's LRs at construction.
+class CosineAnnealingWarmRestarts final : public Scheduler {
+ public:
+  /// The optimizer must outlive the scheduler.
+  explicit CosineAnnealingWarmRestarts(
+      torch::optim::Optimizer& optimizer,
+      CosineAnnealingWarmRestartsOptions options);
+
+  const char* name() const noexcept override {
+    return "CosineAnnealingWarmRestarts";
+  }
+  const CosineAnnealingWarmRestartsOptions& options() const noexcept {
+    return options_;
+  }
+
+ protected:
+  void compute(
+      int64_t epoch,
+      std::vector<double>& lrs,
+      std::vector<double>& momentums) const override;
+
+ private:
+  CosineAnnealingWarmRestartsOptions options_;
+};
+
+} // namespace torchclr

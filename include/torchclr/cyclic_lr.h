@@ -1,0 +1,132 @@
+#pragma once
+
+#include <torchclr/group_values.h>
+#include <torchclr/scheduler.h>
+
+#include <torch/arg.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+namespace torchclr {
+
+/// The paper's amplitude policies (PyTorch's `mode`).
+enum class CyclicMode {
+  kTriangular, ///< constant amplitude
+  kTriangular2, ///< amplitude halved every cycle: 1 / 2^(cycle - 1)
+  kExpRange, ///< amplitude gamma^iterations
+};
+
+/// What a custom `scale_fn` is evaluated at (PyTorch's `scale_mode`).
+enum class ScaleMode { kCycle, kIterations };
+
+/// Shape of the rise and fall inside one cycle. The paper tried all three and
+/// found them equivalent; PyTorch offers only the triangle.
+enum class Waveform {
+  kTriangle, ///< linear: w(t) = t
+  kSine, ///< Hann window: w(t) = (1 - cos(pi t)) / 2
+  kParabolic, ///< Welch window: w(t) = 1 - (1 - t)^2
+};
+
+/// Options of `CyclicLR`, with PyTorch's keyword names and defaults.
+struct CyclicLROptions {
+  CyclicLROptions(GroupValues base_lr, GroupValues max_lr);
+
+  /// Lower LR bound of the cycle, per group or one for all.
+  TORCH_ARG(GroupValues, base_lr);
+  /// Upper LR bound of the cycle, per group or one for all.
+  TORCH_ARG(GroupValues, max_lr);
+  /// Steps in the rising half of a cycle.
+  TORCH_ARG(int64_t, step_size_up) = 2000;
+  /// Steps in the falling half; defaults to `step_size_up`.
+  TORCH_ARG(std::optional<int64_t>, step_size_down) = std::nullopt;
+  TORCH_ARG(CyclicMode, mode) = CyclicMode::kTriangular;
+  /// Per-iteration decay of `kExpRange`, in (0, 1].
+  TORCH_ARG(double, gamma) = 1.0;
+  /// Custom amplitude scale, overriding `mode`; must return a value in [0, 1].
+  TORCH_ARG(std::function<double(double)>, scale_fn) = nullptr;
+  TORCH_ARG(ScaleMode, scale_mode) = ScaleMode::kCycle;
+  /// Cycle momentum inversely to the LR (SGD/RMSprop momentum, Adam beta1).
+  TORCH_ARG(bool, cycle_momentum) = true;
+  TORCH_ARG(GroupValues, base_momentum) = 0.8;
+  TORCH_ARG(GroupValues, max_momentum) = 0.9;
+  /// Shape of the cycle (ours; PyTorch has only the triangle).
+  TORCH_ARG(Waveform, waveform) = Waveform::kTriangle;
+};
+
+/// Where step `k` falls in the cyclic schedule, before amplitude scaling.
+struct CyclePosition {
+  /// 1-based cycle number (PyTorch's `cycle`).
+  double cycle;
+  /// Height in [0, 1] of the waveform: 0 at base_lr, 1 at max_lr.
+  double height;
+};
+
+/// PyTorch's CyclicLR position of step `k`: cycle = floor(1 + k / total),
+/// x = 1 + k / total - cycle, t = x / ratio rising, (x - 1) / (ratio - 1)
+/// falling, and height = waveform(t).
+CyclePosition cyclic_position(
+    int64_t step,
+    double step_size_up,
+    double step_size_down,
+    Waveform waveform);
+
+/// The amplitude scale of `mode` at `position`/`step` (1, 1/2^(cycle-1) or
+/// gamma^step).
+double cyclic_scale(
+    CyclicMode mode,
+    double gamma,
+    const CyclePosition& position,
+    int64_t step);
+
+/// lr = base_lr + (max_lr - base_lr) * height * scale.
+double cyclic_lr(
+    double base_lr,
+    double max_lr,
+    double height,
+    double scale);
+
+/// momentum = max_momentum - (max_momentum - base_momentum) * height * scale.
+double cyclic_momentum(
+    double base_momentum,
+    double max_momentum,
+    double height,
+    double scale);
+
+/// Cyclical learning rates (Smith 2017), PyTorch's
+/// `torch.optim.lr_scheduler.CyclicLR`: call `step()` after every batch.
+/// Momentum is cycled inversely; for Adam/AdamW, beta1 is cycled (ours: PyTorch
+/// 1.13 refuses Adam).
+class CyclicLR final : public Scheduler {
+ public:
+  /// The optimizer must outlive the scheduler.
+  explicit CyclicLR(torch::optim::Optimizer& optimizer, CyclicLROptions options);
+
+  const char* name() const noexcept override {
+    return "CyclicLR";
+  }
+  const CyclicLROptions& options() const noexcept {
+    return options_;
+  }
+
+ protected:
+  bool starts_from_optimizer_lr() const noexcept override {
+    return false;
+  }
+  void compute(
+      int64_t epoch,
+      std::vector<double>& lrs,
+      std::vector<double>& momentums) const override;
+
+ private:
+  double scale_at(const CyclePosition& position, int64_t epoch) const;
+
+  CyclicLROptions options_;
+  std::vector<double> max_lrs_;
+  std::vector<double> base_momentums_;
+  std::vector<double> max_momentums_;
+  double step_size_down_;
+};
+
+} // namespace torchclr

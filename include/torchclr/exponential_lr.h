@@ -1,0 +1,47 @@
+#pragma once
+
+#include <torchclr/scheduler.h>
+
+#include <torch/arg.h>
+
+namespace torchclr {
+
+/// Options of `ExponentialLR`.
+struct ExponentialLROptions {
+  /* implicit */ ExponentialLROptions(double gamma);
+
+  /// Multiplicative decay per step, in (0, 1].
+  TORCH_ARG(double, gamma);
+};
+
+/// base_lr * gamma^step (PyTorch's closed form).
+double exponential_lr(double base_lr, double gamma, int64_t step);
+
+/// The paper's "exp" baseline, PyTorch's `ExponentialLR`: lr = base_lr *
+/// gamma^k, from the optimizer's LRs at construction. PyTorch multiplies by
+/// gamma at every step; the closed form agrees to ~1e-13 after 10^5 steps.
+class ExponentialLR final : public Scheduler {
+ public:
+  /// The optimizer must outlive the scheduler.
+  explicit ExponentialLR(
+      torch::optim::Optimizer& optimizer,
+      ExponentialLROptions options);
+
+  const char* name() const noexcept override {
+    return "ExponentialLR";
+  }
+  const ExponentialLROptions& options() const noexcept {
+    return options_;
+  }
+
+ protected:
+  void compute(
+      int64_t epoch,
+      std::vector<double>& lrs,
+      std::vector<double>& momentums) const override;
+
+ private:
+  ExponentialLROptions options_;
+};
+
+} // namespace torchclr

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <torchclr/scheduler.h>
+
+#include <torch/arg.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace torchclr {
+
+/// Options of `MultiStepLR`.
+struct MultiStepLROptions {
+  /* implicit */ MultiStepLROptions(std::vector<int64_t> milestones);
+
+  /// Steps (> 0) at which the LR is multiplied by gamma; a repeated milestone
+  /// applies gamma once per repetition, as in PyTorch.
+  TORCH_ARG(std::vector<int64_t>, milestones);
+  /// Multiplicative decay at each milestone, in (0, 1].
+  TORCH_ARG(double, gamma) = 0.1;
+};
+
+/// base_lr * gamma^(number of milestones <= step); `sorted_milestones` sorted.
+double multi_step_lr(
+    double base_lr,
+    const std::vector<int64_t>& sorted_milestones,
+    double gamma,
+    int64_t step);
+
+/// PyTorch's `MultiStepLR`; the paper's "fixed" run is Caffe's schedule, which
+/// drops the LR 10x at two milestones (60k and 65k for CIFAR-10).
+class MultiStepLR final : public Scheduler {
+ public:
+  /// The optimizer must outlive the scheduler.
+  explicit MultiStepLR(
+      torch::optim::Optimizer& optimizer,
+      MultiStepLROptions options);
+
+  const char* name() const noexcept override {
+    return "MultiStepLR";
+  }
+  const MultiStepLROptions& options() const noexcept {
+    return options_;
+  }
+
+ protected:
+  void compute(
+      int64_t epoch,
+      std::vector<double>& lrs,
+      std::vector<double>& momentums) const override;
+
+ private:
+  MultiStepLROptions options_;
+  std::vector<int64_t> sorted_milestones_;
+};
+
+} // namespace torchclr

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <torchclr/group_values.h>
+#include <torchclr/scheduler.h>
+
+#include <torch/arg.h>
+
+#include <array>
+#include <cstdint>
+
+namespace torchclr {
+
+/// How `OneCycleLR` moves between two values (PyTorch's `anneal_strategy`).
+enum class AnnealStrategy { kCos, kLinear };
+
+/// Options of `OneCycleLR`, with PyTorch's keyword names and defaults.
+struct OneCycleLROptions {
+  OneCycleLROptions(GroupValues max_lr, int64_t total_steps);
+
+  /// Peak LR, per group or one for all.
+  TORCH_ARG(GroupValues, max_lr);
+  /// Number of `step()` calls in the whole cycle.
+  TORCH_ARG(int64_t, total_steps);
+  /// Fraction of the cycle spent raising the LR, in (0, 1).
+  TORCH_ARG(double, pct_start) = 0.3;
+  TORCH_ARG(AnnealStrategy, anneal_strategy) = AnnealStrategy::kCos;
+  /// Cycle momentum (or Adam's beta1) inversely to the LR.
+  TORCH_ARG(bool, cycle_momentum) = true;
+  TORCH_ARG(GroupValues, base_momentum) = 0.85;
+  TORCH_ARG(GroupValues, max_momentum) = 0.95;
+  /// initial_lr = max_lr / div_factor.
+  TORCH_ARG(double, div_factor) = 25.0;
+  /// min_lr = initial_lr / final_div_factor.
+  TORCH_ARG(double, final_div_factor) = 1e4;
+  /// Smith's three phases: up, back down to initial_lr, then annihilation.
+  TORCH_ARG(bool, three_phase) = false;
+};
+
+/// PyTorch's annealing between `start` and `end` at fraction `pct`:
+/// cos: end + (start - end) / 2 * (cos(pi pct) + 1); linear: start + (end -
+/// start) pct.
+double anneal(AnnealStrategy strategy, double start, double end, double pct);
+
+/// The 1cycle policy (Smith & Topin, "super-convergence"), PyTorch's
+/// `torch.optim.lr_scheduler.OneCycleLR`: call `step()` after every batch,
+/// `total_steps` times at most; one more throws, as in PyTorch.
+/// Deviation: after the last call, whose LR no training step uses, PyTorch
+/// extrapolates past the end of the schedule (a negative LR with linear
+/// annealing); torchclr holds the final values (min_lr, max_momentum).
+class OneCycleLR final : public Scheduler {
+ public:
+  /// The optimizer must outlive the scheduler.
+  explicit OneCycleLR(
+      torch::optim::Optimizer& optimizer,
+      OneCycleLROptions options);
+
+  const char* name() const noexcept override {
+    return "OneCycleLR";
+  }
+  const OneCycleLROptions& options() const noexcept {
+    return options_;
+  }
+
+  /// One phase of the cycle: the step it ends on, and where LR and momentum
+  /// go (indices into {initial, max, min} LRs and {max, base} momentum).
+  struct Phase {
+    double end_step;
+    int start_lr;
+    int end_lr;
+    int start_momentum;
+    int end_momentum;
+  };
+
+ protected:
+  bool starts_from_optimizer_lr() const noexcept override {
+    return false;
+  }
+  void compute(
+      int64_t epoch,
+      std::vector<double>& lrs,
+      std::vector<double>& momentums) const override;
+
+ private:
+  OneCycleLROptions options_;
+  std::vector<Phase> phases_;
+  // Per group: {initial_lr, max_lr, min_lr} and {max_momentum, base_momentum}.
+  std::vector<std::array<double, 3>> lr_points_;
+  std::vector<std::array<double, 2>> momentum_points_;
+};
+
+} // namespace torchclr

@@ -1,0 +1,72 @@
+#include <torchclr/cosine_annealing_warm_restarts.h>
+#include <torchclr/detail/checks.h>
+
+#include <c10/util/Exception.h>
+
+#include <cmath>
+
+namespace torchclr {
+namespace {
+
+constexpr const char* kName = "CosineAnnealingWarmRestarts";
+constexpr double kPi = 3.14159265358979323846;
+
+} // namespace
+
+CosineAnnealingWarmRestartsOptions::CosineAnnealingWarmRestartsOptions(
+    int64_t T_0)
+    : T_0_(T_0) {}
+
+RestartPosition restart_position(int64_t step, int64_t T_0, int64_t T_mult) {
+  if (T_mult == 1) {
+    return {step % T_0, T_0};
+  }
+  // Cycles grow geometrically, so this loop runs O(log step) times.
+  int64_t T_cur = step;
+  int64_t T_i = T_0;
+  while (T_cur >= T_i) {
+    T_cur -= T_i;
+    T_i *= T_mult;
+  }
+  return {T_cur, T_i};
+}
+
+double cosine_restart_lr(
+    double base_lr,
+    double eta_min,
+    const RestartPosition& position) {
+  return eta_min +
+      (base_lr - eta_min) *
+      (1 + std::cos(kPi * static_cast<double>(position.T_cur) /
+                    static_cast<double>(position.T_i))) /
+      2;
+}
+
+CosineAnnealingWarmRestarts::CosineAnnealingWarmRestarts(
+    torch::optim::Optimizer& optimizer,
+    CosineAnnealingWarmRestartsOptions options)
+    : Scheduler(optimizer), options_(std::move(options)) {
+  detail::check_positive_count(options_.T_0(), kName, "T_0");
+  TORCH_CHECK(
+      options_.T_mult() >= 1,
+      kName,
+      ": T_mult must be an integer >= 1, got ",
+      options_.T_mult());
+  detail::check_non_negative(options_.eta_min(), kName, "eta_min");
+  detail::check_positive(base_lrs_, kName, "the optimizer's lr");
+  initial_step();
+}
+
+void CosineAnnealingWarmRestarts::compute(
+    int64_t epoch,
+    std::vector<double>& lrs,
+    std::vector<double>& momentums) const {
+  const auto position =
+      restart_position(epoch, options_.T_0(), options_.T_mult());
+  for (std::size_t i = 0; i < lrs.size(); ++i) {
+    lrs[i] = cosine_restart_lr(base_lrs_[i], options_.eta_min(), position);
+  }
+  momentums.clear();
+}
+
+} // namespace torchclr

@@ -1,0 +1,157 @@
+#include <torchclr/cyclic_lr.h>
+#include <torchclr/detail/checks.h>
+
+#include <c10/util/Exception.h>
+
+#include <cmath>
+
+namespace torchclr {
+namespace {
+
+constexpr const char* kName = "CyclicLR";
+constexpr double kPi = 3.14159265358979323846;
+
+double shape(Waveform waveform, double t) {
+  switch (waveform) {
+    case Waveform::kTriangle:
+      return t;
+    case Waveform::kSine:
+      return (1.0 - std::cos(kPi * t)) / 2.0;
+    case Waveform::kParabolic:
+      return 1.0 - (1.0 - t) * (1.0 - t);
+  }
+  TORCH_INTERNAL_ASSERT(false, "unknown waveform");
+}
+
+} // namespace
+
+CyclicLROptions::CyclicLROptions(GroupValues base_lr, GroupValues max_lr)
+    : base_lr_(std::move(base_lr)), max_lr_(std::move(max_lr)) {}
+
+// The expressions follow PyTorch's CyclicLR.get_lr term by term so that the
+// doubles agree bit for bit, not just approximately.
+CyclePosition cyclic_position(
+    int64_t step,
+    double step_size_up,
+    double step_size_down,
+    Waveform waveform) {
+  const double total_size = step_size_up + step_size_down;
+  const double step_ratio = step_size_up / total_size;
+  const double cycle = std::floor(1 + step / total_size);
+  const double x = 1. + step / total_size - cycle;
+  const double t = x <= step_ratio ? x / step_ratio
+                                   : (x - 1) / (step_ratio - 1);
+  return {cycle, shape(waveform, t)};
+}
+
+double cyclic_scale(
+    CyclicMode mode,
+    double gamma,
+    const CyclePosition& position,
+    int64_t step) {
+  switch (mode) {
+    case CyclicMode::kTriangular:
+      return 1.0;
+    case CyclicMode::kTriangular2:
+      return 1 / std::pow(2., position.cycle - 1);
+    case CyclicMode::kExpRange:
+      return std::pow(gamma, static_cast<double>(step));
+  }
+  TORCH_INTERNAL_ASSERT(false, "unknown CyclicMode");
+}
+
+double cyclic_lr(double base_lr, double max_lr, double height, double scale) {
+  const double base_height = (max_lr - base_lr) * height;
+  return base_lr + base_height * scale;
+}
+
+double cyclic_momentum(
+    double base_momentum,
+    double max_momentum,
+    double height,
+    double scale) {
+  const double base_height = (max_momentum - base_momentum) * height;
+  return max_momentum - base_height * scale;
+}
+
+CyclicLR::CyclicLR(torch::optim::Optimizer& optimizer, CyclicLROptions options)
+    : Scheduler(optimizer), options_(std::move(options)) {
+  const auto groups = num_groups();
+  base_lrs_ = options_.base_lr().resolve(groups, kName, "base_lr");
+  max_lrs_ = options_.max_lr().resolve(groups, kName, "max_lr");
+  detail::check_positive(base_lrs_, kName, "base_lr");
+  detail::check_positive(max_lrs_, kName, "max_lr");
+  for (std::size_t i = 0; i < groups; ++i) {
+    TORCH_CHECK(
+        max_lrs_[i] >= base_lrs_[i],
+        kName,
+        ": max_lr (",
+        max_lrs_[i],
+        ") must not be below base_lr (",
+        base_lrs_[i],
+        ")");
+  }
+  detail::check_positive_count(options_.step_size_up(), kName, "step_size_up");
+  step_size_down_ = static_cast<double>(
+      options_.step_size_down().value_or(options_.step_size_up()));
+  if (options_.step_size_down()) {
+    detail::check_positive_count(
+        *options_.step_size_down(), kName, "step_size_down");
+  }
+  TORCH_CHECK(
+      std::isfinite(options_.gamma()) && options_.gamma() > 0 &&
+          options_.gamma() <= 1,
+      kName,
+      ": gamma must be in (0, 1], got ",
+      options_.gamma());
+  if (options_.cycle_momentum()) {
+    require_momentum(kName);
+    base_momentums_ =
+        options_.base_momentum().resolve(groups, kName, "base_momentum");
+    max_momentums_ =
+        options_.max_momentum().resolve(groups, kName, "max_momentum");
+    detail::check_momentum_bounds(base_momentums_, max_momentums_, kName);
+  }
+  initial_step();
+}
+
+double CyclicLR::scale_at(const CyclePosition& position, int64_t epoch) const {
+  if (!options_.scale_fn()) {
+    return cyclic_scale(options_.mode(), options_.gamma(), position, epoch);
+  }
+  const double argument = options_.scale_mode() == ScaleMode::kCycle
+      ? position.cycle
+      : static_cast<double>(epoch);
+  const double scale = options_.scale_fn()(argument);
+  TORCH_CHECK(
+      std::isfinite(scale) && scale >= 0 && scale <= 1,
+      kName,
+      ": scale_fn(",
+      argument,
+      ") returned ",
+      scale,
+      "; it must return a value in [0, 1]");
+  return scale;
+}
+
+void CyclicLR::compute(
+    int64_t epoch,
+    std::vector<double>& lrs,
+    std::vector<double>& momentums) const {
+  const auto position = cyclic_position(
+      epoch,
+      static_cast<double>(options_.step_size_up()),
+      step_size_down_,
+      options_.waveform());
+  const double scale = scale_at(position, epoch);
+  for (std::size_t i = 0; i < lrs.size(); ++i) {
+    lrs[i] = cyclic_lr(base_lrs_[i], max_lrs_[i], position.height, scale);
+  }
+  momentums.resize(base_momentums_.size());
+  for (std::size_t i = 0; i < momentums.size(); ++i) {
+    momentums[i] = cyclic_momentum(
+        base_momentums_[i], max_momentums_[i], position.height, scale);
+  }
+}
+
+} // namespace torchclr

@@ -1,0 +1,141 @@
+#include <torchclr/detail/checks.h>
+#include <torchclr/one_cycle_lr.h>
+
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace torchclr {
+namespace {
+
+constexpr const char* kName = "OneCycleLR";
+constexpr double kPi = 3.14159265358979323846;
+enum LRPoint { kInitialLR, kMaxLR, kMinLR };
+enum MomentumPoint { kMaxMomentum, kBaseMomentum };
+
+} // namespace
+
+OneCycleLROptions::OneCycleLROptions(GroupValues max_lr, int64_t total_steps)
+    : max_lr_(std::move(max_lr)), total_steps_(total_steps) {}
+
+double anneal(AnnealStrategy strategy, double start, double end, double pct) {
+  if (strategy == AnnealStrategy::kCos) {
+    const double cos_out = std::cos(kPi * pct) + 1;
+    return end + (start - end) / 2.0 * cos_out;
+  }
+  return (end - start) * pct + start;
+}
+
+OneCycleLR::OneCycleLR(
+    torch::optim::Optimizer& optimizer,
+    OneCycleLROptions options)
+    : Scheduler(optimizer), options_(std::move(options)) {
+  const auto& o = options_;
+  detail::check_positive_count(o.total_steps(), kName, "total_steps");
+  TORCH_CHECK(
+      o.pct_start() > 0 && o.pct_start() < 1,
+      kName,
+      ": pct_start must be in (0, 1), got ",
+      o.pct_start());
+  detail::check_positive(o.div_factor(), kName, "div_factor");
+  detail::check_positive(o.final_div_factor(), kName, "final_div_factor");
+
+  const double total = static_cast<double>(o.total_steps());
+  const double warmup_end = o.pct_start() * total - 1;
+  // A phase of zero length would make PyTorch divide 0 by 0 at its first step.
+  TORCH_CHECK(
+      warmup_end > 0,
+      kName,
+      ": pct_start * total_steps must be > 1 so the warm-up lasts at least "
+      "one step, got ",
+      o.pct_start(),
+      " * ",
+      o.total_steps());
+  if (o.three_phase()) {
+    const double down_end = 2 * o.pct_start() * total - 2;
+    TORCH_CHECK(
+        down_end < total - 1,
+        kName,
+        ": with three_phase, pct_start must leave room for the last phase, "
+        "got pct_start=",
+        o.pct_start(),
+        " with total_steps=",
+        o.total_steps());
+    phases_ = {
+        {warmup_end, kInitialLR, kMaxLR, kMaxMomentum, kBaseMomentum},
+        {down_end, kMaxLR, kInitialLR, kBaseMomentum, kMaxMomentum},
+        {total - 1, kInitialLR, kMinLR, kMaxMomentum, kMaxMomentum}};
+  } else {
+    phases_ = {
+        {warmup_end, kInitialLR, kMaxLR, kMaxMomentum, kBaseMomentum},
+        {total - 1, kMaxLR, kMinLR, kBaseMomentum, kMaxMomentum}};
+  }
+
+  const auto groups = num_groups();
+  const auto max_lrs = o.max_lr().resolve(groups, kName, "max_lr");
+  detail::check_positive(max_lrs, kName, "max_lr");
+  for (std::size_t i = 0; i < groups; ++i) {
+    const double initial_lr = max_lrs[i] / o.div_factor();
+    lr_points_.push_back(
+        {initial_lr, max_lrs[i], initial_lr / o.final_div_factor()});
+    detail::check_positive(lr_points_.back()[kMinLR], kName, "max_lr / "
+        "div_factor / final_div_factor");
+    base_lrs_[i] = initial_lr;
+  }
+  if (o.cycle_momentum()) {
+    require_momentum(kName);
+    const auto base = o.base_momentum().resolve(groups, kName, "base_momentum");
+    const auto max = o.max_momentum().resolve(groups, kName, "max_momentum");
+    detail::check_momentum_bounds(base, max, kName);
+    for (std::size_t i = 0; i < groups; ++i) {
+      momentum_points_.push_back({max[i], base[i]});
+    }
+  }
+  initial_step();
+}
+
+// Follows PyTorch's OneCycleLR.get_lr expression by expression.
+void OneCycleLR::compute(
+    int64_t epoch,
+    std::vector<double>& lrs,
+    std::vector<double>& momentums) const {
+  TORCH_CHECK(
+      epoch <= options_.total_steps(),
+      kName,
+      ": tried to step ",
+      epoch,
+      " times; the specified number of total steps is ",
+      options_.total_steps());
+  const double step = static_cast<double>(epoch);
+  double start_step = 0;
+  const Phase* phase = &phases_.back();
+  for (const auto& candidate : phases_) {
+    if (step <= candidate.end_step || &candidate == &phases_.back()) {
+      phase = &candidate;
+      break;
+    }
+    start_step = candidate.end_step;
+  }
+  // pct exceeds 1 only at step total_steps, the one PyTorch extrapolates.
+  const double pct =
+      std::min((step - start_step) / (phase->end_step - start_step), 1.0);
+  const auto strategy = options_.anneal_strategy();
+  for (std::size_t i = 0; i < lrs.size(); ++i) {
+    lrs[i] = anneal(
+        strategy,
+        lr_points_[i][phase->start_lr],
+        lr_points_[i][phase->end_lr],
+        pct);
+  }
+  momentums.resize(momentum_points_.size());
+  for (std::size_t i = 0; i < momentums.size(); ++i) {
+    momentums[i] = anneal(
+        strategy,
+        momentum_points_[i][phase->start_momentum],
+        momentum_points_[i][phase->end_momentum],
+        pct);
+  }
+}
+
+} // namespace torchclr

@@ -1,0 +1,101 @@
+#include <torchclr/sequential_lr.h>
+
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <string>
+
+namespace torchclr {
+
+SequentialLR::SequentialLR(
+    torch::optim::Optimizer& optimizer,
+    std::vector<std::shared_ptr<Scheduler>> schedulers,
+    std::vector<int64_t> milestones)
+    : Scheduler(optimizer),
+      schedulers_(std::move(schedulers)),
+      milestones_(std::move(milestones)) {
+  TORCH_CHECK(
+      !schedulers_.empty(), "SequentialLR: schedulers must not be empty");
+  TORCH_CHECK(
+      milestones_.size() + 1 == schedulers_.size(),
+      "SequentialLR: expected one milestone fewer than schedulers, got ",
+      schedulers_.size(),
+      " schedulers and ",
+      milestones_.size(),
+      " milestones");
+  for (std::size_t i = 0; i < schedulers_.size(); ++i) {
+    TORCH_CHECK(
+        schedulers_[i] != nullptr, "SequentialLR: scheduler ", i, " is null");
+    TORCH_CHECK(
+        &schedulers_[i]->optimizer() == &optimizer,
+        "SequentialLR: scheduler ",
+        i,
+        " (",
+        schedulers_[i]->name(),
+        ") drives a different optimizer");
+  }
+  for (std::size_t i = 0; i < milestones_.size(); ++i) {
+    TORCH_CHECK(
+        milestones_[i] > 0 && (i == 0 || milestones_[i] > milestones_[i - 1]),
+        "SequentialLR: milestones must be > 0 and strictly increasing, got ",
+        milestones_[i],
+        " at index ",
+        i);
+  }
+  // PyTorch's stages share the `initial_lr` recorded by the first one; ours
+  // read the optimizer when built, after earlier stages had changed it.
+  base_lrs_ = schedulers_.front()->base_lrs_;
+  for (auto& stage : schedulers_) {
+    if (stage->starts_from_optimizer_lr()) {
+      stage->base_lrs_ = base_lrs_;
+    }
+  }
+  const bool any_momentum = std::any_of(
+      schedulers_.begin(), schedulers_.end(), [](const auto& stage) {
+        return !stage->momentum_kinds_.empty();
+      });
+  if (any_momentum) {
+    require_momentum("SequentialLR");
+  }
+  initial_step();
+}
+
+void SequentialLR::compute(
+    int64_t epoch,
+    std::vector<double>& lrs,
+    std::vector<double>& momentums) const {
+  const auto index =
+      std::upper_bound(milestones_.begin(), milestones_.end(), epoch) -
+      milestones_.begin();
+  const int64_t stage_start = index == 0 ? 0 : milestones_[index - 1];
+  const auto& stage = *schedulers_[index];
+  // A stage without momentum cycling leaves `momentums` empty, and with it
+  // the optimizer's momentum where the previous stage left it.
+  stage.compute(epoch - stage_start, lrs, momentums);
+}
+
+void SequentialLR::save(torch::serialize::OutputArchive& archive) const {
+  Scheduler::save(archive);
+  for (std::size_t i = 0; i < schedulers_.size(); ++i) {
+    torch::serialize::OutputArchive stage_archive;
+    schedulers_[i]->save(stage_archive);
+    archive.write("stage_" + std::to_string(i), stage_archive);
+  }
+}
+
+void SequentialLR::load(torch::serialize::InputArchive& archive) {
+  for (std::size_t i = 0; i < schedulers_.size(); ++i) {
+    torch::serialize::InputArchive stage_archive;
+    TORCH_CHECK(
+        archive.try_read("stage_" + std::to_string(i), stage_archive),
+        "SequentialLR: the archive has no state for stage ",
+        i,
+        " (",
+        schedulers_[i]->name(),
+        ")");
+    schedulers_[i]->load(stage_archive);
+  }
+  Scheduler::load(archive);
+}
+
+} // namespace torchclr

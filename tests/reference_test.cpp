@@ -1,0 +1,263 @@
+// Every policy against PyTorch 1.13's own scheduler of the same name: the
+// sequences in tests/data/reference/ come from generate_reference.py there.
+
+#include <torchclr/torchclr.h>
+
+#include "test_util.h"
+
+namespace torchclr::test {
+namespace {
+
+double momentum_of(const torch::optim::OptimizerOptions& options) {
+  if (auto* sgd = dynamic_cast<const torch::optim::SGDOptions*>(&options)) {
+    return sgd->momentum();
+  }
+  if (auto* rms = dynamic_cast<const torch::optim::RMSpropOptions*>(&options)) {
+    return rms->momentum();
+  }
+  return std::get<0>(
+      dynamic_cast<const torch::optim::AdamOptions&>(options).betas());
+}
+
+// Steps `scheduler` to the reference's last step, through the LibTorch base
+// class, and compares the optimizer's LR and momentum at every recorded step.
+// Returns the number of compared values so a test cannot pass vacuously.
+int compare(
+    const std::string& name,
+    torch::optim::Optimizer& optimizer,
+    torch::optim::LRScheduler& scheduler,
+    int64_t last_step = -1) {
+  const Reference ref = load_reference(name);
+  EXPECT_EQ(optimizer.param_groups().size(), ref.num_groups) << name;
+  if (last_step < 0) {
+    last_step = ref.last_step;
+  }
+  int compared = 0;
+  for (int64_t step = 0; step <= last_step; ++step) {
+    if (step > 0) {
+      scheduler.step();
+    }
+    auto row = ref.rows.find(step);
+    if (row == ref.rows.end()) {
+      continue;
+    }
+    for (std::size_t g = 0; g < ref.num_groups; ++g) {
+      const auto& options = optimizer.param_groups()[g].options();
+      const std::string where =
+          name + " step " + std::to_string(step) + " group " +
+          std::to_string(g);
+      expect_close(options.get_lr(), row->second[g], where + " lr");
+      ++compared;
+      if (ref.has_momentum) {
+        expect_close(
+            momentum_of(options),
+            row->second[ref.num_groups + g],
+            where + " momentum");
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(compared, 0) << name;
+  return compared;
+}
+
+TEST(CyclicLRTest, TriangularMatchesPyTorch) {
+  auto optimizer = make_sgd({0.1});
+  CyclicLR scheduler(*optimizer, CyclicLROptions(0.001, 0.006).step_size_up(20));
+  compare("cyclic_triangular", *optimizer, scheduler);
+}
+
+TEST(CyclicLRTest, AsymmetricPerGroupBoundsMatchPyTorch) {
+  auto optimizer = make_sgd({0.1, 0.1});
+  CyclicLR scheduler(
+      *optimizer,
+      CyclicLROptions({0.001, 0.01}, {0.006, 0.05})
+          .step_size_up(7)
+          .step_size_down(13)
+          .base_momentum({0.8, 0.85})
+          .max_momentum({0.9, 0.95}));
+  compare("cyclic_triangular_asymmetric_groups", *optimizer, scheduler);
+}
+
+TEST(CyclicLRTest, Triangular2MatchesPyTorch) {
+  auto optimizer = make_sgd({0.1, 0.1, 0.1});
+  CyclicLR scheduler(
+      *optimizer,
+      CyclicLROptions(0.001, 0.005)
+          .step_size_up(10)
+          .mode(CyclicMode::kTriangular2));
+  compare("cyclic_triangular2", *optimizer, scheduler);
+}
+
+TEST(CyclicLRTest, ExpRangeMatchesPyTorch) {
+  auto optimizer = make_sgd({0.1});
+  CyclicLR scheduler(
+      *optimizer,
+      CyclicLROptions(0.001, 0.006)
+          .step_size_up(10)
+          .mode(CyclicMode::kExpRange)
+          .gamma(0.99));
+  compare("cyclic_exp_range", *optimizer, scheduler);
+}
+
+TEST(CyclicLRTest, PaperExpRangeOver42000StepsMatchesPyTorch) {
+  auto optimizer = make_sgd({0.1});
+  CyclicLR scheduler(
+      *optimizer,
+      CyclicLROptions(0.001, 0.006)
+          .step_size_up(2000)
+          .mode(CyclicMode::kExpRange)
+          .gamma(0.99994));
+  compare("cyclic_exp_range_paper", *optimizer, scheduler);
+}
+
+TEST(CyclicLRTest, WithoutMomentumCyclingLeavesMomentumAlone) {
+  auto optimizer = make_sgd({0.1}, 0.5);
+  CyclicLR scheduler(
+      *optimizer,
+      CyclicLROptions(0.01, 0.1).step_size_up(5).cycle_momentum(false));
+  compare("cyclic_no_momentum", *optimizer, scheduler);
+  EXPECT_TRUE(scheduler.get_last_momentum().empty());
+}
+
+TEST(CyclicLRTest, RMSpropMomentumMatchesPyTorch) {
+  auto optimizer = make_optimizer<torch::optim::RMSprop>(
+      {0.1}, torch::optim::RMSpropOptions(0.1).momentum(0.9));
+  CyclicLR scheduler(
+      *optimizer,
+      CyclicLROptions(0.001, 0.01)
+          .step_size_up(6)
+          .base_momentum(0.7)
+          .max_momentum(0.95));
+  compare("cyclic_rmsprop", *optimizer, scheduler);
+}
+
+TEST(CyclicLRTest, ScaleFnOverIterationsMatchesPyTorch) {
+  auto optimizer = make_sgd({0.1});
+  CyclicLR scheduler(
+      *optimizer,
+      CyclicLROptions(0.001, 0.01)
+          .step_size_up(8)
+          .scale_fn([](double x) { return 1.0 / (1.0 + 0.01 * x); })
+          .scale_mode(ScaleMode::kIterations));
+  compare("cyclic_scale_fn_iterations", *optimizer, scheduler);
+}
+
+TEST(CyclicLRTest, ScaleFnOverCyclesMatchesPyTorch) {
+  auto optimizer = make_sgd({0.1});
+  CyclicLR scheduler(
+      *optimizer,
+      CyclicLROptions(0.001, 0.01).step_size_up(8).scale_fn([](double x) {
+        return std::pow(0.5, x);
+      }));
+  compare("cyclic_scale_fn_cycle", *optimizer, scheduler);
+}
+
+TEST(OneCycleLRTest, CosMatchesPyTorch) {
+  auto optimizer = make_sgd({0.1});
+  OneCycleLR scheduler(*optimizer, OneCycleLROptions(0.1, 100));
+  // Step 100, past the schedule's end, is a documented deviation.
+  compare("one_cycle_cos", *optimizer, scheduler, 99);
+}
+
+TEST(OneCycleLRTest, LinearThreePhaseWithAdamBeta1MatchesPyTorch) {
+  auto optimizer =
+      make_optimizer<torch::optim::Adam>({0.1, 0.1}, torch::optim::AdamOptions());
+  OneCycleLR scheduler(
+      *optimizer,
+      OneCycleLROptions({0.1, 0.01}, 100)
+          .pct_start(0.25)
+          .anneal_strategy(AnnealStrategy::kLinear)
+          .div_factor(10)
+          .final_div_factor(100)
+          .three_phase(true));
+  compare("one_cycle_linear_three_phase_adam", *optimizer, scheduler, 99);
+}
+
+TEST(OneCycleLRTest, LongScheduleMatchesPyTorch) {
+  auto optimizer = make_sgd({0.1});
+  OneCycleLR scheduler(
+      *optimizer,
+      OneCycleLROptions(0.05, 10000)
+          .pct_start(0.45)
+          .base_momentum(0.8)
+          .max_momentum(0.9));
+  compare("one_cycle_long", *optimizer, scheduler, 9999);
+}
+
+TEST(CosineAnnealingWarmRestartsTest, GrowingCyclesMatchPyTorch) {
+  auto optimizer = make_sgd({0.1, 0.05});
+  CosineAnnealingWarmRestarts scheduler(
+      *optimizer,
+      CosineAnnealingWarmRestartsOptions(10).T_mult(2).eta_min(0.001));
+  compare("cosine_restarts_mult2", *optimizer, scheduler);
+}
+
+TEST(CosineAnnealingWarmRestartsTest, EqualCyclesMatchPyTorch) {
+  auto optimizer = make_sgd({0.1});
+  CosineAnnealingWarmRestarts scheduler(*optimizer, 7);
+  compare("cosine_restarts_mult1", *optimizer, scheduler);
+}
+
+TEST(ExponentialLRTest, PaperExpOver70000StepsMatchesPyTorch) {
+  auto optimizer = make_sgd({0.001});
+  ExponentialLR scheduler(*optimizer, 0.99994);
+  compare("exponential_paper", *optimizer, scheduler);
+}
+
+TEST(ExponentialLRTest, PerGroupLRsMatchPyTorch) {
+  auto optimizer = make_sgd({0.1, 0.3});
+  ExponentialLR scheduler(*optimizer, 0.9);
+  compare("exponential_groups", *optimizer, scheduler);
+}
+
+TEST(LinearLRTest, PaperDecayMatchesPyTorch) {
+  auto optimizer = make_sgd({0.007});
+  LinearLR scheduler(
+      *optimizer,
+      LinearLROptions().start_factor(1.0).end_factor(1.0 / 7).total_iters(
+          4000));
+  compare("linear_decay_paper", *optimizer, scheduler);
+}
+
+TEST(LinearLRTest, DefaultsMatchPyTorch) {
+  auto optimizer = make_sgd({0.1});
+  LinearLR scheduler(*optimizer);
+  compare("linear_default", *optimizer, scheduler);
+}
+
+TEST(MultiStepLRTest, RepeatedMilestoneMatchesPyTorch) {
+  auto optimizer = make_sgd({0.1, 0.2});
+  MultiStepLR scheduler(
+      *optimizer, MultiStepLROptions({30, 80, 80}).gamma(0.1));
+  compare("multi_step", *optimizer, scheduler);
+}
+
+TEST(SequentialLRTest, PaperTriangular2StagesMatchPyTorch) {
+  auto optimizer = make_sgd({0.1});
+  auto stage = [&](double base, double max, int64_t step_size) {
+    return std::make_shared<CyclicLR>(
+        *optimizer,
+        CyclicLROptions(base, max)
+            .step_size_up(step_size)
+            .mode(CyclicMode::kTriangular2));
+  };
+  SequentialLR scheduler(
+      *optimizer,
+      {stage(0.001, 0.005, 20), stage(0.0001, 0.0005, 10),
+       stage(0.00001, 0.00005, 5)},
+      {160, 220});
+  compare("sequential_triangular2_paper", *optimizer, scheduler);
+}
+
+TEST(SequentialLRTest, WarmupThenExponentialMatchesPyTorch) {
+  auto optimizer = make_sgd({0.1, 0.2});
+  auto warmup = std::make_shared<LinearLR>(
+      *optimizer, LinearLROptions().start_factor(0.1).total_iters(5));
+  auto decay = std::make_shared<ExponentialLR>(*optimizer, 0.9);
+  SequentialLR scheduler(*optimizer, {warmup, decay}, {5});
+  compare("sequential_warmup_exponential", *optimizer, scheduler);
+}
+
+} // namespace
+} // namespace torchclr::test

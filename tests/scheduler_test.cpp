@@ -1,0 +1,301 @@
+// Behaviour shared by every scheduler: state files, param-group checks, the
+// baselines' option checks, and LRs that stay finite and positive.
+
+#include <torchclr/torchclr.h>
+
+#include "test_util.h"
+
+#include <filesystem>
+#include <functional>
+#include <random>
+
+namespace torchclr::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_path(const std::string& name) {
+  return (fs::temp_directory_path() /
+          (name + "_" + std::to_string(::getpid()) + ".pt"))
+      .string();
+}
+
+using Factory = std::function<std::unique_ptr<Scheduler>(
+    torch::optim::Optimizer&)>;
+
+// One factory per policy, each with non-default options.
+std::vector<std::pair<std::string, Factory>> all_policies() {
+  return {
+      {"CyclicLR",
+       [](auto& o) {
+         return std::make_unique<CyclicLR>(
+             o,
+             CyclicLROptions(0.001, 0.006)
+                 .step_size_up(7)
+                 .step_size_down(5)
+                 .mode(CyclicMode::kExpRange)
+                 .gamma(0.999)
+                 .waveform(Waveform::kParabolic));
+       }},
+      {"OneCycleLR",
+       [](auto& o) {
+         return std::make_unique<OneCycleLR>(
+             o, OneCycleLROptions(0.1, 60).three_phase(true));
+       }},
+      {"CosineAnnealingWarmRestarts",
+       [](auto& o) {
+         return std::make_unique<CosineAnnealingWarmRestarts>(
+             o, CosineAnnealingWarmRestartsOptions(4).T_mult(2).eta_min(1e-4));
+       }},
+      {"ExponentialLR",
+       [](auto& o) { return std::make_unique<ExponentialLR>(o, 0.95); }},
+      {"LinearLR",
+       [](auto& o) {
+         return std::make_unique<LinearLR>(
+             o, LinearLROptions().start_factor(0.5).end_factor(0.1));
+       }},
+      {"MultiStepLR",
+       [](auto& o) {
+         return std::make_unique<MultiStepLR>(o, MultiStepLROptions({3, 9}));
+       }},
+      {"SequentialLR",
+       [](auto& o) {
+         auto warmup = std::make_shared<LinearLR>(
+             o, LinearLROptions().start_factor(0.2).total_iters(4));
+         auto cyclic = std::make_shared<CyclicLR>(
+             o,
+             CyclicLROptions(0.01, 0.05)
+                 .step_size_up(3)
+                 .mode(CyclicMode::kTriangular2));
+         return std::make_unique<SequentialLR>(
+             o,
+             std::vector<std::shared_ptr<Scheduler>>{warmup, cyclic},
+             std::vector<int64_t>{6});
+       }},
+  };
+}
+
+std::vector<double> lrs_of(torch::optim::Optimizer& optimizer) {
+  std::vector<double> lrs;
+  for (auto& group : optimizer.param_groups()) {
+    lrs.push_back(group.options().get_lr());
+  }
+  return lrs;
+}
+
+TEST(SchedulerTest, RestoredMidCycleContinuesTheExactSequence) {
+  for (const auto& [name, make] : all_policies()) {
+    SCOPED_TRACE(name);
+    const std::string path = temp_path("torchclr_state_" + name);
+    // The uninterrupted run.
+    auto optimizer = make_sgd({0.1, 0.2});
+    auto scheduler = make(*optimizer);
+    for (int i = 0; i < 23; ++i) {
+      scheduler->step();
+    }
+    torch::save(*scheduler, path);
+    torch::save(*optimizer, path + ".optim");
+    std::vector<std::vector<double>> expected;
+    for (int i = 0; i < 30; ++i) {
+      scheduler->step();
+      expected.push_back(lrs_of(*optimizer));
+    }
+    // A fresh optimizer and scheduler, as in a new process.
+    auto resumed_optimizer = make_sgd({0.1, 0.2});
+    auto resumed = make(*resumed_optimizer);
+    torch::load(*resumed_optimizer, path + ".optim");
+    torch::load(*resumed, path);
+    EXPECT_EQ(resumed->last_epoch(), 23);
+    for (int i = 0; i < 30; ++i) {
+      resumed->step();
+      EXPECT_EQ(lrs_of(*resumed_optimizer), expected[i]) << "step " << 24 + i;
+    }
+    fs::remove(path);
+    fs::remove(path + ".optim");
+  }
+}
+
+TEST(SchedulerTest, LoadRefusesAnotherPolicyOrGroupCount) {
+  const std::string path = temp_path("torchclr_mismatch");
+  auto optimizer = make_sgd({0.1});
+  ExponentialLR exponential(*optimizer, 0.9);
+  torch::save(exponential, path);
+
+  auto other = make_sgd({0.1});
+  LinearLR linear(*other);
+  EXPECT_NE(
+      error_of([&] { torch::load(linear, path); })
+          .find("LinearLR: the archive holds the state of a ExponentialLR, "
+                "not a LinearLR"),
+      std::string::npos);
+  auto two_groups = make_sgd({0.1, 0.1});
+  ExponentialLR wider(*two_groups, 0.9);
+  EXPECT_NE(
+      error_of([&] { torch::load(wider, path); })
+          .find("the archive was saved with 1 param groups but this scheduler "
+                "has 2"),
+      std::string::npos);
+  torch::save(*optimizer, path);
+  EXPECT_NE(
+      error_of([&] { torch::load(linear, path); })
+          .find("LinearLR: the archive holds no torchclr scheduler state"),
+      std::string::npos);
+  fs::remove(path);
+}
+
+TEST(SchedulerTest, StepThroughBaseClassSetsLRAndMomentum) {
+  auto optimizer = make_sgd({0.1});
+  std::unique_ptr<torch::optim::LRScheduler> scheduler =
+      std::make_unique<CyclicLR>(
+          *optimizer, CyclicLROptions(0.001, 0.003).step_size_up(2));
+  scheduler->step();
+  const auto& options = static_cast<torch::optim::SGDOptions&>(
+      optimizer->param_groups()[0].options());
+  EXPECT_DOUBLE_EQ(options.lr(), 0.002);
+  EXPECT_DOUBLE_EQ(options.momentum(), 0.85);
+}
+
+TEST(SchedulerTest, ParamGroupAddedAfterConstructionIsReported) {
+  auto optimizer = make_sgd({0.1});
+  ExponentialLR scheduler(*optimizer, 0.9);
+  optimizer->add_param_group(torch::optim::OptimizerParamGroup(
+      {torch::zeros({1}, torch::requires_grad())}));
+  EXPECT_NE(
+      error_of([&] { scheduler.step(); })
+          .find("ExponentialLR: the optimizer has 2 param groups but the "
+                "scheduler was built for 1"),
+      std::string::npos);
+}
+
+TEST(SchedulerTest, BaselineBadOptionsNameTheOptionAndValue) {
+  auto optimizer = make_sgd({0.1});
+  EXPECT_NE(
+      error_of([&] { ExponentialLR(*optimizer, 0.0); })
+          .find("ExponentialLR: gamma must be in (0, 1], got 0"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of([&] { ExponentialLR(*optimizer, 1.5); })
+          .find("ExponentialLR: gamma must be in (0, 1], got 1.5"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of([&] { LinearLR(*optimizer, LinearLROptions().start_factor(0)); })
+          .find("LinearLR: start_factor must be in (0, 1], got 0"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of([&] { LinearLR(*optimizer, LinearLROptions().total_iters(0)); })
+          .find("LinearLR: total_iters must be > 0, got 0"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of([&] { MultiStepLR(*optimizer, MultiStepLROptions({5, 0})); })
+          .find("MultiStepLR: every milestone must be > 0, got 0"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of([&] {
+        CosineAnnealingWarmRestarts(
+            *optimizer, CosineAnnealingWarmRestartsOptions(0));
+      }).find("CosineAnnealingWarmRestarts: T_0 must be > 0, got 0"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of([&] {
+        CosineAnnealingWarmRestarts(
+            *optimizer, CosineAnnealingWarmRestartsOptions(5).eta_min(-1));
+      }).find("eta_min must be a finite number >= 0, got -1"),
+      std::string::npos);
+  auto zero_lr = make_sgd({0.0});
+  EXPECT_NE(
+      error_of([&] { ExponentialLR(*zero_lr, 0.9); })
+          .find("ExponentialLR: the optimizer's lr must be a finite number > 0, "
+                "got 0"),
+      std::string::npos);
+}
+
+TEST(SequentialLRTest, BadArgumentsAreExplained) {
+  auto optimizer = make_sgd({0.1});
+  auto other = make_sgd({0.1});
+  auto a = std::make_shared<ExponentialLR>(*optimizer, 0.9);
+  auto b = std::make_shared<ExponentialLR>(*optimizer, 0.8);
+  auto foreign = std::make_shared<ExponentialLR>(*other, 0.8);
+  EXPECT_NE(
+      error_of([&] { SequentialLR(*optimizer, {a, b}, {}); })
+          .find("expected one milestone fewer than schedulers, got 2 "
+                "schedulers and 0 milestones"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of([&] { SequentialLR(*optimizer, {a, foreign}, {3}); })
+          .find("scheduler 1 (ExponentialLR) drives a different optimizer"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of([&] { SequentialLR(*optimizer, {a, b, a}, {5, 5}); })
+          .find("milestones must be > 0 and strictly increasing, got 5 at "
+                "index 1"),
+      std::string::npos);
+}
+
+// Random valid options of every policy, stepped far beyond their schedules:
+// the optimizer never sees a non-finite, negative or zero LR.
+TEST(SchedulerTest, ValidOptionsNeverGiveNonFiniteOrNegativeLR) {
+  std::mt19937_64 rng(1234);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  auto log_uniform = [&](double lo, double hi) {
+    return lo * std::pow(hi / lo, unit(rng));
+  };
+  auto pick = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  int checked = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    auto optimizer = make_sgd({log_uniform(1e-8, 10.0)});
+    const double base = log_uniform(1e-10, 1.0);
+    const double max = base * log_uniform(1.0, 1e6);
+    const int64_t total = pick(2, 500);
+    std::vector<std::unique_ptr<Scheduler>> schedulers;
+    schedulers.push_back(std::make_unique<CyclicLR>(
+        *optimizer,
+        CyclicLROptions(base, max)
+            .step_size_up(pick(1, 50))
+            .step_size_down(pick(1, 50))
+            .mode(static_cast<CyclicMode>(pick(0, 2)))
+            .gamma(log_uniform(0.5, 1.0))
+            .waveform(static_cast<Waveform>(pick(0, 2)))));
+    const double pct = std::max(unit(rng) * 0.49, 1.5 / total);
+    if (pct * total > 1 && pct < 0.5) {
+      schedulers.push_back(std::make_unique<OneCycleLR>(
+          *optimizer,
+          OneCycleLROptions(max, total)
+              .pct_start(pct)
+              .anneal_strategy(static_cast<AnnealStrategy>(pick(0, 1)))
+              .div_factor(log_uniform(1e-2, 1e4))
+              .final_div_factor(log_uniform(1e-2, 1e5))
+              .three_phase(pick(0, 1) == 1)));
+    }
+    schedulers.push_back(std::make_unique<CosineAnnealingWarmRestarts>(
+        *optimizer,
+        CosineAnnealingWarmRestartsOptions(pick(1, 30))
+            .T_mult(pick(1, 3))
+            .eta_min(unit(rng) < 0.5 ? 0.0 : base)));
+    schedulers.push_back(
+        std::make_unique<ExponentialLR>(*optimizer, log_uniform(0.5, 1.0)));
+    schedulers.push_back(std::make_unique<LinearLR>(
+        *optimizer,
+        LinearLROptions()
+            .start_factor(log_uniform(1e-6, 1.0))
+            .end_factor(unit(rng))
+            .total_iters(pick(1, 100))));
+    for (auto& scheduler : schedulers) {
+      const bool bounded = dynamic_cast<OneCycleLR*>(scheduler.get());
+      const int64_t steps = bounded ? total : 3000;
+      for (int64_t k = 0; k < steps; ++k) {
+        scheduler->step();
+        const double lr = optimizer->param_groups()[0].options().get_lr();
+        ASSERT_TRUE(std::isfinite(lr) && lr >= 0)
+            << scheduler->name() << " trial " << trial << " step " << k
+            << " lr " << lr;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 100000);
+}
+
+} // namespace
+} // namespace torchclr::test

@@ -1,0 +1,59 @@
+#include "test_util.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace torchclr::test {
+
+Reference load_reference(const std::string& name) {
+  const std::string path =
+      std::string(TORCHCLR_TEST_DATA_DIR) + "/reference/" + name + ".csv";
+  std::ifstream in(path);
+  TORCH_CHECK(in, "cannot open reference file ", path);
+  Reference ref;
+  std::string line;
+  std::getline(in, line);
+  std::stringstream header(line);
+  std::string cell;
+  std::getline(header, cell, ','); // "step"
+  while (std::getline(header, cell, ',')) {
+    ref.columns.push_back(cell);
+    if (cell.rfind("lr_", 0) == 0) {
+      ++ref.num_groups;
+    } else {
+      ref.has_momentum = true;
+    }
+  }
+  while (std::getline(in, line)) {
+    std::stringstream row(line);
+    std::getline(row, cell, ',');
+    const int64_t step = std::stoll(cell);
+    std::vector<double> values;
+    while (std::getline(row, cell, ',')) {
+      values.push_back(std::strtod(cell.c_str(), nullptr));
+    }
+    TORCH_CHECK(values.size() == ref.columns.size(), "bad row in ", path);
+    ref.rows[step] = values;
+    ref.last_step = step;
+  }
+  TORCH_CHECK(!ref.rows.empty(), "empty reference file ", path);
+  return ref;
+}
+
+std::vector<torch::optim::OptimizerParamGroup> make_groups(std::size_t count) {
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  for (std::size_t i = 0; i < count; ++i) {
+    groups.emplace_back(
+        std::vector<torch::Tensor>{torch::zeros({1}, torch::requires_grad())});
+  }
+  return groups;
+}
+
+void expect_close(double actual, double expected, const std::string& context) {
+  const double scale = std::max(std::abs(actual), std::abs(expected));
+  EXPECT_LE(std::abs(actual - expected), 1e-12 * scale)
+      << context << ": got " << actual << ", PyTorch " << expected;
+}
+
+} // namespace torchclr::test

@@ -1,0 +1,65 @@
+#pragma once
+
+// Small helpers shared by the tests: reference CSV files and fixtures.
+
+#include <torch/torch.h>
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace torchclr::test {
+
+/// A reference sequence written by tests/data/generate_reference.py.
+struct Reference {
+  std::vector<std::string> columns; // "lr_0", ..., "momentum_0", ...
+  std::map<int64_t, std::vector<double>> rows; // step -> values by column
+  int64_t last_step = 0;
+  std::size_t num_groups = 0;
+  bool has_momentum = false;
+};
+
+Reference load_reference(const std::string& name);
+
+/// One scalar parameter per param group.
+std::vector<torch::optim::OptimizerParamGroup> make_groups(std::size_t count);
+
+/// An optimizer with one group per entry of `lrs`, each with that LR.
+template <typename Optimizer, typename Options>
+std::unique_ptr<Optimizer> make_optimizer(
+    const std::vector<double>& lrs,
+    Options defaults) {
+  auto optimizer =
+      std::make_unique<Optimizer>(make_groups(lrs.size()), defaults);
+  for (std::size_t i = 0; i < lrs.size(); ++i) {
+    optimizer->param_groups()[i].options().set_lr(lrs[i]);
+  }
+  return optimizer;
+}
+
+/// SGD with the given momentum, one group per entry of `lrs`.
+inline std::unique_ptr<torch::optim::SGD> make_sgd(
+    const std::vector<double>& lrs,
+    double momentum = 0.9) {
+  return make_optimizer<torch::optim::SGD>(
+      lrs, torch::optim::SGDOptions(lrs.front()).momentum(momentum));
+}
+
+/// Expects |a - b| <= 1e-12 * max(|a|, |b|) (relative), with context.
+void expect_close(double actual, double expected, const std::string& context);
+
+/// Message of the c10::Error thrown by `fn`, or "" if nothing was thrown.
+template <typename Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const c10::Error& e) {
+    return e.what_without_backtrace();
+  }
+  return "";
+}
+
+} // namespace torchclr::test
