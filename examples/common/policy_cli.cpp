@@ -1,0 +1,171 @@
+#include "policy_cli.h"
+
+#include <torch/optim/schedulers/step_lr.h>
+
+#include <map>
+
+namespace torchclr::examples {
+namespace {
+
+template <typename Enum>
+Enum parse_choice(
+    const std::string& flag,
+    const std::string& value,
+    const std::map<std::string, Enum>& choices) {
+  auto it = choices.find(value);
+  if (it == choices.end()) {
+    std::string names;
+    for (const auto& [name, unused] : choices) {
+      names += (names.empty() ? "" : ", ") + name;
+    }
+    throw CLI::ValidationError(flag, "'" + value + "' is not one of " + names);
+  }
+  return it->second;
+}
+
+void set_lr(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) {
+    group.options().set_lr(lr);
+  }
+}
+
+} // namespace
+
+const std::vector<std::string>& policy_names() {
+  static const std::vector<std::string> names = {
+      "fixed",
+      "step",
+      "exp",
+      "decay",
+      "triangular",
+      "triangular2",
+      "exp_range",
+      "one_cycle",
+      "cosine_restarts"};
+  return names;
+}
+
+void add_policy_flags(CLI::App& app, PolicyFlags& f) {
+  app.add_option("--policy", f.policy, "Learning-rate policy")
+      ->check(CLI::IsMember(policy_names()))
+      ->capture_default_str();
+  app.add_option("--base-lr", f.base_lr, "CLR lower bound")
+      ->capture_default_str();
+  app.add_option("--max-lr", f.max_lr, "CLR upper bound / 1cycle peak")
+      ->capture_default_str();
+  app.add_option("--step-size-up", f.step_size_up, "CLR half-cycle steps")
+      ->capture_default_str();
+  app.add_option(
+      "--step-size-down", f.step_size_down, "CLR falling steps (0: = up)");
+  app.add_option("--gamma", f.gamma, "exp / exp_range decay per step")
+      ->capture_default_str();
+  app.add_option("--waveform", f.waveform, "triangle, sine or parabolic")
+      ->capture_default_str();
+  app.add_flag(
+      "--cycle-momentum", f.cycle_momentum, "CLR: cycle momentum inversely");
+  app.add_option("--base-momentum", f.base_momentum)->capture_default_str();
+  app.add_option("--max-momentum", f.max_momentum)->capture_default_str();
+  app.add_option("--lr", f.lr, "Optimizer LR for fixed/step/exp/restarts")
+      ->capture_default_str();
+  app.add_option("--milestones", f.milestones, "fixed: 10x drops")
+      ->capture_default_str();
+  app.add_option("--step-size", f.step_size, "step: steps between drops")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--step-gamma", f.step_gamma, "fixed/step: drop factor")
+      ->capture_default_str();
+  app.add_option("--end-lr", f.end_lr, "decay: final LR (from --lr)")
+      ->capture_default_str();
+  app.add_option("--decay-iters", f.decay_iters, "decay: steps of the line")
+      ->capture_default_str();
+  app.add_option("--total-steps", f.total_steps, "one_cycle (0: run length)");
+  app.add_option("--pct-start", f.pct_start)->capture_default_str();
+  app.add_option("--anneal", f.anneal, "one_cycle: cos or linear")
+      ->capture_default_str();
+  app.add_option("--div-factor", f.div_factor)->capture_default_str();
+  app.add_option("--final-div-factor", f.final_div_factor)
+      ->capture_default_str();
+  app.add_flag("--three-phase", f.three_phase);
+  app.add_option("--T-0", f.T_0, "cosine_restarts: first cycle")
+      ->capture_default_str();
+  app.add_option("--T-mult", f.T_mult)->capture_default_str();
+  app.add_option("--eta-min", f.eta_min)->capture_default_str();
+}
+
+std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
+    const PolicyFlags& f,
+    torch::optim::Optimizer& optimizer,
+    int64_t run_steps) {
+  const std::string& p = f.policy;
+  if (p == "triangular" || p == "triangular2" || p == "exp_range") {
+    const auto mode = parse_choice<CyclicMode>(
+        "--policy",
+        p,
+        {{"triangular", CyclicMode::kTriangular},
+         {"triangular2", CyclicMode::kTriangular2},
+         {"exp_range", CyclicMode::kExpRange}});
+    CyclicLROptions options(f.base_lr, f.max_lr);
+    options.step_size_up(f.step_size_up)
+        .mode(mode)
+        .gamma(mode == CyclicMode::kExpRange ? f.gamma : 1.0)
+        .waveform(parse_choice<Waveform>(
+            "--waveform",
+            f.waveform,
+            {{"triangle", Waveform::kTriangle},
+             {"sine", Waveform::kSine},
+             {"parabolic", Waveform::kParabolic}}))
+        .cycle_momentum(f.cycle_momentum)
+        .base_momentum(f.base_momentum)
+        .max_momentum(f.max_momentum);
+    if (f.step_size_down > 0) {
+      options.step_size_down(f.step_size_down);
+    }
+    return std::make_unique<CyclicLR>(optimizer, options);
+  }
+  if (p == "one_cycle") {
+    return std::make_unique<OneCycleLR>(
+        optimizer,
+        OneCycleLROptions(
+            f.max_lr, f.total_steps > 0 ? f.total_steps : run_steps)
+            .pct_start(f.pct_start)
+            .anneal_strategy(parse_choice<AnnealStrategy>(
+                "--anneal",
+                f.anneal,
+                {{"cos", AnnealStrategy::kCos},
+                 {"linear", AnnealStrategy::kLinear}}))
+            .div_factor(f.div_factor)
+            .final_div_factor(f.final_div_factor)
+            .three_phase(f.three_phase)
+            .base_momentum(f.base_momentum)
+            .max_momentum(f.max_momentum));
+  }
+  set_lr(optimizer, f.lr);
+  if (p == "fixed") {
+    return std::make_unique<MultiStepLR>(
+        optimizer, MultiStepLROptions(f.milestones).gamma(f.step_gamma));
+  }
+  if (p == "step") {
+    return std::make_unique<torch::optim::StepLR>(
+        optimizer, static_cast<unsigned>(f.step_size), f.step_gamma);
+  }
+  if (p == "exp") {
+    return std::make_unique<ExponentialLR>(optimizer, f.gamma);
+  }
+  if (p == "decay") {
+    return std::make_unique<LinearLR>(
+        optimizer,
+        LinearLROptions()
+            .start_factor(1.0)
+            .end_factor(f.end_lr / f.lr)
+            .total_iters(f.decay_iters));
+  }
+  if (p == "cosine_restarts") {
+    return std::make_unique<CosineAnnealingWarmRestarts>(
+        optimizer,
+        CosineAnnealingWarmRestartsOptions(f.T_0).T_mult(f.T_mult).eta_min(
+            f.eta_min));
+  }
+  throw CLI::ValidationError("--policy", "unknown policy '" + p + "'");
+}
+
+} // namespace torchclr::examples

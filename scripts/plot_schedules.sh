@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Renders every policy's schedule, as printed by clr_schedule, to one PNG per
+# policy with gnuplot. Used for the README's plots:
+#   bash scripts/plot_schedules.sh [build dir] [output dir]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+out=${2:-docs/img}
+bin=$build/examples/clr_schedule/clr_schedule
+mkdir -p "$out"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# name | title | momentum plotted? | clr_schedule flags (12,000 steps)
+while IFS='|' read -r name title momentum flags; do
+  if [ "$momentum" = yes ]; then
+    extra='set y2label "momentum"; set y2tics; set ytics nomirror'
+    series=', "" using 1:3 with lines lw 1 dt 2 lc rgb "#d62728" axes x1y2'
+  else
+    extra=''
+    series=''
+  fi
+  # shellcheck disable=SC2086
+  "$bin" --steps 12000 --every 20 $flags --out "$tmp/$name.csv"
+  gnuplot <<GNUPLOT
+set terminal pngcairo size 640,300 font "DejaVu Sans,10" noenhanced
+set output "$tmp/$name.png"
+set datafile separator ","
+set title "$title"
+set xlabel "iteration"
+set ylabel "learning rate"
+$extra
+set key off
+set grid
+plot "$tmp/$name.csv" using 1:2 with lines lw 2 lc rgb "#1f77b4" axes x1y1 $series
+GNUPLOT
+  mv "$tmp/$name.png" "$out/$name.png"
+done <<'POLICIES'
+triangular|triangular: 0.001-0.006, step 2000 (dashed: momentum)|yes|--policy triangular --cycle-momentum
+triangular2|triangular2: amplitude halves every cycle|no|--policy triangular2
+exp_range|exp_range: gamma 0.99994 per iteration|no|--policy exp_range
+sine|triangular with the sine (Hann) waveform|no|--policy triangular --waveform sine
+parabolic|triangular with the parabolic (Welch) waveform|no|--policy triangular --waveform parabolic
+one_cycle|one_cycle: max_lr 0.006, pct_start 0.3, cos (dashed: momentum)|yes|--policy one_cycle --max-momentum 0.95 --base-momentum 0.85
+cosine_restarts|cosine_restarts: T_0 2000, T_mult 2, lr 0.006|no|--policy cosine_restarts --lr 0.006 --T-0 2000 --T-mult 2
+fixed|fixed (Caffe multistep): 0.001, /10 at 6000 and 9000|no|--policy fixed --milestones 6000 9000
+exp|exp: 0.001 * 0.9998^t|no|--policy exp --gamma 0.9998
+decay|decay: 0.007 to 0.001 over 4000 iterations, then held|no|--policy decay --lr 0.007 --end-lr 0.001
+POLICIES
+echo "plot_schedules: wrote $(ls "$out" | wc -l) plots to $out"
