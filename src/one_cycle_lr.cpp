@@ -3,7 +3,6 @@
 
 #include <c10/util/Exception.h>
 
-#include <algorithm>
 #include <cmath>
 
 namespace torchclr {
@@ -117,24 +116,26 @@ void OneCycleLR::compute(
     }
     start_step = candidate.end_step;
   }
-  // pct exceeds 1 only at step total_steps, the one PyTorch extrapolates.
-  const double pct =
-      std::min((step - start_step) / (phase->end_step - start_step), 1.0);
+  const double pct = (step - start_step) / (phase->end_step - start_step);
   const auto strategy = options_.anneal_strategy();
+  // Step total_steps lies past the last phase's end, where PyTorch
+  // extrapolates (to a negative LR with linear annealing); hold the end.
+  const bool past_end = epoch == options_.total_steps();
   for (std::size_t i = 0; i < lrs.size(); ++i) {
-    lrs[i] = anneal(
-        strategy,
-        lr_points_[i][phase->start_lr],
-        lr_points_[i][phase->end_lr],
-        pct);
+    const auto& points = lr_points_[i];
+    lrs[i] = past_end
+        ? points[phase->end_lr]
+        : anneal(strategy, points[phase->start_lr], points[phase->end_lr], pct);
   }
   momentums.resize(momentum_points_.size());
   for (std::size_t i = 0; i < momentums.size(); ++i) {
-    momentums[i] = anneal(
-        strategy,
-        momentum_points_[i][phase->start_momentum],
-        momentum_points_[i][phase->end_momentum],
-        pct);
+    const auto& points = momentum_points_[i];
+    momentums[i] = past_end ? points[phase->end_momentum]
+                            : anneal(
+                                  strategy,
+                                  points[phase->start_momentum],
+                                  points[phase->end_momentum],
+                                  pct);
   }
 }
 
