@@ -2,10 +2,13 @@
 
 #include <torchclr/cosine_annealing_warm_restarts.h>
 #include <torchclr/cyclic_lr.h>
+#include <torchclr/data/cifar.h>
+#include <torchclr/data/idx.h>
 #include <torchclr/exponential_lr.h>
 #include <torchclr/group_values.h>
 #include <torchclr/linear_lr.h>
 #include <torchclr/multi_step_lr.h>
 #include <torchclr/one_cycle_lr.h>
+#include <torchclr/range_test.h>
 #include <torchclr/scheduler.h>
 #include <torchclr/sequential_lr.h>

@@ -1,0 +1,325 @@
+#pragma once
+
+// What the image datasets (CIFAR-10/100, MNIST/Fashion-MNIST) share: the
+// options, and a base class that holds a whole split as one uint8 tensor and
+// cuts batches out of it by indexing.
+
+#include <c10/util/ArrayRef.h>
+#include <c10/util/Exception.h>
+#include <torch/arg.h>
+#include <torch/data/datasets/base.h>
+#include <torch/data/example.h>
+#include <torch/types.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace torchclr::data {
+
+/// Which split to load (LibTorch's `MNIST::Mode`).
+enum class Mode { kTrain, kTest };
+
+/// Where an image dataset's files are, which split to load and how each batch
+/// is prepared. Batches are float32 NxCxHxW:
+/// (pixel - mean_image) / 255, then the random crop and flip.
+struct ImageDatasetOptions {
+  /// `root` holds the dataset's files, e.g. the contents of the official
+  /// archive's `cifar-10-batches-bin/` folder.
+  explicit ImageDatasetOptions(std::string root) : root_(std::move(root)) {}
+
+  TORCH_ARG(std::string, root);
+  TORCH_ARG(Mode, mode) = Mode::kTrain;
+  /// Divide by 255, giving [0, 1] (torchvision's `ToTensor`); off: 0..255.
+  TORCH_ARG(bool, to_unit_range) = true;
+  /// Subtract the training split's mean image (Caffe's `mean_file`, as in the
+  /// CLR paper's CIFAR-10 runs) from both splits.
+  TORCH_ARG(bool, subtract_mean) = false;
+  /// The mean image to subtract, float CxHxW in raw 0..255 pixel units: pass
+  /// the train split's `mean_image()` to the test split. Left undefined, it is
+  /// computed from the train split's files (reading them for a test split).
+  TORCH_ARG(torch::Tensor, mean_image);
+  /// Random crop of the original size after zero padding by this many pixels
+  /// per side (torchvision's `RandomCrop(size, padding)`); 0 is off. Train
+  /// split only.
+  TORCH_ARG(int64_t, crop_padding) = 0;
+  /// Flip each image left-right with probability 1/2
+  /// (`RandomHorizontalFlip()`). Train split only. Crop and flip draw from
+  /// torch's default generator: `torch::manual_seed` makes them reproducible
+  /// (with the data loader's default of 0 workers).
+  TORCH_ARG(bool, horizontal_flip) = false;
+};
+
+namespace detail {
+
+/// A whole split: uint8 NxCxHxW images and int64 N targets.
+struct ImageSplit {
+  torch::Tensor images;
+  torch::Tensor targets;
+};
+
+/// The bytes of the file at `path`; `format` ("cifar", "idx") starts the
+/// error message.
+inline std::vector<uint8_t> read_file(const std::string& path,
+                                      const char* format) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  TORCH_CHECK(!error, format, ": cannot open ", path, ": ", error.message());
+  std::vector<uint8_t> bytes(size);
+  std::ifstream in(path, std::ios::binary);
+  TORCH_CHECK(in, format, ": cannot open ", path, ": ", std::strerror(errno));
+  in.read(reinterpret_cast<char*>(bytes.data()),
+          static_cast<std::streamsize>(size));
+  TORCH_CHECK(static_cast<uint64_t>(in.gcount()) == size,
+              format,
+              ": ",
+              path,
+              ": read error at offset ",
+              in.gcount(),
+              ", expected ",
+              size,
+              " bytes");
+  return bytes;
+}
+
+/// Mean over the first dimension of uint8 NxCxHxW images, as float CxHxW in
+/// 0..255 units. Summed exactly in int64, a slice at a time, so a 50000-image
+/// split never exists as one int64 or float copy.
+inline torch::Tensor mean_image(const torch::Tensor& images) {
+  constexpr int64_t kSlice = 4096;
+  const int64_t count = images.size(0);
+  auto sum = torch::zeros(images.sizes().slice(1), torch::kLong);
+  for (int64_t start = 0; start < count; start += kSlice) {
+    sum += images.narrow(0, start, std::min(kSlice, count - start))
+               .to(torch::kLong)
+               .sum(0);
+  }
+  return (sum.to(torch::kDouble) / static_cast<double>(count))
+      .to(torch::kFloat);
+}
+
+/// Random crop (after zero padding by `padding`) and random left-right flip of
+/// every image of a float NxCxHxW batch, as one gather. Draws from torch's
+/// default generator: N row offsets, N column offsets (if padding > 0), then N
+/// coin flips (if `flip`), so `torch::manual_seed` makes it reproducible.
+inline torch::Tensor random_crop_flip(const torch::Tensor& batch,
+                                      int64_t padding,
+                                      bool flip) {
+  const int64_t count = batch.size(0);
+  const int64_t channels = batch.size(1);
+  const int64_t height = batch.size(2);
+  const int64_t width = batch.size(3);
+  const auto longs = torch::TensorOptions(torch::kLong);
+  auto source = batch;
+  auto row_offset = torch::zeros({count, 1}, longs);
+  auto column_offset = torch::zeros({count, 1}, longs);
+  if (padding > 0) {
+    source =
+        torch::constant_pad_nd(batch, {padding, padding, padding, padding});
+    row_offset = torch::randint(2 * padding + 1, {count, 1}, longs);
+    column_offset = torch::randint(2 * padding + 1, {count, 1}, longs);
+  }
+  auto columns = torch::arange(width, longs).expand({count, width});
+  if (flip) {
+    const auto flipped = torch::randint(2, {count, 1}, longs).to(torch::kBool);
+    columns = torch::where(flipped, (width - 1) - columns, columns);
+  }
+  const auto rows = row_offset + torch::arange(height, longs);
+  columns = column_offset + columns;
+  // out[n][c][y][x] = source[n][c][rows[n][y]][columns[n][x]], as one gather
+  // over each image's flattened plane (4x faster than advanced indexing).
+  const int64_t source_height = height + 2 * padding;
+  const int64_t source_width = width + 2 * padding;
+  const auto plane_index = (rows.view({count, height, 1}) * source_width +
+                            columns.view({count, 1, width}))
+                               .view({count, 1, height * width})
+                               .expand({count, channels, height * width});
+  return source.reshape({count, channels, source_height * source_width})
+      .gather(2, plane_index)
+      .view({count, channels, height, width});
+}
+
+/// uint8 NxCxHxW pixels to the float batch `options` asks for.
+inline torch::Tensor prepare_batch(const torch::Tensor& pixels,
+                                   const torch::Tensor& mean,
+                                   const ImageDatasetOptions& options) {
+  auto batch = pixels.to(torch::kFloat);
+  if (mean.defined()) {
+    batch.sub_(mean);
+  }
+  if (options.to_unit_range()) {
+    batch.div_(255);
+  }
+  if (options.crop_padding() > 0 || options.horizontal_flip()) {
+    batch = random_crop_flip(
+        batch, options.crop_padding(), options.horizontal_flip());
+  }
+  return batch;
+}
+
+/// Checks `options` against the loaded split and returns the mean image to
+/// subtract (undefined when `subtract_mean` is off). `train_images` loads the
+/// train split's pixels; it is called only for a test split without a given
+/// `mean_image`.
+inline torch::Tensor resolve_mean_image(
+    const char* name,
+    const ImageDatasetOptions& options,
+    const torch::Tensor& images,
+    const std::function<torch::Tensor()>& train_images) {
+  TORCH_CHECK(options.crop_padding() >= 0,
+              name,
+              ": crop_padding must be >= 0, got ",
+              options.crop_padding());
+  TORCH_CHECK(
+      options.mode() == Mode::kTrain ||
+          (options.crop_padding() == 0 && !options.horizontal_flip()),
+      name,
+      ": crop_padding and horizontal_flip are train-time augmentation, but "
+      "the options load the test split");
+  TORCH_CHECK(
+      images.size(0) > 0, name, ": ", options.root(), " holds no images");
+  if (!options.subtract_mean()) {
+    TORCH_CHECK(!options.mean_image().defined(),
+                name,
+                ": mean_image is set but subtract_mean is false");
+    return {};
+  }
+  const auto image_shape = images.sizes().slice(1);
+  if (options.mean_image().defined()) {
+    const auto& mean = options.mean_image();
+    TORCH_CHECK(mean.is_floating_point() && mean.sizes() == image_shape,
+                name,
+                ": mean_image must be a float tensor of shape ",
+                image_shape,
+                ", got ",
+                mean.scalar_type(),
+                " of shape ",
+                mean.sizes());
+    return mean.to(torch::kFloat).contiguous();
+  }
+  if (options.mode() == Mode::kTrain) {
+    return mean_image(images);
+  }
+  const auto train = train_images();
+  TORCH_CHECK(train.sizes().slice(1) == image_shape,
+              name,
+              ": train images of shape ",
+              train.sizes().slice(1),
+              " do not match test images of shape ",
+              image_shape);
+  return mean_image(train);
+}
+
+}  // namespace detail
+
+/// Base of the image datasets: the whole split in one uint8 NxCxHxW tensor
+/// (4x smaller than float: CIFAR-10's train split is 150 MB), converted to
+/// float per batch. A `BatchDataset` whose `get_batch` returns one stacked
+/// `Example` made by `index_select`, so `torch::data::make_data_loader(dataset,
+/// options)` yields batches directly, without `Stack` and without stacking one
+/// example at a time. (`Dataset<Self>::get_batch` must return a
+/// `std::vector<Example<>>`, so a `Dataset` subclass could not do this.)
+template <typename Self>
+class ImageDataset
+    : public torch::data::datasets::BatchDataset<Self, torch::data::Example<>> {
+ public:
+  using Mode = data::Mode;
+
+  /// The example at `index`: float CxHxW data and a 0-dim int64 target,
+  /// prepared as `get_batch` prepares a batch of one.
+  torch::data::Example<> get(size_t index) {
+    const size_t indices[] = {index};
+    auto batch = get_batch(indices);
+    return {batch.data[0], batch.target[0]};
+  }
+
+  /// The examples at `indices` as one float NxCxHxW batch and int64 N targets,
+  /// gathered with `index_select` and prepared per `options()`.
+  torch::data::Example<> get_batch(torch::ArrayRef<size_t> indices) override {
+    const auto count = static_cast<size_t>(images_.size(0));
+    auto index = torch::empty({static_cast<int64_t>(indices.size())},
+                              torch::TensorOptions(torch::kLong));
+    auto* index_data = index.data_ptr<int64_t>();
+    for (size_t i = 0; i < indices.size(); ++i) {
+      TORCH_CHECK(indices[i] < count,
+                  name_,
+                  ": index ",
+                  indices[i],
+                  " is out of range for ",
+                  count,
+                  " examples");
+      index_data[i] = static_cast<int64_t>(indices[i]);
+    }
+    return {detail::prepare_batch(
+                images_.index_select(0, index), mean_image_, options_),
+            targets_.index_select(0, index)};
+  }
+
+  /// Number of examples in the split.
+  torch::optional<size_t> size() const override {
+    return static_cast<size_t>(images_.size(0));
+  }
+
+  /// True if this is the training split.
+  bool is_train() const noexcept {
+    return options_.mode() == Mode::kTrain;
+  }
+
+  /// The raw pixels of the whole split, uint8 NxCxHxW (LibTorch's MNIST holds
+  /// floats here; `get_batch` gives the prepared floats).
+  const torch::Tensor& images() const {
+    return images_;
+  }
+
+  /// All targets, int64 N.
+  const torch::Tensor& targets() const {
+    return targets_;
+  }
+
+  /// The mean image subtracted from every batch, float CxHxW in 0..255 units;
+  /// undefined unless `subtract_mean`. Pass it to the test split's options.
+  const torch::Tensor& mean_image() const {
+    return mean_image_;
+  }
+
+  const ImageDatasetOptions& options() const noexcept {
+    return options_;
+  }
+
+ protected:
+  /// `train_images` loads the train split's pixels, for the mean image of a
+  /// test split.
+  ImageDataset(const char* name,
+               ImageDatasetOptions options,
+               detail::ImageSplit split,
+               const std::function<torch::Tensor()>& train_images)
+      : name_(name),
+        options_(std::move(options)),
+        images_(std::move(split.images)),
+        targets_(std::move(split.targets)) {
+    TORCH_INTERNAL_ASSERT(images_.dim() == 4 &&
+                          images_.scalar_type() == torch::kByte);
+    TORCH_INTERNAL_ASSERT(targets_.dim() == 1 &&
+                          targets_.size(0) == images_.size(0));
+    mean_image_ =
+        detail::resolve_mean_image(name_, options_, images_, train_images);
+  }
+
+ private:
+  const char* name_;
+  ImageDatasetOptions options_;
+  torch::Tensor images_;
+  torch::Tensor targets_;
+  torch::Tensor mean_image_;
+};
+
+}  // namespace torchclr::data
