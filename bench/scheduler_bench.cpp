@@ -4,12 +4,10 @@
 //
 //   build/bench/scheduler_bench --benchmark_min_time=0.2
 
-#include <torchclr/torchclr.h>
-
+#include <benchmark/benchmark.h>
 #include <torch/optim/schedulers/step_lr.h>
 #include <torch/torch.h>
-
-#include <benchmark/benchmark.h>
+#include <torchclr/torchclr.h>
 
 namespace {
 
@@ -57,11 +55,10 @@ void BM_CyclicLR_triangular2(benchmark::State& state) {
 }
 void BM_CyclicLR_exp_range(benchmark::State& state) {
   run(state, [](auto& o) {
-    return std::make_unique<CyclicLR>(
-        o,
-        CyclicLROptions(0.001, 0.006)
-            .mode(CyclicMode::kExpRange)
-            .gamma(0.99994));
+    return std::make_unique<CyclicLR>(o,
+                                      CyclicLROptions(0.001, 0.006)
+                                          .mode(CyclicMode::kExpRange)
+                                          .gamma(0.99994));
   });
 }
 void BM_CyclicLR_sine(benchmark::State& state) {
@@ -82,9 +79,8 @@ void BM_CosineAnnealingWarmRestarts(benchmark::State& state) {
   });
 }
 void BM_ExponentialLR(benchmark::State& state) {
-  run(state, [](auto& o) {
-    return std::make_unique<ExponentialLR>(o, 0.99994);
-  });
+  run(state,
+      [](auto& o) { return std::make_unique<ExponentialLR>(o, 0.99994); });
 }
 void BM_LinearLR(benchmark::State& state) {
   run(state, [](auto& o) {
@@ -100,13 +96,12 @@ void BM_SequentialLR(benchmark::State& state) {
   run(state, [](auto& o) {
     auto stage = [&](double base, double max) {
       return std::make_shared<CyclicLR>(
-          o,
-          CyclicLROptions(base, max).mode(CyclicMode::kTriangular2));
+          o, CyclicLROptions(base, max).mode(CyclicMode::kTriangular2));
     };
     return std::make_unique<SequentialLR>(
         o,
-        std::vector<std::shared_ptr<Scheduler>>{
-            stage(0.001, 0.005), stage(1e-4, 5e-4)},
+        std::vector<std::shared_ptr<Scheduler>>{stage(0.001, 0.005),
+                                                stage(1e-4, 5e-4)},
         std::vector<int64_t>{kHuge});
   });
 }
@@ -130,6 +125,6 @@ TORCHCLR_BENCH(BM_MultiStepLR);
 TORCHCLR_BENCH(BM_SequentialLR);
 TORCHCLR_BENCH(BM_LibTorch_StepLR);
 
-} // namespace
+}  // namespace
 
 BENCHMARK_MAIN();

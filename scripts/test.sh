@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The test command: installs missing packages, builds, runs the whole CTest
-# suite, then the unit tests again under AddressSanitizer + UBSan.
+# suite, fuzzes the dataset parsers for a minute each, then runs the unit
+# tests again under AddressSanitizer + UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
 bash scripts/build.sh
 (cd build && ctest --output-on-failure -j 2)
+
+# The dataset parsers under libFuzzer, a minute each.
+bash scripts/run_fuzzers.sh 60
 
 # Sanitizers: a separate build of the library and unit tests only.
 BUILD_DIR=build-asan bash scripts/build.sh -DCMAKE_BUILD_TYPE=RelWithDebInfo \

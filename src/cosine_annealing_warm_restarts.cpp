@@ -1,7 +1,6 @@
+#include <c10/util/Exception.h>
 #include <torchclr/cosine_annealing_warm_restarts.h>
 #include <torchclr/detail/checks.h>
-
-#include <c10/util/Exception.h>
 
 #include <cmath>
 
@@ -11,7 +10,7 @@ namespace {
 constexpr const char* kName = "CosineAnnealingWarmRestarts";
 constexpr double kPi = 3.14159265358979323846;
 
-} // namespace
+}  // namespace
 
 CosineAnnealingWarmRestartsOptions::CosineAnnealingWarmRestartsOptions(
     int64_t T_0)
@@ -31,15 +30,13 @@ RestartPosition restart_position(int64_t step, int64_t T_0, int64_t T_mult) {
   return {T_cur, T_i};
 }
 
-double cosine_restart_lr(
-    double base_lr,
-    double eta_min,
-    const RestartPosition& position) {
-  return eta_min +
-      (base_lr - eta_min) *
-      (1 + std::cos(kPi * static_cast<double>(position.T_cur) /
-                    static_cast<double>(position.T_i))) /
-      2;
+double cosine_restart_lr(double base_lr,
+                         double eta_min,
+                         const RestartPosition& position) {
+  return eta_min + (base_lr - eta_min) *
+                       (1 + std::cos(kPi * static_cast<double>(position.T_cur) /
+                                     static_cast<double>(position.T_i))) /
+                       2;
 }
 
 CosineAnnealingWarmRestarts::CosineAnnealingWarmRestarts(
@@ -47,11 +44,10 @@ CosineAnnealingWarmRestarts::CosineAnnealingWarmRestarts(
     CosineAnnealingWarmRestartsOptions options)
     : Scheduler(optimizer), options_(std::move(options)) {
   detail::check_positive_count(options_.T_0(), kName, "T_0");
-  TORCH_CHECK(
-      options_.T_mult() >= 1,
-      kName,
-      ": T_mult must be an integer >= 1, got ",
-      options_.T_mult());
+  TORCH_CHECK(options_.T_mult() >= 1,
+              kName,
+              ": T_mult must be an integer >= 1, got ",
+              options_.T_mult());
   detail::check_non_negative(options_.eta_min(), kName, "eta_min");
   detail::check_positive(base_lrs_, kName, "the optimizer's lr");
   initial_step();
@@ -69,4 +65,4 @@ void CosineAnnealingWarmRestarts::compute(
   momentums.clear();
 }
 
-} // namespace torchclr
+}  // namespace torchclr

@@ -1,7 +1,6 @@
+#include <c10/util/Exception.h>
 #include <torchclr/cyclic_lr.h>
 #include <torchclr/detail/checks.h>
-
-#include <c10/util/Exception.h>
 
 #include <cmath>
 
@@ -23,32 +22,30 @@ double shape(Waveform waveform, double t) {
   TORCH_INTERNAL_ASSERT(false, "unknown waveform");
 }
 
-} // namespace
+}  // namespace
 
 CyclicLROptions::CyclicLROptions(GroupValues base_lr, GroupValues max_lr)
     : base_lr_(std::move(base_lr)), max_lr_(std::move(max_lr)) {}
 
 // The expressions follow PyTorch's CyclicLR.get_lr term by term so that the
 // doubles agree bit for bit, not just approximately.
-CyclePosition cyclic_position(
-    int64_t step,
-    double step_size_up,
-    double step_size_down,
-    Waveform waveform) {
+CyclePosition cyclic_position(int64_t step,
+                              double step_size_up,
+                              double step_size_down,
+                              Waveform waveform) {
   const double total_size = step_size_up + step_size_down;
   const double step_ratio = step_size_up / total_size;
   const double cycle = std::floor(1 + step / total_size);
   const double x = 1. + step / total_size - cycle;
-  const double t = x <= step_ratio ? x / step_ratio
-                                   : (x - 1) / (step_ratio - 1);
+  const double t =
+      x <= step_ratio ? x / step_ratio : (x - 1) / (step_ratio - 1);
   return {cycle, shape(waveform, t)};
 }
 
-double cyclic_scale(
-    CyclicMode mode,
-    double gamma,
-    const CyclePosition& position,
-    int64_t step) {
+double cyclic_scale(CyclicMode mode,
+                    double gamma,
+                    const CyclePosition& position,
+                    int64_t step) {
   switch (mode) {
     case CyclicMode::kTriangular:
       return 1.0;
@@ -65,11 +62,10 @@ double cyclic_lr(double base_lr, double max_lr, double height, double scale) {
   return base_lr + base_height * scale;
 }
 
-double cyclic_momentum(
-    double base_momentum,
-    double max_momentum,
-    double height,
-    double scale) {
+double cyclic_momentum(double base_momentum,
+                       double max_momentum,
+                       double height,
+                       double scale) {
   const double base_height = (max_momentum - base_momentum) * height;
   return max_momentum - base_height * scale;
 }
@@ -82,14 +78,13 @@ CyclicLR::CyclicLR(torch::optim::Optimizer& optimizer, CyclicLROptions options)
   detail::check_positive(base_lrs_, kName, "base_lr");
   detail::check_positive(max_lrs_, kName, "max_lr");
   for (std::size_t i = 0; i < groups; ++i) {
-    TORCH_CHECK(
-        max_lrs_[i] >= base_lrs_[i],
-        kName,
-        ": max_lr (",
-        max_lrs_[i],
-        ") must not be below base_lr (",
-        base_lrs_[i],
-        ")");
+    TORCH_CHECK(max_lrs_[i] >= base_lrs_[i],
+                kName,
+                ": max_lr (",
+                max_lrs_[i],
+                ") must not be below base_lr (",
+                base_lrs_[i],
+                ")");
   }
   detail::check_positive_count(options_.step_size_up(), kName, "step_size_up");
   step_size_down_ = static_cast<double>(
@@ -98,12 +93,11 @@ CyclicLR::CyclicLR(torch::optim::Optimizer& optimizer, CyclicLROptions options)
     detail::check_positive_count(
         *options_.step_size_down(), kName, "step_size_down");
   }
-  TORCH_CHECK(
-      std::isfinite(options_.gamma()) && options_.gamma() > 0 &&
-          options_.gamma() <= 1,
-      kName,
-      ": gamma must be in (0, 1], got ",
-      options_.gamma());
+  TORCH_CHECK(std::isfinite(options_.gamma()) && options_.gamma() > 0 &&
+                  options_.gamma() <= 1,
+              kName,
+              ": gamma must be in (0, 1], got ",
+              options_.gamma());
   if (options_.cycle_momentum()) {
     require_momentum(kName);
     base_momentums_ =
@@ -120,29 +114,27 @@ double CyclicLR::scale_at(const CyclePosition& position, int64_t epoch) const {
     return cyclic_scale(options_.mode(), options_.gamma(), position, epoch);
   }
   const double argument = options_.scale_mode() == ScaleMode::kCycle
-      ? position.cycle
-      : static_cast<double>(epoch);
+                              ? position.cycle
+                              : static_cast<double>(epoch);
   const double scale = options_.scale_fn()(argument);
-  TORCH_CHECK(
-      std::isfinite(scale) && scale >= 0 && scale <= 1,
-      kName,
-      ": scale_fn(",
-      argument,
-      ") returned ",
-      scale,
-      "; it must return a value in [0, 1]");
+  TORCH_CHECK(std::isfinite(scale) && scale >= 0 && scale <= 1,
+              kName,
+              ": scale_fn(",
+              argument,
+              ") returned ",
+              scale,
+              "; it must return a value in [0, 1]");
   return scale;
 }
 
-void CyclicLR::compute(
-    int64_t epoch,
-    std::vector<double>& lrs,
-    std::vector<double>& momentums) const {
-  const auto position = cyclic_position(
-      epoch,
-      static_cast<double>(options_.step_size_up()),
-      step_size_down_,
-      options_.waveform());
+void CyclicLR::compute(int64_t epoch,
+                       std::vector<double>& lrs,
+                       std::vector<double>& momentums) const {
+  const auto position =
+      cyclic_position(epoch,
+                      static_cast<double>(options_.step_size_up()),
+                      step_size_down_,
+                      options_.waveform());
   const double scale = scale_at(position, epoch);
   for (std::size_t i = 0; i < lrs.size(); ++i) {
     lrs[i] = cyclic_lr(base_lrs_[i], max_lrs_[i], position.height, scale);
@@ -154,4 +146,4 @@ void CyclicLR::compute(
   }
 }
 
-} // namespace torchclr
+}  // namespace torchclr

@@ -1,7 +1,6 @@
+#include <c10/util/Exception.h>
 #include <torchclr/detail/checks.h>
 #include <torchclr/exponential_lr.h>
-
-#include <c10/util/Exception.h>
 
 #include <cmath>
 
@@ -13,27 +12,24 @@ double exponential_lr(double base_lr, double gamma, int64_t step) {
   return base_lr * std::pow(gamma, static_cast<double>(step));
 }
 
-ExponentialLR::ExponentialLR(
-    torch::optim::Optimizer& optimizer,
-    ExponentialLROptions options)
+ExponentialLR::ExponentialLR(torch::optim::Optimizer& optimizer,
+                             ExponentialLROptions options)
     : Scheduler(optimizer), options_(options) {
-  TORCH_CHECK(
-      std::isfinite(options_.gamma()) && options_.gamma() > 0 &&
-          options_.gamma() <= 1,
-      "ExponentialLR: gamma must be in (0, 1], got ",
-      options_.gamma());
+  TORCH_CHECK(std::isfinite(options_.gamma()) && options_.gamma() > 0 &&
+                  options_.gamma() <= 1,
+              "ExponentialLR: gamma must be in (0, 1], got ",
+              options_.gamma());
   detail::check_positive(base_lrs_, "ExponentialLR", "the optimizer's lr");
   initial_step();
 }
 
-void ExponentialLR::compute(
-    int64_t epoch,
-    std::vector<double>& lrs,
-    std::vector<double>& momentums) const {
+void ExponentialLR::compute(int64_t epoch,
+                            std::vector<double>& lrs,
+                            std::vector<double>& momentums) const {
   for (std::size_t i = 0; i < lrs.size(); ++i) {
     lrs[i] = exponential_lr(base_lrs_[i], options_.gamma(), epoch);
   }
   momentums.clear();
 }
 
-} // namespace torchclr
+}  // namespace torchclr

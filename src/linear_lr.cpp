@@ -1,51 +1,43 @@
+#include <c10/util/Exception.h>
 #include <torchclr/detail/checks.h>
 #include <torchclr/linear_lr.h>
-
-#include <c10/util/Exception.h>
 
 #include <algorithm>
 #include <cmath>
 
 namespace torchclr {
 
-double linear_lr(
-    double base_lr,
-    const LinearLROptions& options,
-    int64_t step) {
+double linear_lr(double base_lr, const LinearLROptions& options, int64_t step) {
   const double progress =
       static_cast<double>(std::min(options.total_iters(), step));
-  return base_lr *
-      (options.start_factor() +
-       (options.end_factor() - options.start_factor()) * progress /
-           static_cast<double>(options.total_iters()));
+  return base_lr * (options.start_factor() +
+                    (options.end_factor() - options.start_factor()) * progress /
+                        static_cast<double>(options.total_iters()));
 }
 
 LinearLR::LinearLR(torch::optim::Optimizer& optimizer, LinearLROptions options)
     : Scheduler(optimizer), options_(options) {
-  TORCH_CHECK(
-      std::isfinite(options_.start_factor()) && options_.start_factor() > 0 &&
-          options_.start_factor() <= 1,
-      "LinearLR: start_factor must be in (0, 1], got ",
-      options_.start_factor());
-  TORCH_CHECK(
-      std::isfinite(options_.end_factor()) && options_.end_factor() >= 0 &&
-          options_.end_factor() <= 1,
-      "LinearLR: end_factor must be in [0, 1], got ",
-      options_.end_factor());
+  TORCH_CHECK(std::isfinite(options_.start_factor()) &&
+                  options_.start_factor() > 0 && options_.start_factor() <= 1,
+              "LinearLR: start_factor must be in (0, 1], got ",
+              options_.start_factor());
+  TORCH_CHECK(std::isfinite(options_.end_factor()) &&
+                  options_.end_factor() >= 0 && options_.end_factor() <= 1,
+              "LinearLR: end_factor must be in [0, 1], got ",
+              options_.end_factor());
   detail::check_positive_count(
       options_.total_iters(), "LinearLR", "total_iters");
   detail::check_positive(base_lrs_, "LinearLR", "the optimizer's lr");
   initial_step();
 }
 
-void LinearLR::compute(
-    int64_t epoch,
-    std::vector<double>& lrs,
-    std::vector<double>& momentums) const {
+void LinearLR::compute(int64_t epoch,
+                       std::vector<double>& lrs,
+                       std::vector<double>& momentums) const {
   for (std::size_t i = 0; i < lrs.size(); ++i) {
     lrs[i] = linear_lr(base_lrs_[i], options_, epoch);
   }
   momentums.clear();
 }
 
-} // namespace torchclr
+}  // namespace torchclr

@@ -1,7 +1,6 @@
+#include <c10/util/Exception.h>
 #include <torchclr/detail/checks.h>
 #include <torchclr/multi_step_lr.h>
-
-#include <c10/util/Exception.h>
 
 #include <algorithm>
 #include <cmath>
@@ -11,44 +10,38 @@ namespace torchclr {
 MultiStepLROptions::MultiStepLROptions(std::vector<int64_t> milestones)
     : milestones_(std::move(milestones)) {}
 
-double multi_step_lr(
-    double base_lr,
-    const std::vector<int64_t>& sorted_milestones,
-    double gamma,
-    int64_t step) {
-  const auto passed = std::upper_bound(
-                          sorted_milestones.begin(),
-                          sorted_milestones.end(),
-                          step) -
+double multi_step_lr(double base_lr,
+                     const std::vector<int64_t>& sorted_milestones,
+                     double gamma,
+                     int64_t step) {
+  const auto passed =
+      std::upper_bound(
+          sorted_milestones.begin(), sorted_milestones.end(), step) -
       sorted_milestones.begin();
   return base_lr * std::pow(gamma, static_cast<double>(passed));
 }
 
-MultiStepLR::MultiStepLR(
-    torch::optim::Optimizer& optimizer,
-    MultiStepLROptions options)
+MultiStepLR::MultiStepLR(torch::optim::Optimizer& optimizer,
+                         MultiStepLROptions options)
     : Scheduler(optimizer), options_(std::move(options)) {
   for (int64_t milestone : options_.milestones()) {
-    TORCH_CHECK(
-        milestone > 0,
-        "MultiStepLR: every milestone must be > 0, got ",
-        milestone);
+    TORCH_CHECK(milestone > 0,
+                "MultiStepLR: every milestone must be > 0, got ",
+                milestone);
   }
-  TORCH_CHECK(
-      std::isfinite(options_.gamma()) && options_.gamma() > 0 &&
-          options_.gamma() <= 1,
-      "MultiStepLR: gamma must be in (0, 1], got ",
-      options_.gamma());
+  TORCH_CHECK(std::isfinite(options_.gamma()) && options_.gamma() > 0 &&
+                  options_.gamma() <= 1,
+              "MultiStepLR: gamma must be in (0, 1], got ",
+              options_.gamma());
   detail::check_positive(base_lrs_, "MultiStepLR", "the optimizer's lr");
   sorted_milestones_ = options_.milestones();
   std::sort(sorted_milestones_.begin(), sorted_milestones_.end());
   initial_step();
 }
 
-void MultiStepLR::compute(
-    int64_t epoch,
-    std::vector<double>& lrs,
-    std::vector<double>& momentums) const {
+void MultiStepLR::compute(int64_t epoch,
+                          std::vector<double>& lrs,
+                          std::vector<double>& momentums) const {
   for (std::size_t i = 0; i < lrs.size(); ++i) {
     lrs[i] = multi_step_lr(
         base_lrs_[i], sorted_milestones_, options_.gamma(), epoch);
@@ -56,4 +49,4 @@ void MultiStepLR::compute(
   momentums.clear();
 }
 
-} // namespace torchclr
+}  // namespace torchclr

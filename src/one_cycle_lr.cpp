@@ -1,7 +1,6 @@
+#include <c10/util/Exception.h>
 #include <torchclr/detail/checks.h>
 #include <torchclr/one_cycle_lr.h>
-
-#include <c10/util/Exception.h>
 
 #include <cmath>
 
@@ -13,7 +12,7 @@ constexpr double kPi = 3.14159265358979323846;
 enum LRPoint { kInitialLR, kMaxLR, kMinLR };
 enum MomentumPoint { kMaxMomentum, kBaseMomentum };
 
-} // namespace
+}  // namespace
 
 OneCycleLROptions::OneCycleLROptions(GroupValues max_lr, int64_t total_steps)
     : max_lr_(std::move(max_lr)), total_steps_(total_steps) {}
@@ -26,17 +25,15 @@ double anneal(AnnealStrategy strategy, double start, double end, double pct) {
   return (end - start) * pct + start;
 }
 
-OneCycleLR::OneCycleLR(
-    torch::optim::Optimizer& optimizer,
-    OneCycleLROptions options)
+OneCycleLR::OneCycleLR(torch::optim::Optimizer& optimizer,
+                       OneCycleLROptions options)
     : Scheduler(optimizer), options_(std::move(options)) {
   const auto& o = options_;
   detail::check_positive_count(o.total_steps(), kName, "total_steps");
-  TORCH_CHECK(
-      o.pct_start() > 0 && o.pct_start() < 1,
-      kName,
-      ": pct_start must be in (0, 1), got ",
-      o.pct_start());
+  TORCH_CHECK(o.pct_start() > 0 && o.pct_start() < 1,
+              kName,
+              ": pct_start must be in (0, 1), got ",
+              o.pct_start());
   detail::check_positive(o.div_factor(), kName, "div_factor");
   detail::check_positive(o.final_div_factor(), kName, "final_div_factor");
 
@@ -61,14 +58,12 @@ OneCycleLR::OneCycleLR(
         o.pct_start(),
         " with total_steps=",
         o.total_steps());
-    phases_ = {
-        {warmup_end, kInitialLR, kMaxLR, kMaxMomentum, kBaseMomentum},
-        {down_end, kMaxLR, kInitialLR, kBaseMomentum, kMaxMomentum},
-        {total - 1, kInitialLR, kMinLR, kMaxMomentum, kMaxMomentum}};
+    phases_ = {{warmup_end, kInitialLR, kMaxLR, kMaxMomentum, kBaseMomentum},
+               {down_end, kMaxLR, kInitialLR, kBaseMomentum, kMaxMomentum},
+               {total - 1, kInitialLR, kMinLR, kMaxMomentum, kMaxMomentum}};
   } else {
-    phases_ = {
-        {warmup_end, kInitialLR, kMaxLR, kMaxMomentum, kBaseMomentum},
-        {total - 1, kMaxLR, kMinLR, kBaseMomentum, kMaxMomentum}};
+    phases_ = {{warmup_end, kInitialLR, kMaxLR, kMaxMomentum, kBaseMomentum},
+               {total - 1, kMaxLR, kMinLR, kBaseMomentum, kMaxMomentum}};
   }
 
   const auto groups = num_groups();
@@ -78,8 +73,10 @@ OneCycleLR::OneCycleLR(
     const double initial_lr = max_lrs[i] / o.div_factor();
     lr_points_.push_back(
         {initial_lr, max_lrs[i], initial_lr / o.final_div_factor()});
-    detail::check_positive(lr_points_.back()[kMinLR], kName, "max_lr / "
-        "div_factor / final_div_factor");
+    detail::check_positive(lr_points_.back()[kMinLR],
+                           kName,
+                           "max_lr / "
+                           "div_factor / final_div_factor");
     base_lrs_[i] = initial_lr;
   }
   if (o.cycle_momentum()) {
@@ -95,17 +92,15 @@ OneCycleLR::OneCycleLR(
 }
 
 // Follows PyTorch's OneCycleLR.get_lr expression by expression.
-void OneCycleLR::compute(
-    int64_t epoch,
-    std::vector<double>& lrs,
-    std::vector<double>& momentums) const {
-  TORCH_CHECK(
-      epoch <= options_.total_steps(),
-      kName,
-      ": tried to step ",
-      epoch,
-      " times; the specified number of total steps is ",
-      options_.total_steps());
+void OneCycleLR::compute(int64_t epoch,
+                         std::vector<double>& lrs,
+                         std::vector<double>& momentums) const {
+  TORCH_CHECK(epoch <= options_.total_steps(),
+              kName,
+              ": tried to step ",
+              epoch,
+              " times; the specified number of total steps is ",
+              options_.total_steps());
   const double step = static_cast<double>(epoch);
   double start_step = 0;
   const Phase* phase = &phases_.back();
@@ -123,20 +118,21 @@ void OneCycleLR::compute(
   const bool past_end = epoch == options_.total_steps();
   for (std::size_t i = 0; i < lrs.size(); ++i) {
     const auto& points = lr_points_[i];
-    lrs[i] = past_end
-        ? points[phase->end_lr]
-        : anneal(strategy, points[phase->start_lr], points[phase->end_lr], pct);
+    lrs[i] = past_end ? points[phase->end_lr]
+                      : anneal(strategy,
+                               points[phase->start_lr],
+                               points[phase->end_lr],
+                               pct);
   }
   momentums.resize(momentum_points_.size());
   for (std::size_t i = 0; i < momentums.size(); ++i) {
     const auto& points = momentum_points_[i];
     momentums[i] = past_end ? points[phase->end_momentum]
-                            : anneal(
-                                  strategy,
-                                  points[phase->start_momentum],
-                                  points[phase->end_momentum],
-                                  pct);
+                            : anneal(strategy,
+                                     points[phase->start_momentum],
+                                     points[phase->end_momentum],
+                                     pct);
   }
 }
 
-} // namespace torchclr
+}  // namespace torchclr

@@ -1,9 +1,8 @@
+#include <torch/serialize.h>
+#include <torch/types.h>
 #include <torchclr/detail/version.h>
 #include <torchclr/group_values.h>
 #include <torchclr/scheduler.h>
-
-#include <torch/serialize.h>
-#include <torch/types.h>
 
 #include <cmath>
 
@@ -23,27 +22,25 @@ std::vector<double> to_vector(const torch::Tensor& tensor) {
   return std::vector<double>(data, data + contiguous.numel());
 }
 
-} // namespace
+}  // namespace
 
 std::string detail::torch_version() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." +
-      std::to_string(TORCH_VERSION_MINOR) + "." +
-      std::to_string(TORCH_VERSION_PATCH);
+         std::to_string(TORCH_VERSION_MINOR) + "." +
+         std::to_string(TORCH_VERSION_PATCH);
 }
 
-std::vector<double> GroupValues::resolve(
-    std::size_t num_groups,
-    const char* owner,
-    const char* option) const {
-  TORCH_CHECK(
-      values_.size() == 1 || values_.size() == num_groups,
-      owner,
-      ": ",
-      option,
-      " must have one value or one per param group (",
-      num_groups,
-      "), got ",
-      values_.size());
+std::vector<double> GroupValues::resolve(std::size_t num_groups,
+                                         const char* owner,
+                                         const char* option) const {
+  TORCH_CHECK(values_.size() == 1 || values_.size() == num_groups,
+              owner,
+              ": ",
+              option,
+              " must have one value or one per param group (",
+              num_groups,
+              "), got ",
+              values_.size());
   if (values_.size() == num_groups) {
     return values_;
   }
@@ -53,9 +50,8 @@ std::vector<double> GroupValues::resolve(
 Scheduler::Scheduler(torch::optim::Optimizer& optimizer)
     : torch::optim::LRScheduler(optimizer), optimizer_(optimizer) {
   step_count_ = 0;
-  TORCH_CHECK(
-      !optimizer.param_groups().empty(),
-      "scheduler: the optimizer has no param groups");
+  TORCH_CHECK(!optimizer.param_groups().empty(),
+              "scheduler: the optimizer has no param groups");
   for (const auto& group : optimizer.param_groups()) {
     base_lrs_.push_back(group.options().get_lr());
   }
@@ -70,12 +66,11 @@ void Scheduler::require_momentum(const char* owner) {
   momentum_kinds_.clear();
   for (const auto& group : optimizer_.param_groups()) {
     const auto kind = detail::momentum_kind(group.options());
-    TORCH_CHECK(
-        kind != detail::MomentumKind::kNone,
-        owner,
-        ": cycle_momentum is true but the optimizer has no momentum "
-        "(supported: SGD, RMSprop, Adam and AdamW); "
-        "pass cycle_momentum(false)");
+    TORCH_CHECK(kind != detail::MomentumKind::kNone,
+                owner,
+                ": cycle_momentum is true but the optimizer has no momentum "
+                "(supported: SGD, RMSprop, Adam and AdamW); "
+                "pass cycle_momentum(false)");
     momentum_kinds_.push_back(kind);
   }
 }
@@ -99,13 +94,12 @@ std::vector<double> Scheduler::current_momentums() const {
 }
 
 std::vector<double> Scheduler::get_lrs() {
-  TORCH_CHECK(
-      optimizer_.param_groups().size() == num_groups(),
-      name(),
-      ": the optimizer has ",
-      optimizer_.param_groups().size(),
-      " param groups but the scheduler was built for ",
-      num_groups());
+  TORCH_CHECK(optimizer_.param_groups().size() == num_groups(),
+              name(),
+              ": the optimizer has ",
+              optimizer_.param_groups().size(),
+              " param groups but the scheduler was built for ",
+              num_groups());
   std::vector<double> lrs(num_groups());
   compute(static_cast<int64_t>(step_count_), lrs, last_momentums_);
   if (!last_momentums_.empty()) {
@@ -130,63 +124,56 @@ void Scheduler::save(torch::serialize::OutputArchive& archive) const {
 
 void Scheduler::load(torch::serialize::InputArchive& archive) {
   c10::IValue value;
-  TORCH_CHECK(
-      archive.try_read("torchclr_format_version", value),
-      name(),
-      ": the archive holds no torchclr scheduler state");
-  TORCH_CHECK(
-      value.toInt() == kFormatVersion,
-      name(),
-      ": unsupported scheduler archive format version ",
-      value.toInt(),
-      " (expected ",
-      kFormatVersion,
-      ")");
+  TORCH_CHECK(archive.try_read("torchclr_format_version", value),
+              name(),
+              ": the archive holds no torchclr scheduler state");
+  TORCH_CHECK(value.toInt() == kFormatVersion,
+              name(),
+              ": unsupported scheduler archive format version ",
+              value.toInt(),
+              " (expected ",
+              kFormatVersion,
+              ")");
   archive.read("policy", value);
-  TORCH_CHECK(
-      value.toStringRef() == name(),
-      name(),
-      ": the archive holds the state of a ",
-      value.toStringRef(),
-      ", not a ",
-      name());
+  TORCH_CHECK(value.toStringRef() == name(),
+              name(),
+              ": the archive holds the state of a ",
+              value.toStringRef(),
+              ", not a ",
+              name());
   archive.read("num_param_groups", value);
-  TORCH_CHECK(
-      value.toInt() == static_cast<int64_t>(num_groups()),
-      name(),
-      ": the archive was saved with ",
-      value.toInt(),
-      " param groups but this scheduler has ",
-      num_groups());
+  TORCH_CHECK(value.toInt() == static_cast<int64_t>(num_groups()),
+              name(),
+              ": the archive was saved with ",
+              value.toInt(),
+              " param groups but this scheduler has ",
+              num_groups());
   archive.read("last_epoch", value);
   const int64_t epoch = value.toInt();
   TORCH_CHECK(epoch >= 0, name(), ": bad last_epoch in archive: ", epoch);
   torch::Tensor base;
   archive.read("base_lrs", base);
   auto base_lrs = to_vector(base);
-  TORCH_CHECK(
-      base_lrs.size() == num_groups(),
-      name(),
-      ": the archive's base_lrs has ",
-      base_lrs.size(),
-      " entries, expected ",
-      num_groups());
+  TORCH_CHECK(base_lrs.size() == num_groups(),
+              name(),
+              ": the archive's base_lrs has ",
+              base_lrs.size(),
+              " entries, expected ",
+              num_groups());
   base_lrs_ = std::move(base_lrs);
   apply(epoch);
 }
 
 torch::serialize::OutputArchive& operator<<(
-    torch::serialize::OutputArchive& archive,
-    const Scheduler& scheduler) {
+    torch::serialize::OutputArchive& archive, const Scheduler& scheduler) {
   scheduler.save(archive);
   return archive;
 }
 
 torch::serialize::InputArchive& operator>>(
-    torch::serialize::InputArchive& archive,
-    Scheduler& scheduler) {
+    torch::serialize::InputArchive& archive, Scheduler& scheduler) {
   scheduler.load(archive);
   return archive;
 }
 
-} // namespace torchclr
+}  // namespace torchclr

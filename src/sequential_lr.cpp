@@ -1,21 +1,19 @@
-#include <torchclr/sequential_lr.h>
-
 #include <c10/util/Exception.h>
+#include <torchclr/sequential_lr.h>
 
 #include <algorithm>
 #include <string>
 
 namespace torchclr {
 
-SequentialLR::SequentialLR(
-    torch::optim::Optimizer& optimizer,
-    std::vector<std::shared_ptr<Scheduler>> schedulers,
-    std::vector<int64_t> milestones)
+SequentialLR::SequentialLR(torch::optim::Optimizer& optimizer,
+                           std::vector<std::shared_ptr<Scheduler>> schedulers,
+                           std::vector<int64_t> milestones)
     : Scheduler(optimizer),
       schedulers_(std::move(schedulers)),
       milestones_(std::move(milestones)) {
-  TORCH_CHECK(
-      !schedulers_.empty(), "SequentialLR: schedulers must not be empty");
+  TORCH_CHECK(!schedulers_.empty(),
+              "SequentialLR: schedulers must not be empty");
   TORCH_CHECK(
       milestones_.size() + 1 == schedulers_.size(),
       "SequentialLR: expected one milestone fewer than schedulers, got ",
@@ -26,13 +24,12 @@ SequentialLR::SequentialLR(
   for (std::size_t i = 0; i < schedulers_.size(); ++i) {
     TORCH_CHECK(
         schedulers_[i] != nullptr, "SequentialLR: scheduler ", i, " is null");
-    TORCH_CHECK(
-        &schedulers_[i]->optimizer() == &optimizer,
-        "SequentialLR: scheduler ",
-        i,
-        " (",
-        schedulers_[i]->name(),
-        ") drives a different optimizer");
+    TORCH_CHECK(&schedulers_[i]->optimizer() == &optimizer,
+                "SequentialLR: scheduler ",
+                i,
+                " (",
+                schedulers_[i]->name(),
+                ") drives a different optimizer");
   }
   for (std::size_t i = 0; i < milestones_.size(); ++i) {
     TORCH_CHECK(
@@ -60,10 +57,9 @@ SequentialLR::SequentialLR(
   initial_step();
 }
 
-void SequentialLR::compute(
-    int64_t epoch,
-    std::vector<double>& lrs,
-    std::vector<double>& momentums) const {
+void SequentialLR::compute(int64_t epoch,
+                           std::vector<double>& lrs,
+                           std::vector<double>& momentums) const {
   const auto index =
       std::upper_bound(milestones_.begin(), milestones_.end(), epoch) -
       milestones_.begin();
@@ -86,16 +82,15 @@ void SequentialLR::save(torch::serialize::OutputArchive& archive) const {
 void SequentialLR::load(torch::serialize::InputArchive& archive) {
   for (std::size_t i = 0; i < schedulers_.size(); ++i) {
     torch::serialize::InputArchive stage_archive;
-    TORCH_CHECK(
-        archive.try_read("stage_" + std::to_string(i), stage_archive),
-        "SequentialLR: the archive has no state for stage ",
-        i,
-        " (",
-        schedulers_[i]->name(),
-        ")");
+    TORCH_CHECK(archive.try_read("stage_" + std::to_string(i), stage_archive),
+                "SequentialLR: the archive has no state for stage ",
+                i,
+                " (",
+                schedulers_[i]->name(),
+                ")");
     schedulers_[i]->load(stage_archive);
   }
   Scheduler::load(archive);
 }
 
-} // namespace torchclr
+}  // namespace torchclr

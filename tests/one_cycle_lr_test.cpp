@@ -49,31 +49,27 @@ TEST(OneCycleLRTest, BadOptionsNameTheOptionAndValue) {
   EXPECT_NE(
       error(OneCycleLROptions(0.1, 0)).find("total_steps must be > 0, got 0"),
       std::string::npos);
-  EXPECT_NE(
-      error(OneCycleLROptions(0.1, 100).pct_start(1.0))
-          .find("pct_start must be in (0, 1), got 1"),
-      std::string::npos);
-  EXPECT_NE(
-      error(OneCycleLROptions(0.1, 100).pct_start(0))
-          .find("pct_start must be in (0, 1), got 0"),
-      std::string::npos);
-  EXPECT_NE(
-      error(OneCycleLROptions(-0.1, 100)).find("max_lr must be a finite number "
-                                               "> 0, got -0.1"),
-      std::string::npos);
-  EXPECT_NE(
-      error(OneCycleLROptions(0.1, 100).div_factor(0))
-          .find("div_factor must be a finite number > 0, got 0"),
-      std::string::npos);
-  EXPECT_NE(
-      error(OneCycleLROptions(0.1, 3)).find("pct_start * total_steps must be > "
-                                            "1"),
-      std::string::npos);
-  EXPECT_NE(
-      error(OneCycleLROptions(0.1, 100).three_phase(true).pct_start(0.6))
-          .find("with three_phase, pct_start must leave room"),
-      std::string::npos);
+  EXPECT_NE(error(OneCycleLROptions(0.1, 100).pct_start(1.0))
+                .find("pct_start must be in (0, 1), got 1"),
+            std::string::npos);
+  EXPECT_NE(error(OneCycleLROptions(0.1, 100).pct_start(0))
+                .find("pct_start must be in (0, 1), got 0"),
+            std::string::npos);
+  EXPECT_NE(error(OneCycleLROptions(-0.1, 100))
+                .find("max_lr must be a finite number "
+                      "> 0, got -0.1"),
+            std::string::npos);
+  EXPECT_NE(error(OneCycleLROptions(0.1, 100).div_factor(0))
+                .find("div_factor must be a finite number > 0, got 0"),
+            std::string::npos);
+  EXPECT_NE(error(OneCycleLROptions(0.1, 3))
+                .find("pct_start * total_steps must be > "
+                      "1"),
+            std::string::npos);
+  EXPECT_NE(error(OneCycleLROptions(0.1, 100).three_phase(true).pct_start(0.6))
+                .find("with three_phase, pct_start must leave room"),
+            std::string::npos);
 }
 
-} // namespace
-} // namespace torchclr::test
+}  // namespace
+}  // namespace torchclr::test

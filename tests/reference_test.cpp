@@ -22,11 +22,10 @@ double momentum_of(const torch::optim::OptimizerOptions& options) {
 // Steps `scheduler` to the reference's last step, through the LibTorch base
 // class, and compares the optimizer's LR and momentum at every recorded step.
 // Returns the number of compared values so a test cannot pass vacuously.
-int compare(
-    const std::string& name,
-    torch::optim::Optimizer& optimizer,
-    torch::optim::LRScheduler& scheduler,
-    int64_t last_step = -1) {
+int compare(const std::string& name,
+            torch::optim::Optimizer& optimizer,
+            torch::optim::LRScheduler& scheduler,
+            int64_t last_step = -1) {
   const Reference ref = load_reference(name);
   EXPECT_EQ(optimizer.param_groups().size(), ref.num_groups) << name;
   if (last_step < 0) {
@@ -43,16 +42,14 @@ int compare(
     }
     for (std::size_t g = 0; g < ref.num_groups; ++g) {
       const auto& options = optimizer.param_groups()[g].options();
-      const std::string where =
-          name + " step " + std::to_string(step) + " group " +
-          std::to_string(g);
+      const std::string where = name + " step " + std::to_string(step) +
+                                " group " + std::to_string(g);
       expect_close(options.get_lr(), row->second[g], where + " lr");
       ++compared;
       if (ref.has_momentum) {
-        expect_close(
-            momentum_of(options),
-            row->second[ref.num_groups + g],
-            where + " momentum");
+        expect_close(momentum_of(options),
+                     row->second[ref.num_groups + g],
+                     where + " momentum");
         ++compared;
       }
     }
@@ -63,51 +60,48 @@ int compare(
 
 TEST(CyclicLRTest, TriangularMatchesPyTorch) {
   auto optimizer = make_sgd({0.1});
-  CyclicLR scheduler(*optimizer, CyclicLROptions(0.001, 0.006).step_size_up(20));
+  CyclicLR scheduler(*optimizer,
+                     CyclicLROptions(0.001, 0.006).step_size_up(20));
   compare("cyclic_triangular", *optimizer, scheduler);
 }
 
 TEST(CyclicLRTest, AsymmetricPerGroupBoundsMatchPyTorch) {
   auto optimizer = make_sgd({0.1, 0.1});
-  CyclicLR scheduler(
-      *optimizer,
-      CyclicLROptions({0.001, 0.01}, {0.006, 0.05})
-          .step_size_up(7)
-          .step_size_down(13)
-          .base_momentum({0.8, 0.85})
-          .max_momentum({0.9, 0.95}));
+  CyclicLR scheduler(*optimizer,
+                     CyclicLROptions({0.001, 0.01}, {0.006, 0.05})
+                         .step_size_up(7)
+                         .step_size_down(13)
+                         .base_momentum({0.8, 0.85})
+                         .max_momentum({0.9, 0.95}));
   compare("cyclic_triangular_asymmetric_groups", *optimizer, scheduler);
 }
 
 TEST(CyclicLRTest, Triangular2MatchesPyTorch) {
   auto optimizer = make_sgd({0.1, 0.1, 0.1});
-  CyclicLR scheduler(
-      *optimizer,
-      CyclicLROptions(0.001, 0.005)
-          .step_size_up(10)
-          .mode(CyclicMode::kTriangular2));
+  CyclicLR scheduler(*optimizer,
+                     CyclicLROptions(0.001, 0.005)
+                         .step_size_up(10)
+                         .mode(CyclicMode::kTriangular2));
   compare("cyclic_triangular2", *optimizer, scheduler);
 }
 
 TEST(CyclicLRTest, ExpRangeMatchesPyTorch) {
   auto optimizer = make_sgd({0.1});
-  CyclicLR scheduler(
-      *optimizer,
-      CyclicLROptions(0.001, 0.006)
-          .step_size_up(10)
-          .mode(CyclicMode::kExpRange)
-          .gamma(0.99));
+  CyclicLR scheduler(*optimizer,
+                     CyclicLROptions(0.001, 0.006)
+                         .step_size_up(10)
+                         .mode(CyclicMode::kExpRange)
+                         .gamma(0.99));
   compare("cyclic_exp_range", *optimizer, scheduler);
 }
 
 TEST(CyclicLRTest, PaperExpRangeOver42000StepsMatchesPyTorch) {
   auto optimizer = make_sgd({0.1});
-  CyclicLR scheduler(
-      *optimizer,
-      CyclicLROptions(0.001, 0.006)
-          .step_size_up(2000)
-          .mode(CyclicMode::kExpRange)
-          .gamma(0.99994));
+  CyclicLR scheduler(*optimizer,
+                     CyclicLROptions(0.001, 0.006)
+                         .step_size_up(2000)
+                         .mode(CyclicMode::kExpRange)
+                         .gamma(0.99994));
   compare("cyclic_exp_range_paper", *optimizer, scheduler);
 }
 
@@ -123,12 +117,11 @@ TEST(CyclicLRTest, WithoutMomentumCyclingLeavesMomentumAlone) {
 TEST(CyclicLRTest, RMSpropMomentumMatchesPyTorch) {
   auto optimizer = make_optimizer<torch::optim::RMSprop>(
       {0.1}, torch::optim::RMSpropOptions(0.1).momentum(0.9));
-  CyclicLR scheduler(
-      *optimizer,
-      CyclicLROptions(0.001, 0.01)
-          .step_size_up(6)
-          .base_momentum(0.7)
-          .max_momentum(0.95));
+  CyclicLR scheduler(*optimizer,
+                     CyclicLROptions(0.001, 0.01)
+                         .step_size_up(6)
+                         .base_momentum(0.7)
+                         .max_momentum(0.95));
   compare("cyclic_rmsprop", *optimizer, scheduler);
 }
 
@@ -161,27 +154,25 @@ TEST(OneCycleLRTest, CosMatchesPyTorch) {
 }
 
 TEST(OneCycleLRTest, LinearThreePhaseWithAdamBeta1MatchesPyTorch) {
-  auto optimizer =
-      make_optimizer<torch::optim::Adam>({0.1, 0.1}, torch::optim::AdamOptions());
-  OneCycleLR scheduler(
-      *optimizer,
-      OneCycleLROptions({0.1, 0.01}, 100)
-          .pct_start(0.25)
-          .anneal_strategy(AnnealStrategy::kLinear)
-          .div_factor(10)
-          .final_div_factor(100)
-          .three_phase(true));
+  auto optimizer = make_optimizer<torch::optim::Adam>(
+      {0.1, 0.1}, torch::optim::AdamOptions());
+  OneCycleLR scheduler(*optimizer,
+                       OneCycleLROptions({0.1, 0.01}, 100)
+                           .pct_start(0.25)
+                           .anneal_strategy(AnnealStrategy::kLinear)
+                           .div_factor(10)
+                           .final_div_factor(100)
+                           .three_phase(true));
   compare("one_cycle_linear_three_phase_adam", *optimizer, scheduler, 99);
 }
 
 TEST(OneCycleLRTest, LongScheduleMatchesPyTorch) {
   auto optimizer = make_sgd({0.1});
-  OneCycleLR scheduler(
-      *optimizer,
-      OneCycleLROptions(0.05, 10000)
-          .pct_start(0.45)
-          .base_momentum(0.8)
-          .max_momentum(0.9));
+  OneCycleLR scheduler(*optimizer,
+                       OneCycleLROptions(0.05, 10000)
+                           .pct_start(0.45)
+                           .base_momentum(0.8)
+                           .max_momentum(0.9));
   compare("one_cycle_long", *optimizer, scheduler, 9999);
 }
 
@@ -228,8 +219,8 @@ TEST(LinearLRTest, DefaultsMatchPyTorch) {
 
 TEST(MultiStepLRTest, RepeatedMilestoneMatchesPyTorch) {
   auto optimizer = make_sgd({0.1, 0.2});
-  MultiStepLR scheduler(
-      *optimizer, MultiStepLROptions({30, 80, 80}).gamma(0.1));
+  MultiStepLR scheduler(*optimizer,
+                        MultiStepLROptions({30, 80, 80}).gamma(0.1));
   compare("multi_step", *optimizer, scheduler);
 }
 
@@ -238,15 +229,14 @@ TEST(SequentialLRTest, PaperTriangular2StagesMatchPyTorch) {
   auto stage = [&](double base, double max, int64_t step_size) {
     return std::make_shared<CyclicLR>(
         *optimizer,
-        CyclicLROptions(base, max)
-            .step_size_up(step_size)
-            .mode(CyclicMode::kTriangular2));
+        CyclicLROptions(base, max).step_size_up(step_size).mode(
+            CyclicMode::kTriangular2));
   };
-  SequentialLR scheduler(
-      *optimizer,
-      {stage(0.001, 0.005, 20), stage(0.0001, 0.0005, 10),
-       stage(0.00001, 0.00005, 5)},
-      {160, 220});
+  SequentialLR scheduler(*optimizer,
+                         {stage(0.001, 0.005, 20),
+                          stage(0.0001, 0.0005, 10),
+                          stage(0.00001, 0.00005, 5)},
+                         {160, 220});
   compare("sequential_triangular2_paper", *optimizer, scheduler);
 }
 
@@ -259,5 +249,5 @@ TEST(SequentialLRTest, WarmupThenExponentialMatchesPyTorch) {
   compare("sequential_warmup_exponential", *optimizer, scheduler);
 }
 
-} // namespace
-} // namespace torchclr::test
+}  // namespace
+}  // namespace torchclr::test

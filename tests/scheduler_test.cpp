@@ -3,11 +3,11 @@
 
 #include <torchclr/torchclr.h>
 
-#include "test_util.h"
-
 #include <filesystem>
 #include <functional>
 #include <random>
+
+#include "test_util.h"
 
 namespace torchclr::test {
 namespace {
@@ -20,22 +20,21 @@ std::string temp_path(const std::string& name) {
       .string();
 }
 
-using Factory = std::function<std::unique_ptr<Scheduler>(
-    torch::optim::Optimizer&)>;
+using Factory =
+    std::function<std::unique_ptr<Scheduler>(torch::optim::Optimizer&)>;
 
 // One factory per policy, each with non-default options.
 std::vector<std::pair<std::string, Factory>> all_policies() {
   return {
       {"CyclicLR",
        [](auto& o) {
-         return std::make_unique<CyclicLR>(
-             o,
-             CyclicLROptions(0.001, 0.006)
-                 .step_size_up(7)
-                 .step_size_down(5)
-                 .mode(CyclicMode::kExpRange)
-                 .gamma(0.999)
-                 .waveform(Waveform::kParabolic));
+         return std::make_unique<CyclicLR>(o,
+                                           CyclicLROptions(0.001, 0.006)
+                                               .step_size_up(7)
+                                               .step_size_down(5)
+                                               .mode(CyclicMode::kExpRange)
+                                               .gamma(0.999)
+                                               .waveform(Waveform::kParabolic));
        }},
       {"OneCycleLR",
        [](auto& o) {
@@ -62,11 +61,11 @@ std::vector<std::pair<std::string, Factory>> all_policies() {
        [](auto& o) {
          auto warmup = std::make_shared<LinearLR>(
              o, LinearLROptions().start_factor(0.2).total_iters(4));
-         auto cyclic = std::make_shared<CyclicLR>(
-             o,
-             CyclicLROptions(0.01, 0.05)
-                 .step_size_up(3)
-                 .mode(CyclicMode::kTriangular2));
+         auto cyclic =
+             std::make_shared<CyclicLR>(o,
+                                        CyclicLROptions(0.01, 0.05)
+                                            .step_size_up(3)
+                                            .mode(CyclicMode::kTriangular2));
          return std::make_unique<SequentialLR>(
              o,
              std::vector<std::shared_ptr<Scheduler>>{warmup, cyclic},
@@ -136,18 +135,18 @@ TEST(SchedulerTest, LoadRefusesAnotherPolicyOrGroupCount) {
                 "has 2"),
       std::string::npos);
   torch::save(*optimizer, path);
-  EXPECT_NE(
-      error_of([&] { torch::load(linear, path); })
-          .find("LinearLR: the archive holds no torchclr scheduler state"),
-      std::string::npos);
+  EXPECT_NE(error_of([&] {
+              torch::load(linear, path);
+            }).find("LinearLR: the archive holds no torchclr scheduler state"),
+            std::string::npos);
   fs::remove(path);
 }
 
 TEST(SchedulerTest, StepThroughBaseClassSetsLRAndMomentum) {
   auto optimizer = make_sgd({0.1});
   std::unique_ptr<torch::optim::LRScheduler> scheduler =
-      std::make_unique<CyclicLR>(
-          *optimizer, CyclicLROptions(0.001, 0.003).step_size_up(2));
+      std::make_unique<CyclicLR>(*optimizer,
+                                 CyclicLROptions(0.001, 0.003).step_size_up(2));
   scheduler->step();
   const auto& options = static_cast<torch::optim::SGDOptions&>(
       optimizer->param_groups()[0].options());
@@ -160,52 +159,51 @@ TEST(SchedulerTest, ParamGroupAddedAfterConstructionIsReported) {
   ExponentialLR scheduler(*optimizer, 0.9);
   optimizer->add_param_group(torch::optim::OptimizerParamGroup(
       {torch::zeros({1}, torch::requires_grad())}));
-  EXPECT_NE(
-      error_of([&] { scheduler.step(); })
-          .find("ExponentialLR: the optimizer has 2 param groups but the "
-                "scheduler was built for 1"),
-      std::string::npos);
+  EXPECT_NE(error_of([&] { scheduler.step(); })
+                .find("ExponentialLR: the optimizer has 2 param groups but the "
+                      "scheduler was built for 1"),
+            std::string::npos);
 }
 
 TEST(SchedulerTest, BaselineBadOptionsNameTheOptionAndValue) {
   auto optimizer = make_sgd({0.1});
-  EXPECT_NE(
-      error_of([&] { ExponentialLR(*optimizer, 0.0); })
-          .find("ExponentialLR: gamma must be in (0, 1], got 0"),
-      std::string::npos);
-  EXPECT_NE(
-      error_of([&] { ExponentialLR(*optimizer, 1.5); })
-          .find("ExponentialLR: gamma must be in (0, 1], got 1.5"),
-      std::string::npos);
-  EXPECT_NE(
-      error_of([&] { LinearLR(*optimizer, LinearLROptions().start_factor(0)); })
-          .find("LinearLR: start_factor must be in (0, 1], got 0"),
-      std::string::npos);
-  EXPECT_NE(
-      error_of([&] { LinearLR(*optimizer, LinearLROptions().total_iters(0)); })
-          .find("LinearLR: total_iters must be > 0, got 0"),
-      std::string::npos);
-  EXPECT_NE(
-      error_of([&] { MultiStepLR(*optimizer, MultiStepLROptions({5, 0})); })
-          .find("MultiStepLR: every milestone must be > 0, got 0"),
-      std::string::npos);
-  EXPECT_NE(
-      error_of([&] {
-        CosineAnnealingWarmRestarts(
-            *optimizer, CosineAnnealingWarmRestartsOptions(0));
-      }).find("CosineAnnealingWarmRestarts: T_0 must be > 0, got 0"),
-      std::string::npos);
-  EXPECT_NE(
-      error_of([&] {
-        CosineAnnealingWarmRestarts(
-            *optimizer, CosineAnnealingWarmRestartsOptions(5).eta_min(-1));
-      }).find("eta_min must be a finite number >= 0, got -1"),
-      std::string::npos);
+  EXPECT_NE(error_of([&] {
+              ExponentialLR(*optimizer, 0.0);
+            }).find("ExponentialLR: gamma must be in (0, 1], got 0"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              ExponentialLR(*optimizer, 1.5);
+            }).find("ExponentialLR: gamma must be in (0, 1], got 1.5"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              LinearLR(*optimizer, LinearLROptions().start_factor(0));
+            }).find("LinearLR: start_factor must be in (0, 1], got 0"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              LinearLR(*optimizer, LinearLROptions().total_iters(0));
+            }).find("LinearLR: total_iters must be > 0, got 0"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              MultiStepLR(*optimizer, MultiStepLROptions({5, 0}));
+            }).find("MultiStepLR: every milestone must be > 0, got 0"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              CosineAnnealingWarmRestarts(
+                  *optimizer, CosineAnnealingWarmRestartsOptions(0));
+            }).find("CosineAnnealingWarmRestarts: T_0 must be > 0, got 0"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              CosineAnnealingWarmRestarts(
+                  *optimizer,
+                  CosineAnnealingWarmRestartsOptions(5).eta_min(-1));
+            }).find("eta_min must be a finite number >= 0, got -1"),
+            std::string::npos);
   auto zero_lr = make_sgd({0.0});
   EXPECT_NE(
       error_of([&] { ExponentialLR(*zero_lr, 0.9); })
-          .find("ExponentialLR: the optimizer's lr must be a finite number > 0, "
-                "got 0"),
+          .find(
+              "ExponentialLR: the optimizer's lr must be a finite number > 0, "
+              "got 0"),
       std::string::npos);
 }
 
@@ -215,17 +213,20 @@ TEST(SequentialLRTest, BadArgumentsAreExplained) {
   auto a = std::make_shared<ExponentialLR>(*optimizer, 0.9);
   auto b = std::make_shared<ExponentialLR>(*optimizer, 0.8);
   auto foreign = std::make_shared<ExponentialLR>(*other, 0.8);
+  EXPECT_NE(error_of([&] {
+              SequentialLR(*optimizer, {a, b}, {});
+            })
+                .find("expected one milestone fewer than schedulers, got 2 "
+                      "schedulers and 0 milestones"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              SequentialLR(*optimizer, {a, foreign}, {3});
+            }).find("scheduler 1 (ExponentialLR) drives a different optimizer"),
+            std::string::npos);
   EXPECT_NE(
-      error_of([&] { SequentialLR(*optimizer, {a, b}, {}); })
-          .find("expected one milestone fewer than schedulers, got 2 "
-                "schedulers and 0 milestones"),
-      std::string::npos);
-  EXPECT_NE(
-      error_of([&] { SequentialLR(*optimizer, {a, foreign}, {3}); })
-          .find("scheduler 1 (ExponentialLR) drives a different optimizer"),
-      std::string::npos);
-  EXPECT_NE(
-      error_of([&] { SequentialLR(*optimizer, {a, b, a}, {5, 5}); })
+      error_of([&] {
+        SequentialLR(*optimizer, {a, b, a}, {5, 5});
+      })
           .find("milestones must be > 0 and strictly increasing, got 5 at "
                 "index 1"),
       std::string::npos);
@@ -275,12 +276,12 @@ TEST(SchedulerTest, ValidOptionsNeverGiveNonFiniteOrNegativeLR) {
             .eta_min(unit(rng) < 0.5 ? 0.0 : base)));
     schedulers.push_back(
         std::make_unique<ExponentialLR>(*optimizer, log_uniform(0.5, 1.0)));
-    schedulers.push_back(std::make_unique<LinearLR>(
-        *optimizer,
-        LinearLROptions()
-            .start_factor(log_uniform(1e-6, 1.0))
-            .end_factor(unit(rng))
-            .total_iters(pick(1, 100))));
+    schedulers.push_back(
+        std::make_unique<LinearLR>(*optimizer,
+                                   LinearLROptions()
+                                       .start_factor(log_uniform(1e-6, 1.0))
+                                       .end_factor(unit(rng))
+                                       .total_iters(pick(1, 100))));
     for (auto& scheduler : schedulers) {
       const bool bounded = dynamic_cast<OneCycleLR*>(scheduler.get());
       const int64_t steps = bounded ? total : 3000;
@@ -297,5 +298,5 @@ TEST(SchedulerTest, ValidOptionsNeverGiveNonFiniteOrNegativeLR) {
   EXPECT_GT(checked, 100000);
 }
 
-} // namespace
-} // namespace torchclr::test
+}  // namespace
+}  // namespace torchclr::test

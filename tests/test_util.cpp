@@ -16,7 +16,7 @@ Reference load_reference(const std::string& name) {
   std::getline(in, line);
   std::stringstream header(line);
   std::string cell;
-  std::getline(header, cell, ','); // "step"
+  std::getline(header, cell, ',');  // "step"
   while (std::getline(header, cell, ',')) {
     ref.columns.push_back(cell);
     if (cell.rfind("lr_", 0) == 0) {
@@ -56,4 +56,4 @@ void expect_close(double actual, double expected, const std::string& context) {
       << context << ": got " << actual << ", PyTorch " << expected;
 }
 
-} // namespace torchclr::test
+}  // namespace torchclr::test

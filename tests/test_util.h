@@ -2,9 +2,8 @@
 
 // Small helpers shared by the tests: reference CSV files and fixtures.
 
-#include <torch/torch.h>
-
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <map>
 #include <memory>
@@ -15,8 +14,8 @@ namespace torchclr::test {
 
 /// A reference sequence written by tests/data/generate_reference.py.
 struct Reference {
-  std::vector<std::string> columns; // "lr_0", ..., "momentum_0", ...
-  std::map<int64_t, std::vector<double>> rows; // step -> values by column
+  std::vector<std::string> columns;  // "lr_0", ..., "momentum_0", ...
+  std::map<int64_t, std::vector<double>> rows;  // step -> values by column
   int64_t last_step = 0;
   std::size_t num_groups = 0;
   bool has_momentum = false;
@@ -29,9 +28,8 @@ std::vector<torch::optim::OptimizerParamGroup> make_groups(std::size_t count);
 
 /// An optimizer with one group per entry of `lrs`, each with that LR.
 template <typename Optimizer, typename Options>
-std::unique_ptr<Optimizer> make_optimizer(
-    const std::vector<double>& lrs,
-    Options defaults) {
+std::unique_ptr<Optimizer> make_optimizer(const std::vector<double>& lrs,
+                                          Options defaults) {
   auto optimizer =
       std::make_unique<Optimizer>(make_groups(lrs.size()), defaults);
   for (std::size_t i = 0; i < lrs.size(); ++i) {
@@ -42,8 +40,7 @@ std::unique_ptr<Optimizer> make_optimizer(
 
 /// SGD with the given momentum, one group per entry of `lrs`.
 inline std::unique_ptr<torch::optim::SGD> make_sgd(
-    const std::vector<double>& lrs,
-    double momentum = 0.9) {
+    const std::vector<double>& lrs, double momentum = 0.9) {
   return make_optimizer<torch::optim::SGD>(
       lrs, torch::optim::SGDOptions(lrs.front()).momentum(momentum));
 }
@@ -62,4 +59,4 @@ std::string error_of(Fn&& fn) {
   return "";
 }
 
-} // namespace torchclr::test
+}  // namespace torchclr::test

@@ -3,22 +3,20 @@
 //
 //   clr_schedule --policy triangular2 --steps 10000 --step-size-up 2000
 
-#include "atomic_file.h"
-#include "policy_cli.h"
-
+#include <fmt/format.h>
 #include <torch/torch.h>
 
-#include <fmt/format.h>
-
 #include <iostream>
+
+#include "atomic_file.h"
+#include "policy_cli.h"
 
 namespace ex = torchclr::examples;
 
 namespace {
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(
-    const std::string& kind,
-    int groups) {
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& kind,
+                                                        int groups) {
   std::vector<torch::optim::OptimizerParamGroup> param_groups;
   for (int i = 0; i < groups; ++i) {
     param_groups.emplace_back(
@@ -47,11 +45,10 @@ double momentum_of(const torch::optim::OptimizerOptions& options) {
       dynamic_cast<const torch::optim::AdamOptions&>(options).betas());
 }
 
-std::string render(
-    torch::optim::Optimizer& optimizer,
-    torch::optim::LRScheduler& scheduler,
-    int64_t steps,
-    int64_t every) {
+std::string render(torch::optim::Optimizer& optimizer,
+                   torch::optim::LRScheduler& scheduler,
+                   int64_t steps,
+                   int64_t every) {
   const auto groups = optimizer.param_groups().size();
   std::string csv = "step";
   for (std::size_t g = 0; g < groups; ++g) {
@@ -80,7 +77,7 @@ std::string render(
   return csv;
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Print a learning-rate schedule as CSV"};

@@ -9,9 +9,8 @@ namespace torchclr::examples {
 
 /// Writes `contents` to `path` through a temporary file renamed into place,
 /// so a reader never sees half a file and a crash never destroys the old one.
-inline void write_file_atomically(
-    const std::filesystem::path& path,
-    const std::string& contents) {
+inline void write_file_atomically(const std::filesystem::path& path,
+                                  const std::string& contents) {
   const auto temp = path.string() + ".tmp";
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
@@ -24,4 +23,4 @@ inline void write_file_atomically(
   std::filesystem::rename(temp, path);
 }
 
-} // namespace torchclr::examples
+}  // namespace torchclr::examples

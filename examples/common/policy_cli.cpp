@@ -8,10 +8,9 @@ namespace torchclr::examples {
 namespace {
 
 template <typename Enum>
-Enum parse_choice(
-    const std::string& flag,
-    const std::string& value,
-    const std::map<std::string, Enum>& choices) {
+Enum parse_choice(const std::string& flag,
+                  const std::string& value,
+                  const std::map<std::string, Enum>& choices) {
   auto it = choices.find(value);
   if (it == choices.end()) {
     std::string names;
@@ -23,25 +22,26 @@ Enum parse_choice(
   return it->second;
 }
 
-void set_lr(torch::optim::Optimizer& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) {
-    group.options().set_lr(lr);
+GroupValues scaled(double value, const std::vector<double>& multipliers) {
+  std::vector<double> values;
+  for (double multiplier : multipliers) {
+    values.push_back(value * multiplier);
   }
+  return values;
 }
 
-} // namespace
+}  // namespace
 
 const std::vector<std::string>& policy_names() {
-  static const std::vector<std::string> names = {
-      "fixed",
-      "step",
-      "exp",
-      "decay",
-      "triangular",
-      "triangular2",
-      "exp_range",
-      "one_cycle",
-      "cosine_restarts"};
+  static const std::vector<std::string> names = {"fixed",
+                                                 "step",
+                                                 "exp",
+                                                 "decay",
+                                                 "triangular",
+                                                 "triangular2",
+                                                 "exp_range",
+                                                 "one_cycle",
+                                                 "cosine_restarts"};
   return names;
 }
 
@@ -95,25 +95,31 @@ void add_policy_flags(CLI::App& app, PolicyFlags& f) {
 std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
     const PolicyFlags& f,
     torch::optim::Optimizer& optimizer,
-    int64_t run_steps) {
+    int64_t run_steps,
+    std::vector<double> mult) {
   const std::string& p = f.policy;
+  if (mult.empty()) {
+    mult.assign(optimizer.param_groups().size(), 1.0);
+  }
+  if (mult.size() != optimizer.param_groups().size()) {
+    throw std::invalid_argument("make_scheduler: one LR multiplier per group");
+  }
   if (p == "triangular" || p == "triangular2" || p == "exp_range") {
-    const auto mode = parse_choice<CyclicMode>(
-        "--policy",
-        p,
-        {{"triangular", CyclicMode::kTriangular},
-         {"triangular2", CyclicMode::kTriangular2},
-         {"exp_range", CyclicMode::kExpRange}});
-    CyclicLROptions options(f.base_lr, f.max_lr);
+    const auto mode =
+        parse_choice<CyclicMode>("--policy",
+                                 p,
+                                 {{"triangular", CyclicMode::kTriangular},
+                                  {"triangular2", CyclicMode::kTriangular2},
+                                  {"exp_range", CyclicMode::kExpRange}});
+    CyclicLROptions options(scaled(f.base_lr, mult), scaled(f.max_lr, mult));
     options.step_size_up(f.step_size_up)
         .mode(mode)
         .gamma(mode == CyclicMode::kExpRange ? f.gamma : 1.0)
-        .waveform(parse_choice<Waveform>(
-            "--waveform",
-            f.waveform,
-            {{"triangle", Waveform::kTriangle},
-             {"sine", Waveform::kSine},
-             {"parabolic", Waveform::kParabolic}}))
+        .waveform(parse_choice<Waveform>("--waveform",
+                                         f.waveform,
+                                         {{"triangle", Waveform::kTriangle},
+                                          {"sine", Waveform::kSine},
+                                          {"parabolic", Waveform::kParabolic}}))
         .cycle_momentum(f.cycle_momentum)
         .base_momentum(f.base_momentum)
         .max_momentum(f.max_momentum);
@@ -125,8 +131,8 @@ std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
   if (p == "one_cycle") {
     return std::make_unique<OneCycleLR>(
         optimizer,
-        OneCycleLROptions(
-            f.max_lr, f.total_steps > 0 ? f.total_steps : run_steps)
+        OneCycleLROptions(scaled(f.max_lr, mult),
+                          f.total_steps > 0 ? f.total_steps : run_steps)
             .pct_start(f.pct_start)
             .anneal_strategy(parse_choice<AnnealStrategy>(
                 "--anneal",
@@ -139,7 +145,9 @@ std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
             .base_momentum(f.base_momentum)
             .max_momentum(f.max_momentum));
   }
-  set_lr(optimizer, f.lr);
+  for (std::size_t i = 0; i < mult.size(); ++i) {
+    optimizer.param_groups()[i].options().set_lr(f.lr * mult[i]);
+  }
   if (p == "fixed") {
     return std::make_unique<MultiStepLR>(
         optimizer, MultiStepLROptions(f.milestones).gamma(f.step_gamma));
@@ -152,12 +160,11 @@ std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
     return std::make_unique<ExponentialLR>(optimizer, f.gamma);
   }
   if (p == "decay") {
-    return std::make_unique<LinearLR>(
-        optimizer,
-        LinearLROptions()
-            .start_factor(1.0)
-            .end_factor(f.end_lr / f.lr)
-            .total_iters(f.decay_iters));
+    return std::make_unique<LinearLR>(optimizer,
+                                      LinearLROptions()
+                                          .start_factor(1.0)
+                                          .end_factor(f.end_lr / f.lr)
+                                          .total_iters(f.decay_iters));
   }
   if (p == "cosine_restarts") {
     return std::make_unique<CosineAnnealingWarmRestarts>(
@@ -168,4 +175,4 @@ std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
   throw CLI::ValidationError("--policy", "unknown policy '" + p + "'");
 }
 
-} // namespace torchclr::examples
+}  // namespace torchclr::examples

@@ -7,7 +7,6 @@
 #include <torchclr/torchclr.h>
 
 #include <CLI/CLI.hpp>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,19 +19,19 @@ struct PolicyFlags {
   double base_lr = 0.001;
   double max_lr = 0.006;
   int64_t step_size_up = 2000;
-  int64_t step_size_down = 0; // 0: same as step_size_up
-  double gamma = 0.99994; // exp and exp_range, per step
+  int64_t step_size_down = 0;  // 0: same as step_size_up
+  double gamma = 0.99994;      // exp and exp_range, per step
   std::string waveform = "triangle";
   bool cycle_momentum = false;
   double base_momentum = 0.8;
   double max_momentum = 0.9;
-  double lr = 0.001; // the optimizer's LR: fixed, step, exp, decay, restarts
-  std::vector<int64_t> milestones = {60000, 65000}; // fixed
-  int64_t step_size = 10000; // step (LibTorch's StepLR)
-  double step_gamma = 0.1; // fixed and step
-  double end_lr = 0.001; // decay
-  int64_t decay_iters = 4000; // decay
-  int64_t total_steps = 0; // one_cycle: 0 means the run's length
+  double lr = 0.001;  // the optimizer's LR: fixed, step, exp, decay, restarts
+  std::vector<int64_t> milestones = {60000, 65000};  // fixed
+  int64_t step_size = 10000;                         // step (LibTorch's StepLR)
+  double step_gamma = 0.1;                           // fixed and step
+  double end_lr = 0.001;                             // decay
+  int64_t decay_iters = 4000;                        // decay
+  int64_t total_steps = 0;  // one_cycle: 0 means the run's length
   double pct_start = 0.3;
   std::string anneal = "cos";
   double div_factor = 25;
@@ -50,11 +49,14 @@ const std::vector<std::string>& policy_names();
 void add_policy_flags(CLI::App& app, PolicyFlags& flags);
 
 /// The scheduler `flags` describe, driving `optimizer`; `run_steps` is the
-/// run's length (used by one_cycle when --total-steps is 0). Sets the
-/// optimizer's LR to --lr first for policies that start from it.
+/// run's length (used by one_cycle when --total-steps is 0). Every LR of
+/// param group i is scaled by `lr_multipliers[i]` (Caffe's lr_mult; empty:
+/// all 1). Sets the optimizer's LRs to --lr first for policies that start
+/// from them.
 std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
     const PolicyFlags& flags,
     torch::optim::Optimizer& optimizer,
-    int64_t run_steps);
+    int64_t run_steps,
+    std::vector<double> lr_multipliers = {});
 
-} // namespace torchclr::examples
+}  // namespace torchclr::examples

@@ -1,8 +1,7 @@
 #pragma once
 
-#include <torchclr/scheduler.h>
-
 #include <torch/arg.h>
+#include <torchclr/scheduler.h>
 
 #include <cstdint>
 
@@ -31,10 +30,9 @@ struct RestartPosition {
 RestartPosition restart_position(int64_t step, int64_t T_0, int64_t T_mult);
 
 /// eta_min + (base_lr - eta_min) * (1 + cos(pi T_cur / T_i)) / 2.
-double cosine_restart_lr(
-    double base_lr,
-    double eta_min,
-    const RestartPosition& position);
+double cosine_restart_lr(double base_lr,
+                         double eta_min,
+                         const RestartPosition& position);
 
 /// SGDR (Loshchilov & Hutter), PyTorch's
 /// `torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`, stepped without an
@@ -54,13 +52,12 @@ class CosineAnnealingWarmRestarts final : public Scheduler {
   }
 
  protected:
-  void compute(
-      int64_t epoch,
-      std::vector<double>& lrs,
-      std::vector<double>& momentums) const override;
+  void compute(int64_t epoch,
+               std::vector<double>& lrs,
+               std::vector<double>& momentums) const override;
 
  private:
   CosineAnnealingWarmRestartsOptions options_;
 };
 
-} // namespace torchclr
+}  // namespace torchclr

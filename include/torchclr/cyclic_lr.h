@@ -1,9 +1,8 @@
 #pragma once
 
+#include <torch/arg.h>
 #include <torchclr/group_values.h>
 #include <torchclr/scheduler.h>
-
-#include <torch/arg.h>
 
 #include <cstdint>
 #include <functional>
@@ -13,9 +12,9 @@ namespace torchclr {
 
 /// The paper's amplitude policies (PyTorch's `mode`).
 enum class CyclicMode {
-  kTriangular, ///< constant amplitude
-  kTriangular2, ///< amplitude halved every cycle: 1 / 2^(cycle - 1)
-  kExpRange, ///< amplitude gamma^iterations
+  kTriangular,   ///< constant amplitude
+  kTriangular2,  ///< amplitude halved every cycle: 1 / 2^(cycle - 1)
+  kExpRange,     ///< amplitude gamma^iterations
 };
 
 /// What a custom `scale_fn` is evaluated at (PyTorch's `scale_mode`).
@@ -24,9 +23,9 @@ enum class ScaleMode { kCycle, kIterations };
 /// Shape of the rise and fall inside one cycle. The paper tried all three and
 /// found them equivalent; PyTorch offers only the triangle.
 enum class Waveform {
-  kTriangle, ///< linear: w(t) = t
-  kSine, ///< Hann window: w(t) = (1 - cos(pi t)) / 2
-  kParabolic, ///< Welch window: w(t) = 1 - (1 - t)^2
+  kTriangle,   ///< linear: w(t) = t
+  kSine,       ///< Hann window: w(t) = (1 - cos(pi t)) / 2
+  kParabolic,  ///< Welch window: w(t) = 1 - (1 - t)^2
 };
 
 /// Options of `CyclicLR`, with PyTorch's keyword names and defaults.
@@ -66,33 +65,26 @@ struct CyclePosition {
 /// PyTorch's CyclicLR position of step `k`: cycle = floor(1 + k / total),
 /// x = 1 + k / total - cycle, t = x / ratio rising, (x - 1) / (ratio - 1)
 /// falling, and height = waveform(t).
-CyclePosition cyclic_position(
-    int64_t step,
-    double step_size_up,
-    double step_size_down,
-    Waveform waveform);
+CyclePosition cyclic_position(int64_t step,
+                              double step_size_up,
+                              double step_size_down,
+                              Waveform waveform);
 
 /// The amplitude scale of `mode` at `position`/`step` (1, 1/2^(cycle-1) or
 /// gamma^step).
-double cyclic_scale(
-    CyclicMode mode,
-    double gamma,
-    const CyclePosition& position,
-    int64_t step);
+double cyclic_scale(CyclicMode mode,
+                    double gamma,
+                    const CyclePosition& position,
+                    int64_t step);
 
 /// lr = base_lr + (max_lr - base_lr) * height * scale.
-double cyclic_lr(
-    double base_lr,
-    double max_lr,
-    double height,
-    double scale);
+double cyclic_lr(double base_lr, double max_lr, double height, double scale);
 
 /// momentum = max_momentum - (max_momentum - base_momentum) * height * scale.
-double cyclic_momentum(
-    double base_momentum,
-    double max_momentum,
-    double height,
-    double scale);
+double cyclic_momentum(double base_momentum,
+                       double max_momentum,
+                       double height,
+                       double scale);
 
 /// Cyclical learning rates (Smith 2017), PyTorch's
 /// `torch.optim.lr_scheduler.CyclicLR`: call `step()` after every batch.
@@ -101,7 +93,8 @@ double cyclic_momentum(
 class CyclicLR final : public Scheduler {
  public:
   /// The optimizer must outlive the scheduler.
-  explicit CyclicLR(torch::optim::Optimizer& optimizer, CyclicLROptions options);
+  explicit CyclicLR(torch::optim::Optimizer& optimizer,
+                    CyclicLROptions options);
 
   const char* name() const noexcept override {
     return "CyclicLR";
@@ -114,10 +107,9 @@ class CyclicLR final : public Scheduler {
   bool starts_from_optimizer_lr() const noexcept override {
     return false;
   }
-  void compute(
-      int64_t epoch,
-      std::vector<double>& lrs,
-      std::vector<double>& momentums) const override;
+  void compute(int64_t epoch,
+               std::vector<double>& lrs,
+               std::vector<double>& momentums) const override;
 
  private:
   double scale_at(const CyclePosition& position, int64_t epoch) const;
@@ -129,4 +121,4 @@ class CyclicLR final : public Scheduler {
   double step_size_down_;
 };
 
-} // namespace torchclr
+}  // namespace torchclr

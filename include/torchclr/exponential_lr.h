@@ -1,8 +1,7 @@
 #pragma once
 
-#include <torchclr/scheduler.h>
-
 #include <torch/arg.h>
+#include <torchclr/scheduler.h>
 
 namespace torchclr {
 
@@ -23,9 +22,8 @@ double exponential_lr(double base_lr, double gamma, int64_t step);
 class ExponentialLR final : public Scheduler {
  public:
   /// The optimizer must outlive the scheduler.
-  explicit ExponentialLR(
-      torch::optim::Optimizer& optimizer,
-      ExponentialLROptions options);
+  explicit ExponentialLR(torch::optim::Optimizer& optimizer,
+                         ExponentialLROptions options);
 
   const char* name() const noexcept override {
     return "ExponentialLR";
@@ -35,13 +33,12 @@ class ExponentialLR final : public Scheduler {
   }
 
  protected:
-  void compute(
-      int64_t epoch,
-      std::vector<double>& lrs,
-      std::vector<double>& momentums) const override;
+  void compute(int64_t epoch,
+               std::vector<double>& lrs,
+               std::vector<double>& momentums) const override;
 
  private:
   ExponentialLROptions options_;
 };
 
-} // namespace torchclr
+}  // namespace torchclr

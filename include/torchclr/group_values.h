@@ -11,18 +11,17 @@ namespace torchclr {
 /// Converts implicitly from `double`, `{a, b, ...}` and `std::vector<double>`.
 class GroupValues {
  public:
-  GroupValues(double value) : values_{value} {} // NOLINT: implicit on purpose
+  GroupValues(double value) : values_{value} {}  // NOLINT: implicit on purpose
   GroupValues(std::initializer_list<double> values) : values_(values) {}
-  GroupValues(std::vector<double> values) // NOLINT: implicit on purpose
+  GroupValues(std::vector<double> values)  // NOLINT: implicit on purpose
       : values_(std::move(values)) {}
 
   /// The values for `num_groups` param groups: one value is repeated, a list
   /// must have exactly one entry per group. `owner` and `option` name the
   /// class and option in the error message.
-  std::vector<double> resolve(
-      std::size_t num_groups,
-      const char* owner,
-      const char* option) const;
+  std::vector<double> resolve(std::size_t num_groups,
+                              const char* owner,
+                              const char* option) const;
 
   const std::vector<double>& values() const noexcept {
     return values_;
@@ -32,4 +31,4 @@ class GroupValues {
   std::vector<double> values_;
 };
 
-} // namespace torchclr
+}  // namespace torchclr

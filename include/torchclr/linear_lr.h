@@ -1,8 +1,7 @@
 #pragma once
 
-#include <torchclr/scheduler.h>
-
 #include <torch/arg.h>
+#include <torchclr/scheduler.h>
 
 #include <cstdint>
 
@@ -19,10 +18,7 @@ struct LinearLROptions {
 };
 
 /// base_lr * (start + (end - start) * min(total_iters, step) / total_iters).
-double linear_lr(
-    double base_lr,
-    const LinearLROptions& options,
-    int64_t step);
+double linear_lr(double base_lr, const LinearLROptions& options, int64_t step);
 
 /// The paper's "decay" baseline, PyTorch's `LinearLR`: a straight line from
 /// start_factor * base_lr to end_factor * base_lr over total_iters steps, then
@@ -30,9 +26,8 @@ double linear_lr(
 class LinearLR final : public Scheduler {
  public:
   /// The optimizer must outlive the scheduler.
-  explicit LinearLR(
-      torch::optim::Optimizer& optimizer,
-      LinearLROptions options = {});
+  explicit LinearLR(torch::optim::Optimizer& optimizer,
+                    LinearLROptions options = {});
 
   const char* name() const noexcept override {
     return "LinearLR";
@@ -42,13 +37,12 @@ class LinearLR final : public Scheduler {
   }
 
  protected:
-  void compute(
-      int64_t epoch,
-      std::vector<double>& lrs,
-      std::vector<double>& momentums) const override;
+  void compute(int64_t epoch,
+               std::vector<double>& lrs,
+               std::vector<double>& momentums) const override;
 
  private:
   LinearLROptions options_;
 };
 
-} // namespace torchclr
+}  // namespace torchclr

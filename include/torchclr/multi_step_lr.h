@@ -1,8 +1,7 @@
 #pragma once
 
-#include <torchclr/scheduler.h>
-
 #include <torch/arg.h>
+#include <torchclr/scheduler.h>
 
 #include <cstdint>
 #include <vector>
@@ -21,20 +20,18 @@ struct MultiStepLROptions {
 };
 
 /// base_lr * gamma^(number of milestones <= step); `sorted_milestones` sorted.
-double multi_step_lr(
-    double base_lr,
-    const std::vector<int64_t>& sorted_milestones,
-    double gamma,
-    int64_t step);
+double multi_step_lr(double base_lr,
+                     const std::vector<int64_t>& sorted_milestones,
+                     double gamma,
+                     int64_t step);
 
 /// PyTorch's `MultiStepLR`; the paper's "fixed" run is Caffe's schedule, which
 /// drops the LR 10x at two milestones (60k and 65k for CIFAR-10).
 class MultiStepLR final : public Scheduler {
  public:
   /// The optimizer must outlive the scheduler.
-  explicit MultiStepLR(
-      torch::optim::Optimizer& optimizer,
-      MultiStepLROptions options);
+  explicit MultiStepLR(torch::optim::Optimizer& optimizer,
+                       MultiStepLROptions options);
 
   const char* name() const noexcept override {
     return "MultiStepLR";
@@ -44,14 +41,13 @@ class MultiStepLR final : public Scheduler {
   }
 
  protected:
-  void compute(
-      int64_t epoch,
-      std::vector<double>& lrs,
-      std::vector<double>& momentums) const override;
+  void compute(int64_t epoch,
+               std::vector<double>& lrs,
+               std::vector<double>& momentums) const override;
 
  private:
   MultiStepLROptions options_;
   std::vector<int64_t> sorted_milestones_;
 };
 
-} // namespace torchclr
+}  // namespace torchclr

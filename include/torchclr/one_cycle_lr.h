@@ -1,9 +1,8 @@
 #pragma once
 
+#include <torch/arg.h>
 #include <torchclr/group_values.h>
 #include <torchclr/scheduler.h>
-
-#include <torch/arg.h>
 
 #include <array>
 #include <cstdint>
@@ -50,9 +49,8 @@ double anneal(AnnealStrategy strategy, double start, double end, double pct);
 class OneCycleLR final : public Scheduler {
  public:
   /// The optimizer must outlive the scheduler.
-  explicit OneCycleLR(
-      torch::optim::Optimizer& optimizer,
-      OneCycleLROptions options);
+  explicit OneCycleLR(torch::optim::Optimizer& optimizer,
+                      OneCycleLROptions options);
 
   const char* name() const noexcept override {
     return "OneCycleLR";
@@ -75,10 +73,9 @@ class OneCycleLR final : public Scheduler {
   bool starts_from_optimizer_lr() const noexcept override {
     return false;
   }
-  void compute(
-      int64_t epoch,
-      std::vector<double>& lrs,
-      std::vector<double>& momentums) const override;
+  void compute(int64_t epoch,
+               std::vector<double>& lrs,
+               std::vector<double>& momentums) const override;
 
  private:
   OneCycleLROptions options_;
@@ -88,4 +85,4 @@ class OneCycleLR final : public Scheduler {
   std::vector<std::array<double, 2>> momentum_points_;
 };
 
-} // namespace torchclr
+}  // namespace torchclr

@@ -1,10 +1,9 @@
 #pragma once
 
-#include <torchclr/detail/momentum.h>
-
 #include <torch/optim/optimizer.h>
 #include <torch/optim/schedulers/lr_scheduler.h>
 #include <torch/serialize/archive.h>
+#include <torchclr/detail/momentum.h>
 
 #include <cstdint>
 #include <string>
@@ -64,10 +63,9 @@ class Scheduler : public torch::optim::LRScheduler {
 
   /// Fills `lrs` (one per group, already sized) for the step `epoch`, and
   /// `momentums` (resized by the callee) when momentum is cycled.
-  virtual void compute(
-      int64_t epoch,
-      std::vector<double>& lrs,
-      std::vector<double>& momentums) const = 0;
+  virtual void compute(int64_t epoch,
+                       std::vector<double>& lrs,
+                       std::vector<double>& momentums) const = 0;
 
   /// True when the schedule starts from the optimizer's LRs (read at
   /// construction) rather than from LRs given in the options.
@@ -108,11 +106,9 @@ class Scheduler : public torch::optim::LRScheduler {
 
 /// `torch::save(scheduler, path)` support.
 torch::serialize::OutputArchive& operator<<(
-    torch::serialize::OutputArchive& archive,
-    const Scheduler& scheduler);
+    torch::serialize::OutputArchive& archive, const Scheduler& scheduler);
 /// `torch::load(scheduler, path)` support.
 torch::serialize::InputArchive& operator>>(
-    torch::serialize::InputArchive& archive,
-    Scheduler& scheduler);
+    torch::serialize::InputArchive& archive, Scheduler& scheduler);
 
-} // namespace torchclr
+}  // namespace torchclr

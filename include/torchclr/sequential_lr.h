@@ -20,10 +20,9 @@ class SequentialLR final : public Scheduler {
   /// Every scheduler must drive `optimizer`, and `milestones` (strictly
   /// increasing, > 0) has one entry fewer than `schedulers`. The optimizer
   /// must outlive this scheduler.
-  SequentialLR(
-      torch::optim::Optimizer& optimizer,
-      std::vector<std::shared_ptr<Scheduler>> schedulers,
-      std::vector<int64_t> milestones);
+  SequentialLR(torch::optim::Optimizer& optimizer,
+               std::vector<std::shared_ptr<Scheduler>> schedulers,
+               std::vector<int64_t> milestones);
 
   const char* name() const noexcept override {
     return "SequentialLR";
@@ -37,14 +36,13 @@ class SequentialLR final : public Scheduler {
   bool starts_from_optimizer_lr() const noexcept override {
     return false;
   }
-  void compute(
-      int64_t epoch,
-      std::vector<double>& lrs,
-      std::vector<double>& momentums) const override;
+  void compute(int64_t epoch,
+               std::vector<double>& lrs,
+               std::vector<double>& momentums) const override;
 
  private:
   std::vector<std::shared_ptr<Scheduler>> schedulers_;
   std::vector<int64_t> milestones_;
 };
 
-} // namespace torchclr
+}  // namespace torchclr

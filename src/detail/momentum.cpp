@@ -1,9 +1,8 @@
-#include <torchclr/detail/momentum.h>
-
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
 #include <torch/optim/rmsprop.h>
 #include <torch/optim/sgd.h>
+#include <torchclr/detail/momentum.h>
 
 namespace torchclr::detail {
 
@@ -27,16 +26,15 @@ MomentumKind momentum_kind(const optim::OptimizerOptions& options) {
 
 // The kind was found with dynamic_cast once, at construction; every step()
 // then uses the cheaper static_cast.
-double get_momentum(
-    const optim::OptimizerOptions& options,
-    MomentumKind kind) {
+double get_momentum(const optim::OptimizerOptions& options, MomentumKind kind) {
   switch (kind) {
     case MomentumKind::kSGD:
       return static_cast<const optim::SGDOptions&>(options).momentum();
     case MomentumKind::kRMSprop:
       return static_cast<const optim::RMSpropOptions&>(options).momentum();
     case MomentumKind::kAdam:
-      return std::get<0>(static_cast<const optim::AdamOptions&>(options).betas());
+      return std::get<0>(
+          static_cast<const optim::AdamOptions&>(options).betas());
     case MomentumKind::kAdamW:
       return std::get<0>(
           static_cast<const optim::AdamWOptions&>(options).betas());
@@ -46,10 +44,9 @@ double get_momentum(
   TORCH_INTERNAL_ASSERT(false, "get_momentum: the optimizer has no momentum");
 }
 
-void set_momentum(
-    optim::OptimizerOptions& options,
-    MomentumKind kind,
-    double value) {
+void set_momentum(optim::OptimizerOptions& options,
+                  MomentumKind kind,
+                  double value) {
   switch (kind) {
     case MomentumKind::kSGD:
       static_cast<optim::SGDOptions&>(options).momentum(value);
@@ -69,4 +66,4 @@ void set_momentum(
   TORCH_INTERNAL_ASSERT(false, "set_momentum: the optimizer has no momentum");
 }
 
-} // namespace torchclr::detail
+}  // namespace torchclr::detail

@@ -1,15 +1,13 @@
 // Builds against the installed package and checks one schedule end to end.
-#include <torchclr/torchclr.h>
-
 #include <torch/torch.h>
+#include <torchclr/torchclr.h>
 
 #include <cmath>
 #include <iostream>
 
 int main() {
-  torch::optim::SGD optimizer(
-      {torch::zeros({1}, torch::requires_grad())},
-      torch::optim::SGDOptions(0.1).momentum(0.9));
+  torch::optim::SGD optimizer({torch::zeros({1}, torch::requires_grad())},
+                              torch::optim::SGDOptions(0.1).momentum(0.9));
   torchclr::CyclicLR scheduler(
       optimizer, torchclr::CyclicLROptions(0.001, 0.006).step_size_up(2));
   scheduler.step();

@@ -9,22 +9,20 @@
 namespace torchclr::detail {
 
 /// Every value finite and > 0.
-void check_positive(
-    const std::vector<double>& values,
-    const char* owner,
-    const char* option);
+void check_positive(const std::vector<double>& values,
+                    const char* owner,
+                    const char* option);
 void check_positive(double value, const char* owner, const char* option);
 
 /// Every value finite and >= 0.
 void check_non_negative(double value, const char* owner, const char* option);
 
 /// 0 <= base[i] <= max[i] < 1 for momentum bounds.
-void check_momentum_bounds(
-    const std::vector<double>& base_momentum,
-    const std::vector<double>& max_momentum,
-    const char* owner);
+void check_momentum_bounds(const std::vector<double>& base_momentum,
+                           const std::vector<double>& max_momentum,
+                           const char* owner);
 
 /// value > 0.
 void check_positive_count(int64_t value, const char* owner, const char* option);
 
-} // namespace torchclr::detail
+}  // namespace torchclr::detail

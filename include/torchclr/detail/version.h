@@ -11,7 +11,7 @@
 
 /// True when compiled against LibTorch `major.minor` or newer.
 #define TORCHCLR_TORCH_VERSION_AT_LEAST(major, minor) \
-  (TORCH_VERSION_MAJOR > (major) ||                  \
+  (TORCH_VERSION_MAJOR > (major) ||                   \
    (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
 namespace torchclr::detail {
@@ -19,4 +19,4 @@ namespace torchclr::detail {
 /// The LibTorch version the library was compiled against, "major.minor.patch".
 std::string torch_version();
 
-} // namespace torchclr::detail
+}  // namespace torchclr::detail

@@ -1,0 +1,46 @@
+#pragma once
+
+// Caffe's `cifar10_full` network, the one the paper trains on CIFAR-10.
+
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace torchclr::examples {
+
+/// Caffe's within-channel local response normalisation:
+/// x / (1 + alpha * mean_{3x3}(x^2))^beta, the mean over a zero-padded window
+/// (one fused average pool instead of a per-position loop).
+torch::Tensor within_channel_lrn(const torch::Tensor& x,
+                                 int64_t local_size = 3,
+                                 double alpha = 5e-5,
+                                 double beta = 0.75);
+
+/// conv 32 5x5 -> max pool 3/2 -> ReLU -> LRN -> conv 32 5x5 -> ReLU -> avg
+/// pool 3/2 -> LRN -> conv 64 5x5 -> ReLU -> avg pool 3/2 -> fc 10, with
+/// Caffe's rounded-up pooling and its Gaussian initialisation.
+class Cifar10FullImpl : public torch::nn::Module {
+ public:
+  /// `channels`, `height`, `width`: the input image shape (3x32x32 for
+  /// CIFAR-10, 1x28x28 for Fashion-MNIST).
+  Cifar10FullImpl(int64_t channels, int64_t height, int64_t width);
+
+  torch::Tensor forward(torch::Tensor x);
+
+  /// Caffe's solver settings as param groups: weights (lr x1, decay x1),
+  /// biases (lr x2, no decay), fc weights (lr x1, decay x250). The LR of
+  /// each group is `lr` times `lr_multipliers()[i]`.
+  std::vector<torch::optim::OptimizerParamGroup> param_groups(
+      double lr, double momentum, double weight_decay);
+  /// LR multiplier of each group of `param_groups`, in order.
+  static std::vector<double> lr_multipliers();
+
+ private:
+  torch::Tensor features(torch::Tensor x);
+
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
+  torch::nn::Linear fc_{nullptr};
+};
+TORCH_MODULE(Cifar10Full);
+
+}  // namespace torchclr::examples

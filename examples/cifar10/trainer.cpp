@@ -1,0 +1,297 @@
+#include "trainer.h"
+
+#include <fmt/format.h>
+#include <torchclr/scheduler.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+
+#include "atomic_file.h"
+#include "gnuplot.h"
+#include "network.h"
+#include "progress.h"
+
+namespace torchclr::examples {
+namespace {
+
+namespace fs = std::filesystem;
+
+double momentum_of(torch::optim::Optimizer& optimizer) {
+  return static_cast<torch::optim::SGDOptions&>(
+             optimizer.param_groups()[0].options())
+      .momentum();
+}
+
+double evaluate(Cifar10Full& model,
+                const DataSplit& test,
+                torch::Device device) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  int64_t correct = 0;
+  const int64_t n = test.images.size(0);
+  for (int64_t start = 0; start < n; start += 1000) {
+    const int64_t end = std::min(n, start + 1000);
+    auto images = test.images.slice(0, start, end).to(device);
+    auto predicted = model->forward(images).argmax(1).cpu();
+    correct +=
+        predicted.eq(test.targets.slice(0, start, end)).sum().item<int64_t>();
+  }
+  model->train();
+  return static_cast<double>(correct) / static_cast<double>(n);
+}
+
+// The permutation of epoch `epoch` depends only on the seed and the epoch, so
+// a resumed run draws exactly the batches the uninterrupted run drew.
+torch::Tensor epoch_order(uint64_t seed, int64_t epoch, int64_t n) {
+  torch::manual_seed(seed * 1000003ULL + static_cast<uint64_t>(epoch));
+  return torch::randperm(n, torch::kLong);
+}
+
+std::string digest(Cifar10Full& model) {
+  uint64_t hash = 1469598103934665603ULL;
+  for (const auto& parameter : model->parameters()) {
+    auto data = parameter.detach().cpu().contiguous();
+    const auto* bytes = static_cast<const uint8_t*>(data.data_ptr());
+    for (size_t i = 0; i < data.nbytes(); ++i) {
+      hash = (hash ^ bytes[i]) * 1099511628211ULL;
+    }
+  }
+  return fmt::format("{:016x}", hash);
+}
+
+torch::Tensor log_tensor(const std::vector<LogRow>& log) {
+  std::vector<double> flat;
+  for (const auto& row : log) {
+    flat.insert(flat.end(),
+                {static_cast<double>(row.iteration),
+                 row.lr,
+                 row.momentum,
+                 row.train_loss,
+                 row.test_accuracy,
+                 row.seconds});
+  }
+  return torch::tensor(flat, torch::kFloat64).reshape({-1, 6});
+}
+
+std::vector<LogRow> log_rows(const torch::Tensor& tensor) {
+  std::vector<LogRow> log;
+  auto t = tensor.contiguous();
+  for (int64_t i = 0; i < t.size(0); ++i) {
+    auto r = t[i];
+    log.push_back({static_cast<int64_t>(r[0].item<double>()),
+                   r[1].item<double>(),
+                   r[2].item<double>(),
+                   r[3].item<double>(),
+                   r[4].item<double>(),
+                   r[5].item<double>()});
+  }
+  return log;
+}
+
+void save_checkpoint(const std::string& path,
+                     Cifar10Full& model,
+                     torch::optim::Optimizer& optimizer,
+                     torch::optim::LRScheduler& scheduler,
+                     int64_t iteration,
+                     const std::vector<LogRow>& log) {
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive model_archive, optimizer_archive;
+  model->save(model_archive);
+  optimizer.save(optimizer_archive);
+  archive.write("model", model_archive);
+  archive.write("optimizer", optimizer_archive);
+  if (auto* ours = dynamic_cast<Scheduler*>(&scheduler)) {
+    torch::serialize::OutputArchive scheduler_archive;
+    ours->save(scheduler_archive);
+    archive.write("scheduler", scheduler_archive);
+  }
+  archive.write("iteration", c10::IValue(iteration));
+  if (!log.empty()) {
+    archive.write("log", log_tensor(log));
+  }
+  const std::string temp = path + ".tmp";
+  archive.save_to(temp);
+  fs::rename(temp, path);
+}
+
+void write_outputs(const TrainConfig& config, const std::vector<LogRow>& log) {
+  if (config.out_dir.empty()) {
+    return;
+  }
+  fs::create_directories(config.out_dir);
+  const std::string csv = (fs::path(config.out_dir) / "log.csv").string();
+  write_file_atomically(csv, log_csv(log));
+  const std::string png = (fs::path(config.out_dir) / "accuracy.png").string();
+  const std::string script = fmt::format(
+      "set terminal pngcairo size 800,400 noenhanced\n"
+      "set output '{0}.tmp'\nset datafile separator ','\n"
+      "set title '{1}: test accuracy and learning rate'\n"
+      "set xlabel 'iteration'\nset ylabel 'test accuracy'\n"
+      "set y2label 'learning rate'\nset y2tics\nset ytics nomirror\n"
+      "set key bottom right\nset grid\n"
+      "plot '{2}' every ::1 using 1:5 with linespoints title 'accuracy', "
+      "'' every ::1 using 1:2 with lines axes x1y2 title 'lr'\n",
+      png,
+      config.label,
+      csv);
+  if (!render_with_gnuplot(script, png + ".tmp", png)) {
+    fmt::print(stderr, "note: gnuplot not available; wrote {} only\n", csv);
+  }
+}
+
+}  // namespace
+
+std::string log_csv(const std::vector<LogRow>& log) {
+  std::string csv = "iteration,lr,momentum,train_loss,test_accuracy,seconds\n";
+  for (const auto& r : log) {
+    csv += fmt::format("{},{},{},{:.6f},{:.4f},{:.2f}\n",
+                       r.iteration,
+                       r.lr,
+                       r.momentum,
+                       r.train_loss,
+                       r.test_accuracy,
+                       r.seconds);
+  }
+  return csv;
+}
+
+TrainResult train_network(const TrainConfig& config,
+                          const DataSplit& train,
+                          const DataSplit& test) {
+  TORCH_CHECK(config.iterations > 0, "--iterations must be > 0");
+  TORCH_CHECK(config.eval_every > 0, "--eval-every must be > 0");
+  const int64_t n = train.images.size(0);
+  TORCH_CHECK(n >= config.batch_size,
+              "the training split has ",
+              n,
+              " images, fewer than one batch of ",
+              config.batch_size);
+
+  torch::manual_seed(config.seed);
+  Cifar10Full model(
+      train.images.size(1), train.images.size(2), train.images.size(3));
+  model->to(config.device);
+  torch::optim::SGD optimizer(
+      model->param_groups(
+          config.policy.lr, config.momentum, config.weight_decay),
+      torch::optim::SGDOptions(config.policy.lr));
+  auto scheduler = make_scheduler(config.policy,
+                                  optimizer,
+                                  config.iterations,
+                                  Cifar10FullImpl::lr_multipliers());
+
+  int64_t iteration = 0;
+  std::vector<LogRow> log;
+  if (config.resume && !config.checkpoint.empty() &&
+      fs::exists(config.checkpoint)) {
+    torch::serialize::InputArchive archive;
+    archive.load_from(config.checkpoint);
+    c10::IValue value;
+    archive.read("iteration", value);
+    iteration = value.toInt();
+    auto* ours = dynamic_cast<Scheduler*>(scheduler.get());
+    if (!ours) {
+      // LibTorch's StepLR has no state to load: replay its steps before the
+      // optimizer's LRs are restored.
+      for (int64_t i = 0; i < iteration; ++i) {
+        scheduler->step();
+      }
+    }
+    torch::serialize::InputArchive model_archive, optimizer_archive;
+    archive.read("model", model_archive);
+    archive.read("optimizer", optimizer_archive);
+    model->load(model_archive);
+    optimizer.load(optimizer_archive);
+    if (ours) {
+      torch::serialize::InputArchive scheduler_archive;
+      archive.read("scheduler", scheduler_archive);
+      ours->load(scheduler_archive);
+    }
+    torch::Tensor saved_log;
+    if (archive.try_read("log", saved_log)) {
+      log = log_rows(saved_log);
+    }
+  }
+
+  const int64_t per_epoch = n / config.batch_size;
+  double seconds = log.empty() ? 0.0 : log.back().seconds;
+  double data_seconds = 0;
+  double loss_sum = 0;
+  int64_t loss_count = 0;
+  ProgressBar bar(config.label, config.iterations, config.progress);
+  torch::Tensor order;
+  int64_t order_epoch = -1;
+  auto started = std::chrono::steady_clock::now();
+  while (iteration < config.iterations) {
+    const int64_t epoch = iteration / per_epoch;
+    if (epoch != order_epoch) {
+      order = epoch_order(config.seed, epoch, n);
+      order_epoch = epoch;
+    }
+    const auto data_started = std::chrono::steady_clock::now();
+    const int64_t offset = (iteration % per_epoch) * config.batch_size;
+    auto index = order.slice(0, offset, offset + config.batch_size);
+    auto images = train.images.index_select(0, index).to(config.device);
+    auto targets = train.targets.index_select(0, index).to(config.device);
+    data_seconds += std::chrono::duration<double>(
+                        std::chrono::steady_clock::now() - data_started)
+                        .count();
+
+    optimizer.zero_grad();
+    auto loss =
+        torch::nn::functional::cross_entropy(model->forward(images), targets);
+    loss.backward();
+    optimizer.step();
+    scheduler->step();
+    ++iteration;
+    const double loss_value = loss.item<double>();
+    TORCH_CHECK(std::isfinite(loss_value),
+                "training diverged: loss is ",
+                loss_value,
+                " at iteration ",
+                iteration,
+                " (lower the learning rate)");
+    loss_sum += loss_value;
+    ++loss_count;
+    bar.update(iteration,
+               fmt::format("lr {:.2e}  loss {:.3f}",
+                           optimizer.param_groups()[0].options().get_lr(),
+                           loss_value));
+
+    if (iteration % config.eval_every == 0 || iteration == config.iterations) {
+      const auto now = std::chrono::steady_clock::now();
+      seconds += std::chrono::duration<double>(now - started).count();
+      const double accuracy = evaluate(model, test, config.device);
+      log.push_back({iteration,
+                     optimizer.param_groups()[0].options().get_lr(),
+                     momentum_of(optimizer),
+                     loss_sum / static_cast<double>(loss_count),
+                     accuracy,
+                     seconds});
+      loss_sum = 0;
+      loss_count = 0;
+      if (!config.checkpoint.empty()) {
+        save_checkpoint(
+            config.checkpoint, model, optimizer, *scheduler, iteration, log);
+      }
+      write_outputs(config, log);
+      if (config.stop_after > 0 && iteration >= config.stop_after) {
+        std::_Exit(3);  // simulates a killed run, for the resume test
+      }
+      started = std::chrono::steady_clock::now();
+    }
+  }
+  bar.finish(iteration,
+             fmt::format("accuracy {:.4f}",
+                         log.empty() ? 0.0 : log.back().test_accuracy));
+  TrainResult result;
+  result.log = log;
+  result.final_accuracy = log.empty() ? 0.0 : log.back().test_accuracy;
+  result.seconds = seconds;
+  result.data_seconds = data_seconds;
+  result.weights_digest = digest(model);
+  return result;
+}
+
+}  // namespace torchclr::examples

@@ -1,0 +1,69 @@
+#pragma once
+
+// The training loop of cifar10_clr: Caffe's cifar10_full solver (batch 100,
+// momentum 0.9, weight decay 0.004) under any policy, with evaluation,
+// a CSV log, a plot, and checkpoints that resume to the same numbers.
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "policy_cli.h"
+
+namespace torchclr::examples {
+
+/// A whole split in memory: float images NxCxHxW and int64 labels N.
+struct DataSplit {
+  torch::Tensor images;
+  torch::Tensor targets;
+};
+
+struct TrainConfig {
+  PolicyFlags policy;
+  int64_t iterations = 70000;
+  int64_t eval_every = 1000;
+  int64_t batch_size = 100;
+  double momentum = 0.9;
+  double weight_decay = 0.004;
+  uint64_t seed = 1;
+  torch::Device device = torch::kCPU;
+  std::string out_dir;     ///< log.csv and accuracy.png; empty: none
+  std::string checkpoint;  ///< file written every eval; empty: none
+  bool resume = false;     ///< continue from `checkpoint` if it exists
+  int64_t stop_after = 0;  ///< testing: exit(3) after this iteration's save
+  bool progress = true;
+  std::string label = "train";
+};
+
+/// One row of the log, written at every evaluation.
+struct LogRow {
+  int64_t iteration;
+  double lr;
+  double momentum;
+  double train_loss;  ///< mean over the iterations since the previous row
+  double test_accuracy;
+  double seconds;  ///< training wall time so far, evaluations excluded
+};
+
+struct TrainResult {
+  std::vector<LogRow> log;
+  double final_accuracy = 0;
+  double seconds = 0;
+  /// Of `seconds`, the time spent cutting batches out of the split and
+  /// moving them to the device (this run only, not before a resume).
+  double data_seconds = 0;
+  /// FNV-1a hash of every parameter's bytes: equal only for equal weights.
+  std::string weights_digest;
+};
+
+/// Trains a fresh network (seeded by `config.seed`) on `train`, evaluating
+/// on `test` every `eval_every` iterations and at the end.
+TrainResult train_network(const TrainConfig& config,
+                          const DataSplit& train,
+                          const DataSplit& test);
+
+/// The log as CSV text: iteration,lr,momentum,train_loss,test_accuracy,seconds.
+std::string log_csv(const std::vector<LogRow>& log);
+
+}  // namespace torchclr::examples
