@@ -6,6 +6,7 @@
 #include <torch/serialize/archive.h>
 #include <torch/utils.h>
 #include <torchclr/detail/checks.h>
+#include <torchclr/detail/version.h>
 #include <torchclr/range_test.h>
 #include <unistd.h>
 
@@ -208,7 +209,7 @@ class TrainingSnapshot {
   std::vector<SavedTensor> tensors_;
   std::vector<std::pair<torch::nn::Module*, bool>> training_;
   std::vector<std::unique_ptr<torch::optim::OptimizerOptions>> options_;
-  std::vector<std::pair<std::string,
+  std::vector<std::pair<detail::OptimizerStateKey,
                         std::unique_ptr<torch::optim::OptimizerParamState>>>
       states_;
 };

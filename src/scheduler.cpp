@@ -1,6 +1,5 @@
 #include <torch/serialize.h>
 #include <torch/types.h>
-#include <torchclr/detail/version.h>
 #include <torchclr/group_values.h>
 #include <torchclr/scheduler.h>
 
@@ -23,12 +22,6 @@ std::vector<double> to_vector(const torch::Tensor& tensor) {
 }
 
 }  // namespace
-
-std::string detail::torch_version() {
-  return std::to_string(TORCH_VERSION_MAJOR) + "." +
-         std::to_string(TORCH_VERSION_MINOR) + "." +
-         std::to_string(TORCH_VERSION_PATCH);
-}
 
 std::vector<double> GroupValues::resolve(std::size_t num_groups,
                                          const char* owner,

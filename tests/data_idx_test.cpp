@@ -21,38 +21,7 @@ using data::Mode;
 using data::detail::kIdxImagesMagic;
 using data::detail::kIdxLabelsMagic;
 
-/// A fresh directory under the system temp dir, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            ("torchclr_" + std::string(info->test_suite_name()) + "_" +
-             info->name() + "_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::filesystem::remove_all(path_);
-  }
-  std::string path() const {
-    return path_.string();
-  }
-  std::string file(const std::string& name) const {
-    return (path_ / name).string();
-  }
-
- private:
-  std::filesystem::path path_;
-};
-
 using Bytes = std::vector<uint8_t>;
-
-void write_bytes(const std::string& path, const Bytes& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  ASSERT_TRUE(out) << path;
-}
 
 Bytes read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include <unistd.h>
+
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -48,6 +50,26 @@ std::vector<torch::optim::OptimizerParamGroup> make_groups(std::size_t count) {
         std::vector<torch::Tensor>{torch::zeros({1}, torch::requires_grad())});
   }
   return groups;
+}
+
+TempDir::TempDir() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  path_ = std::filesystem::temp_directory_path() /
+          ("torchclr_" + std::string(info->test_suite_name()) + "_" +
+           info->name() + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(path_);
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::filesystem::remove_all(path_);
+}
+
+void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+  ASSERT_TRUE(out) << path;
 }
 
 void expect_close(double actual, double expected, const std::string& context) {

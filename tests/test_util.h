@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +48,26 @@ inline std::unique_ptr<torch::optim::SGD> make_sgd(
 
 /// Expects |a - b| <= 1e-12 * max(|a|, |b|) (relative), with context.
 void expect_close(double actual, double expected, const std::string& context);
+
+/// A fresh directory under the system temp dir, named after the running test
+/// and removed at the end.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  std::string path() const {
+    return path_.string();
+  }
+  std::string file(const std::string& name) const {
+    return (path_ / name).string();
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// Writes `bytes` to `path` (a test fixture file); fails the test on error.
+void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 
 /// Message of the c10::Error thrown by `fn`, or "" if nothing was thrown.
 template <typename Fn>

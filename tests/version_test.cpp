@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 #include <torchclr/detail/version.h>
 
 namespace torchclr::test {
@@ -20,6 +21,23 @@ TEST(VersionTest, AtLeastComparesMajorThenMinor) {
   EXPECT_FALSE(TORCHCLR_TORCH_VERSION_AT_LEAST(TORCH_VERSION_MAJOR,
                                                TORCH_VERSION_MINOR + 1));
   EXPECT_FALSE(TORCHCLR_TORCH_VERSION_AT_LEAST(TORCH_VERSION_MAJOR + 1, 0));
+}
+
+TEST(VersionTest, OptimizerStateKeyFindsAParametersState) {
+  auto weight = torch::ones({2}, torch::requires_grad());
+  auto bias = torch::ones({1}, torch::requires_grad());
+  torch::optim::SGD optimizer({weight, bias},
+                              torch::optim::SGDOptions(0.1).momentum(0.9));
+  (weight.sum() * 2 + bias.sum()).backward();
+  optimizer.step();  // creates momentum buffers for both parameters
+  const auto& state = optimizer.state();
+  ASSERT_EQ(state.size(), 2u);
+  const auto& buffer = static_cast<const torch::optim::SGDParamState&>(
+                           *state.at(detail::optimizer_state_key(weight)))
+                           .momentum_buffer();
+  EXPECT_TRUE(buffer.equal(torch::full({2}, 2.0)));
+  EXPECT_EQ(state.count(detail::optimizer_state_key(bias)), 1u);
+  EXPECT_EQ(state.count(detail::optimizer_state_key(torch::ones({1}))), 0u);
 }
 
 }  // namespace
