@@ -24,7 +24,7 @@ while IFS='|' read -r name title momentum flags; do
   "$bin" --steps 12000 --every 20 $flags --out "$tmp/$name.csv"
   gnuplot <<GNUPLOT
 set terminal pngcairo size 640,300 font "DejaVu Sans,10" noenhanced
-set output "$tmp/$name.png"
+set output "$out/.$name.png.tmp"
 set datafile separator ","
 set title "$title"
 set xlabel "iteration"
@@ -34,7 +34,7 @@ set key off
 set grid
 plot "$tmp/$name.csv" using 1:2 with lines lw 2 lc rgb "#1f77b4" axes x1y1 $series
 GNUPLOT
-  mv "$tmp/$name.png" "$out/$name.png"
+  mv "$out/.$name.png.tmp" "$out/$name.png"  # same folder: an atomic rename
 done <<'POLICIES'
 triangular|triangular: 0.001-0.006, step 2000 (dashed: momentum)|yes|--policy triangular --cycle-momentum
 triangular2|triangular2: amplitude halves every cycle|no|--policy triangular2

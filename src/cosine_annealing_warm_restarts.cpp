@@ -42,7 +42,7 @@ double cosine_restart_lr(double base_lr,
 CosineAnnealingWarmRestarts::CosineAnnealingWarmRestarts(
     torch::optim::Optimizer& optimizer,
     CosineAnnealingWarmRestartsOptions options)
-    : Scheduler(optimizer), options_(std::move(options)) {
+    : Scheduler(optimizer, kName), options_(std::move(options)) {
   detail::check_positive_count(options_.T_0(), kName, "T_0");
   TORCH_CHECK(options_.T_mult() >= 1,
               kName,

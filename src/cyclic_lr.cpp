@@ -27,8 +27,8 @@ double shape(Waveform waveform, double t) {
 CyclicLROptions::CyclicLROptions(GroupValues base_lr, GroupValues max_lr)
     : base_lr_(std::move(base_lr)), max_lr_(std::move(max_lr)) {}
 
-// The expressions follow PyTorch's CyclicLR.get_lr term by term so that the
-// doubles agree bit for bit, not just approximately.
+// The expressions follow PyTorch's CyclicLR.get_lr term by term, in the same
+// order, so that the doubles agree to the last bits.
 CyclePosition cyclic_position(int64_t step,
                               double step_size_up,
                               double step_size_down,
@@ -71,7 +71,7 @@ double cyclic_momentum(double base_momentum,
 }
 
 CyclicLR::CyclicLR(torch::optim::Optimizer& optimizer, CyclicLROptions options)
-    : Scheduler(optimizer), options_(std::move(options)) {
+    : Scheduler(optimizer, kName), options_(std::move(options)) {
   const auto groups = num_groups();
   base_lrs_ = options_.base_lr().resolve(groups, kName, "base_lr");
   max_lrs_ = options_.max_lr().resolve(groups, kName, "max_lr");
@@ -93,11 +93,7 @@ CyclicLR::CyclicLR(torch::optim::Optimizer& optimizer, CyclicLROptions options)
     detail::check_positive_count(
         *options_.step_size_down(), kName, "step_size_down");
   }
-  TORCH_CHECK(std::isfinite(options_.gamma()) && options_.gamma() > 0 &&
-                  options_.gamma() <= 1,
-              kName,
-              ": gamma must be in (0, 1], got ",
-              options_.gamma());
+  detail::check_unit_interval(options_.gamma(), kName, "gamma");
   if (options_.cycle_momentum()) {
     require_momentum(kName);
     base_momentums_ =

@@ -14,11 +14,8 @@ double exponential_lr(double base_lr, double gamma, int64_t step) {
 
 ExponentialLR::ExponentialLR(torch::optim::Optimizer& optimizer,
                              ExponentialLROptions options)
-    : Scheduler(optimizer), options_(options) {
-  TORCH_CHECK(std::isfinite(options_.gamma()) && options_.gamma() > 0 &&
-                  options_.gamma() <= 1,
-              "ExponentialLR: gamma must be in (0, 1], got ",
-              options_.gamma());
+    : Scheduler(optimizer, "ExponentialLR"), options_(options) {
+  detail::check_unit_interval(options_.gamma(), "ExponentialLR", "gamma");
   detail::check_positive(base_lrs_, "ExponentialLR", "the optimizer's lr");
   initial_step();
 }

@@ -16,7 +16,7 @@ double linear_lr(double base_lr, const LinearLROptions& options, int64_t step) {
 }
 
 LinearLR::LinearLR(torch::optim::Optimizer& optimizer, LinearLROptions options)
-    : Scheduler(optimizer), options_(options) {
+    : Scheduler(optimizer, "LinearLR"), options_(options) {
   TORCH_CHECK(std::isfinite(options_.start_factor()) &&
                   options_.start_factor() > 0 && options_.start_factor() <= 1,
               "LinearLR: start_factor must be in (0, 1], got ",

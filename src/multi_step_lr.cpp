@@ -23,16 +23,13 @@ double multi_step_lr(double base_lr,
 
 MultiStepLR::MultiStepLR(torch::optim::Optimizer& optimizer,
                          MultiStepLROptions options)
-    : Scheduler(optimizer), options_(std::move(options)) {
+    : Scheduler(optimizer, "MultiStepLR"), options_(std::move(options)) {
   for (int64_t milestone : options_.milestones()) {
     TORCH_CHECK(milestone > 0,
                 "MultiStepLR: every milestone must be > 0, got ",
                 milestone);
   }
-  TORCH_CHECK(std::isfinite(options_.gamma()) && options_.gamma() > 0 &&
-                  options_.gamma() <= 1,
-              "MultiStepLR: gamma must be in (0, 1], got ",
-              options_.gamma());
+  detail::check_unit_interval(options_.gamma(), "MultiStepLR", "gamma");
   detail::check_positive(base_lrs_, "MultiStepLR", "the optimizer's lr");
   sorted_milestones_ = options_.milestones();
   std::sort(sorted_milestones_.begin(), sorted_milestones_.end());

@@ -27,7 +27,7 @@ double anneal(AnnealStrategy strategy, double start, double end, double pct) {
 
 OneCycleLR::OneCycleLR(torch::optim::Optimizer& optimizer,
                        OneCycleLROptions options)
-    : Scheduler(optimizer), options_(std::move(options)) {
+    : Scheduler(optimizer, kName), options_(std::move(options)) {
   const auto& o = options_;
   detail::check_positive_count(o.total_steps(), kName, "total_steps");
   TORCH_CHECK(o.pct_start() > 0 && o.pct_start() < 1,

@@ -39,9 +39,10 @@ constexpr std::size_t kValleySkipEnd = 5;
 // The paper's lower bound: the loss has clearly started to fall once 10% of
 // its total fall is done (a fixed fraction is independent of the loss scale).
 constexpr double kStartedToImprove = 0.1;
-// The paper's upper bound: the bottom of the smoothed curve, one decade down
-// (see docs/range_test.md for why a curve's turn lies past the stable LRs).
-constexpr double kMaxLrBackoff = 10;
+// The paper's upper bound: the bottom of the curve (moved back by the
+// smoothing's lag), halved: the loss stops improving some way before its
+// minimum, which lies past the stable LRs (see docs/range_test.md).
+constexpr double kMaxLrBackoff = 2;
 // Smith's rule of thumb: base_lr is 1/3 to 1/4 of max_lr.
 constexpr double kBaseLrRuleOfThumb = 4;
 
@@ -545,7 +546,8 @@ LRRangeTestResult LRRangeTest::sweep(BatchSource& train,
     lrs.push_back(point.lr);
     smoothed.push_back(point.smoothed_loss);
   }
-  result.suggestions = suggest_lrs(lrs, smoothed, options_.num_iter());
+  result.suggestions =
+      suggest_lrs(lrs, smoothed, options_.num_iter(), options_.smooth_f());
   return result;
 }
 
@@ -737,9 +739,14 @@ std::optional<double> suggest_valley_lr(
              static_cast<std::size_t>(std::max<int64_t>(0, index))];
 }
 
+std::size_t smoothing_lag(double smooth_f) {
+  return static_cast<std::size_t>(std::lround((1 - smooth_f) / smooth_f));
+}
+
 std::optional<std::pair<double, double>> suggest_paper_bounds(
     const std::vector<double>& lrs,
-    const std::vector<double>& smoothed_losses) {
+    const std::vector<double>& smoothed_losses,
+    std::size_t lag) {
   check_curve(lrs, smoothed_losses, "suggest_paper_bounds");
   const auto& y = smoothed_losses;
   if (y.size() < 2) {
@@ -757,16 +764,21 @@ std::optional<std::pair<double, double>> suggest_paper_bounds(
   while (y[started] > y[highest] - kStartedToImprove * fall) {
     ++started;
   }
-  const double max_lr = lrs[lowest] / kMaxLrBackoff;
+  // An EMA trails its input by `lag` points; read the LRs where the raw loss
+  // was when the smoothed one got there.
+  const double max_lr = lrs[lowest - std::min(lag, lowest)] / kMaxLrBackoff;
+  started -= std::min(lag, started);
   const double base_lr = std::min(lrs[started], max_lr / kBaseLrRuleOfThumb);
   return std::make_pair(base_lr, max_lr);
 }
 
 LRSuggestions suggest_lrs(const std::vector<double>& lrs,
                           const std::vector<double>& smoothed_losses,
-                          int64_t num_iter) {
+                          int64_t num_iter,
+                          double smooth_f) {
   LRSuggestions suggestions;
-  if (auto bounds = suggest_paper_bounds(lrs, smoothed_losses)) {
+  if (auto bounds =
+          suggest_paper_bounds(lrs, smoothed_losses, smoothing_lag(smooth_f))) {
     suggestions.base_lr = bounds->first;
     suggestions.max_lr = bounds->second;
   }

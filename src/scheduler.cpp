@@ -4,6 +4,7 @@
 #include <torchclr/scheduler.h>
 
 #include <cmath>
+#include <limits>
 
 namespace torchclr {
 namespace {
@@ -40,11 +41,12 @@ std::vector<double> GroupValues::resolve(std::size_t num_groups,
   return std::vector<double>(num_groups, values_.front());
 }
 
-Scheduler::Scheduler(torch::optim::Optimizer& optimizer)
+Scheduler::Scheduler(torch::optim::Optimizer& optimizer, const char* owner)
     : torch::optim::LRScheduler(optimizer), optimizer_(optimizer) {
   step_count_ = 0;
   TORCH_CHECK(!optimizer.param_groups().empty(),
-              "scheduler: the optimizer has no param groups");
+              owner,
+              ": the optimizer has no param groups");
   for (const auto& group : optimizer.param_groups()) {
     base_lrs_.push_back(group.options().get_lr());
   }
@@ -74,16 +76,6 @@ void Scheduler::set_momentums(const std::vector<double>& momentums) {
   for (std::size_t i = 0; i < momentums.size(); ++i) {
     detail::set_momentum(groups[i].options(), momentum_kinds_[i], momentums[i]);
   }
-}
-
-std::vector<double> Scheduler::current_momentums() const {
-  std::vector<double> momentums;
-  const auto& groups = optimizer_.param_groups();
-  for (std::size_t i = 0; i < momentum_kinds_.size(); ++i) {
-    momentums.push_back(
-        detail::get_momentum(groups[i].options(), momentum_kinds_[i]));
-  }
-  return momentums;
 }
 
 std::vector<double> Scheduler::get_lrs() {
@@ -116,34 +108,53 @@ void Scheduler::save(torch::serialize::OutputArchive& archive) const {
 }
 
 void Scheduler::load(torch::serialize::InputArchive& archive) {
+  apply(read_state(archive));
+}
+
+int64_t Scheduler::read_state(torch::serialize::InputArchive& archive) {
   c10::IValue value;
+  // Reads `key` and checks its type, so a damaged archive is named as such.
+  auto read = [&](const char* key, bool is_int) {
+    archive.read(key, value);
+    TORCH_CHECK(is_int ? value.isInt() : value.isString(),
+                name(),
+                ": the archive's '",
+                key,
+                "' is not ",
+                is_int ? "an integer" : "a string");
+  };
   TORCH_CHECK(archive.try_read("torchclr_format_version", value),
               name(),
               ": the archive holds no torchclr scheduler state");
-  TORCH_CHECK(value.toInt() == kFormatVersion,
+  TORCH_CHECK(value.isInt() && value.toInt() == kFormatVersion,
               name(),
               ": unsupported scheduler archive format version ",
-              value.toInt(),
+              value,
               " (expected ",
               kFormatVersion,
               ")");
-  archive.read("policy", value);
+  read("policy", false);
   TORCH_CHECK(value.toStringRef() == name(),
               name(),
               ": the archive holds the state of a ",
               value.toStringRef(),
               ", not a ",
               name());
-  archive.read("num_param_groups", value);
+  read("num_param_groups", true);
   TORCH_CHECK(value.toInt() == static_cast<int64_t>(num_groups()),
               name(),
               ": the archive was saved with ",
               value.toInt(),
               " param groups but this scheduler has ",
               num_groups());
-  archive.read("last_epoch", value);
+  read("last_epoch", true);
   const int64_t epoch = value.toInt();
-  TORCH_CHECK(epoch >= 0, name(), ": bad last_epoch in archive: ", epoch);
+  // step() counts in LibTorch's `unsigned step_count_`.
+  TORCH_CHECK(epoch >= 0 && epoch < std::numeric_limits<unsigned>::max(),
+              name(),
+              ": the archive's last_epoch ",
+              epoch,
+              " is out of range");
   torch::Tensor base;
   archive.read("base_lrs", base);
   auto base_lrs = to_vector(base);
@@ -154,7 +165,7 @@ void Scheduler::load(torch::serialize::InputArchive& archive) {
               " entries, expected ",
               num_groups());
   base_lrs_ = std::move(base_lrs);
-  apply(epoch);
+  return epoch;
 }
 
 torch::serialize::OutputArchive& operator<<(

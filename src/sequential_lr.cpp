@@ -9,7 +9,7 @@ namespace torchclr {
 SequentialLR::SequentialLR(torch::optim::Optimizer& optimizer,
                            std::vector<std::shared_ptr<Scheduler>> schedulers,
                            std::vector<int64_t> milestones)
-    : Scheduler(optimizer),
+    : Scheduler(optimizer, "SequentialLR"),
       schedulers_(std::move(schedulers)),
       milestones_(std::move(milestones)) {
   TORCH_CHECK(!schedulers_.empty(),
@@ -60,14 +60,21 @@ SequentialLR::SequentialLR(torch::optim::Optimizer& optimizer,
 void SequentialLR::compute(int64_t epoch,
                            std::vector<double>& lrs,
                            std::vector<double>& momentums) const {
-  const auto index =
+  const auto index = static_cast<std::size_t>(
       std::upper_bound(milestones_.begin(), milestones_.end(), epoch) -
-      milestones_.begin();
-  const int64_t stage_start = index == 0 ? 0 : milestones_[index - 1];
-  const auto& stage = *schedulers_[index];
-  // A stage without momentum cycling leaves `momentums` empty, and with it
-  // the optimizer's momentum where the previous stage left it.
-  stage.compute(epoch - stage_start, lrs, momentums);
+      milestones_.begin());
+  auto stage_start = [&](std::size_t stage) {
+    return stage == 0 ? int64_t{0} : milestones_[stage - 1];
+  };
+  schedulers_[index]->compute(epoch - stage_start(index), lrs, momentums);
+  // A stage without momentum cycling keeps the momentum where the last stage
+  // with it left off (as PyTorch leaves the optimizer), so that value is a
+  // function of the step too and survives save/load.
+  std::vector<double> unused_lrs(lrs.size());
+  for (auto stage = index; momentums.empty() && stage-- > 0;) {
+    schedulers_[stage]->compute(
+        milestones_[stage] - stage_start(stage) - 1, unused_lrs, momentums);
+  }
 }
 
 void SequentialLR::save(torch::serialize::OutputArchive& archive) const {
@@ -79,7 +86,9 @@ void SequentialLR::save(torch::serialize::OutputArchive& archive) const {
   }
 }
 
-void SequentialLR::load(torch::serialize::InputArchive& archive) {
+// Only this scheduler's step is applied to the optimizer; a stage's own saved
+// step would set its values over the current stage's.
+int64_t SequentialLR::read_state(torch::serialize::InputArchive& archive) {
   for (std::size_t i = 0; i < schedulers_.size(); ++i) {
     torch::serialize::InputArchive stage_archive;
     TORCH_CHECK(archive.try_read("stage_" + std::to_string(i), stage_archive),
@@ -88,9 +97,9 @@ void SequentialLR::load(torch::serialize::InputArchive& archive) {
                 " (",
                 schedulers_[i]->name(),
                 ")");
-    schedulers_[i]->load(stage_archive);
+    schedulers_[i]->read_state(stage_archive);
   }
-  Scheduler::load(archive);
+  return Scheduler::read_state(archive);
 }
 
 }  // namespace torchclr

@@ -123,21 +123,30 @@ TEST(LRRangeTestTest, PaperBoundsReadTheFallAndTheBottom) {
       1e-4, 1e-3, 1e-2, 0.03, 0.1, 0.2, 0.4, 1, 3, 10};
   // Highest point before the minimum: 5.1 at index 1; the minimum 1.4 at
   // index 7. 10% of the fall (3.7) is reached at 4.5 <= 4.73, index 2.
-  // max_lr = lr[7] / 10 = 0.1; base_lr = lr[2] = 0.01 (below 0.1 / 4).
+  // max_lr = lr[7] / 2 = 0.5; base_lr = lr[2] = 0.01 (below 0.5 / 4).
   const std::vector<double> curve = {5, 5.1, 4.5, 4, 3, 2, 1.5, 1.4, 2, 9};
   auto bounds = suggest_paper_bounds(lrs, curve);
   ASSERT_TRUE(bounds);
   EXPECT_DOUBLE_EQ(bounds->first, 0.01);
+  EXPECT_DOUBLE_EQ(bounds->second, 0.5);
+  // With a smoothing lag of 2 points both are read 2 points earlier:
+  // max_lr = lr[5] / 2 = 0.1, base_lr = lr[0] = 1e-4.
+  bounds = suggest_paper_bounds(lrs, curve, 2);
+  ASSERT_TRUE(bounds);
+  EXPECT_DOUBLE_EQ(bounds->first, 1e-4);
   EXPECT_DOUBLE_EQ(bounds->second, 0.1);
-  // A late, narrow fall (10% reached at index 5, lr 0.2 > 0.1 / 4): base_lr
+  // A late, narrow fall (10% reached at index 5, lr 0.2 > 0.5 / 4): base_lr
   // falls back to the paper's rule of thumb, max_lr / 4.
   const std::vector<double> late = {5, 5, 5, 5, 5, 4, 2, 1.4, 2, 9};
   bounds = suggest_paper_bounds(lrs, late);
   ASSERT_TRUE(bounds);
-  EXPECT_DOUBLE_EQ(bounds->first, 0.025);
-  EXPECT_DOUBLE_EQ(bounds->second, 0.1);
+  EXPECT_DOUBLE_EQ(bounds->first, 0.125);
+  EXPECT_DOUBLE_EQ(bounds->second, 0.5);
   // A curve that never falls below its first point has no bounds.
   EXPECT_FALSE(suggest_paper_bounds(lrs, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+  // The lag of the default smoothing, 0.05: 0.95 / 0.05 = 19 points.
+  EXPECT_EQ(smoothing_lag(0.05), 19u);
+  EXPECT_EQ(smoothing_lag(1.0), 0u);
 }
 
 TEST(LRRangeTestTest, SuggestionsRejectBadCurves) {
@@ -282,7 +291,7 @@ TEST(LRRangeTestTest, LeastSquaresMaxLrIsBelowTheStabilityLimit) {
     EXPECT_LT(result.stop_lr, 10 * limit) << context;
     // The suggested max_lr stays on the stable side, within a small factor:
     // the turn is seen ~6x past the limit with an exponential sweep, ~2x
-    // with a linear one, and max_lr is one decade below the turn.
+    // with a linear one; max_lr is half the lag-corrected bottom.
     ASSERT_TRUE(result.suggestions.max_lr) << context;
     EXPECT_LT(*result.suggestions.max_lr, limit) << context;
     EXPECT_GT(*result.suggestions.max_lr, limit / (exponential ? 3 : 10))

@@ -2,6 +2,7 @@
 // baselines' option checks, and LRs that stay finite and positive.
 
 #include <torchclr/torchclr.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <functional>
@@ -71,15 +72,31 @@ std::vector<std::pair<std::string, Factory>> all_policies() {
              std::vector<std::shared_ptr<Scheduler>>{warmup, cyclic},
              std::vector<int64_t>{6});
        }},
+      // Restored past the milestone, in a stage that leaves momentum alone.
+      {"SequentialLR_momentum_then_none",
+       [](auto& o) {
+         auto cyclic = std::make_shared<CyclicLR>(
+             o, CyclicLROptions(0.01, 0.05).step_size_up(3));
+         auto decay = std::make_shared<ExponentialLR>(o, 0.9);
+         return std::make_unique<SequentialLR>(
+             o,
+             std::vector<std::shared_ptr<Scheduler>>{cyclic, decay},
+             std::vector<int64_t>{10});
+       }},
   };
 }
 
-std::vector<double> lrs_of(torch::optim::Optimizer& optimizer) {
-  std::vector<double> lrs;
+// Every group's LR, then every group's momentum (the optimizer is SGD).
+std::vector<double> values_of(torch::optim::Optimizer& optimizer) {
+  std::vector<double> values;
   for (auto& group : optimizer.param_groups()) {
-    lrs.push_back(group.options().get_lr());
+    values.push_back(group.options().get_lr());
   }
-  return lrs;
+  for (auto& group : optimizer.param_groups()) {
+    values.push_back(
+        static_cast<torch::optim::SGDOptions&>(group.options()).momentum());
+  }
+  return values;
 }
 
 TEST(SchedulerTest, RestoredMidCycleContinuesTheExactSequence) {
@@ -97,7 +114,7 @@ TEST(SchedulerTest, RestoredMidCycleContinuesTheExactSequence) {
     std::vector<std::vector<double>> expected;
     for (int i = 0; i < 30; ++i) {
       scheduler->step();
-      expected.push_back(lrs_of(*optimizer));
+      expected.push_back(values_of(*optimizer));
     }
     // A fresh optimizer and scheduler, as in a new process.
     auto resumed_optimizer = make_sgd({0.1, 0.2});
@@ -107,7 +124,8 @@ TEST(SchedulerTest, RestoredMidCycleContinuesTheExactSequence) {
     EXPECT_EQ(resumed->last_epoch(), 23);
     for (int i = 0; i < 30; ++i) {
       resumed->step();
-      EXPECT_EQ(lrs_of(*resumed_optimizer), expected[i]) << "step " << 24 + i;
+      EXPECT_EQ(values_of(*resumed_optimizer), expected[i])
+          << "step " << 24 + i;
     }
     fs::remove(path);
     fs::remove(path + ".optim");
@@ -134,6 +152,16 @@ TEST(SchedulerTest, LoadRefusesAnotherPolicyOrGroupCount) {
           .find("the archive was saved with 1 param groups but this scheduler "
                 "has 2"),
       std::string::npos);
+  {
+    // A damaged archive: the policy is stored as a number.
+    torch::serialize::OutputArchive damaged;
+    damaged.write("torchclr_format_version", c10::IValue(int64_t{1}));
+    damaged.write("policy", c10::IValue(int64_t{7}));
+    damaged.save_to(path);
+  }
+  EXPECT_NE(error_of([&] { torch::load(linear, path); })
+                .find("LinearLR: the archive's 'policy' is not a string"),
+            std::string::npos);
   torch::save(*optimizer, path);
   EXPECT_NE(error_of([&] {
               torch::load(linear, path);
@@ -233,7 +261,7 @@ TEST(SequentialLRTest, BadArgumentsAreExplained) {
 }
 
 // Random valid options of every policy, stepped far beyond their schedules:
-// the optimizer never sees a non-finite, negative or zero LR.
+// the optimizer never sees a non-finite or negative LR.
 TEST(SchedulerTest, ValidOptionsNeverGiveNonFiniteOrNegativeLR) {
   std::mt19937_64 rng(1234);
   std::uniform_real_distribution<double> unit(0.0, 1.0);

@@ -217,21 +217,21 @@ int run_compare(const DataFlags& data,
                          100 * result.final_accuracy,
                          result.seconds,
                          paper);
-    plots +=
-        fmt::format("{}'{}' every ::1 using 1:5 with lines lw 2 title '{}'",
-                    plots.empty() ? "plot " : ", ",
-                    (fs::path(config.out_dir) / "log.csv").string(),
-                    policy);
+    plots += fmt::format(
+        "{}{} every ::1 using 1:5 with lines lw 2 title '{}'",
+        plots.empty() ? "plot " : ", ",
+        ex::gnuplot_quote((fs::path(config.out_dir) / "log.csv").string()),
+        policy);
   }
   const auto table_path = (fs::path(out) / "results.md").string();
   ex::write_file_atomically(table_path, table);
   const auto png = (fs::path(out) / "accuracy.png").string();
   const std::string script = fmt::format(
-      "set terminal pngcairo size 900,450 noenhanced\nset output '{}.tmp'\n"
+      "set terminal pngcairo size 900,450 noenhanced\nset output {}\n"
       "set datafile separator ','\nset title 'Test accuracy ({}, scale {})'\n"
       "set xlabel 'iteration'\nset ylabel 'test accuracy'\nset key bottom "
       "right\nset grid\n{}\n",
-      png,
+      ex::gnuplot_quote(png + ".tmp"),
       data.dataset,
       scale,
       plots);
@@ -239,30 +239,43 @@ int run_compare(const DataFlags& data,
   if (ex::render_with_gnuplot(script, png + ".tmp", png)) {
     fmt::print("wrote {} and {}\n", table_path, png);
   } else {
-    fmt::print("wrote {}; gnuplot is not available, so no plot\n", table_path);
+    fmt::print("wrote {}; no plot (gnuplot missing or failed)\n", table_path);
   }
   return 0;
 }
 
-// Shuffled batches of a whole split, one pass per epoch.
+// Batches of a whole split, one pass per epoch: for training shuffled anew
+// each pass, whole batches only (as train_network draws them); otherwise in
+// order, the last batch possibly smaller.
 class SplitBatches final : public torchclr::BatchSource {
  public:
-  SplitBatches(const ex::DataSplit& split, int64_t batch_size, uint64_t seed)
-      : split_(split), batch_size_(batch_size), seed_(seed) {}
+  SplitBatches(const ex::DataSplit& split,
+               int64_t batch_size,
+               uint64_t seed,
+               bool training)
+      : split_(split),
+        batch_size_(batch_size),
+        seed_(seed),
+        training_(training) {}
 
   std::optional<torchclr::Batch> next() override {
     const int64_t n = split_.images.size(0);
-    if (offset_ + batch_size_ > n) {
+    const int64_t end = std::min(n, offset_ + batch_size_);
+    if (end == offset_ || (training_ && end - offset_ < batch_size_)) {
       offset_ = 0;
       order_ = torch::Tensor();
       return std::nullopt;
     }
     if (!order_.defined()) {
-      torch::manual_seed(seed_ + static_cast<uint64_t>(epoch_++));
-      order_ = torch::randperm(n, torch::kLong);
+      if (training_) {
+        torch::manual_seed(seed_ + static_cast<uint64_t>(epoch_++));
+        order_ = torch::randperm(n, torch::kLong);
+      } else {
+        order_ = torch::arange(n, torch::kLong);
+      }
     }
-    auto index = order_.slice(0, offset_, offset_ + batch_size_);
-    offset_ += batch_size_;
+    auto index = order_.slice(0, offset_, end);
+    offset_ = end;
     return torchclr::Batch{split_.images.index_select(0, index),
                            split_.targets.index_select(0, index)};
   }
@@ -271,6 +284,7 @@ class SplitBatches final : public torchclr::BatchSource {
   const ex::DataSplit& split_;
   int64_t batch_size_;
   uint64_t seed_;
+  bool training_;
   int64_t epoch_ = 0;
   int64_t offset_ = 0;
   torch::Tensor order_;
@@ -278,7 +292,7 @@ class SplitBatches final : public torchclr::BatchSource {
 
 struct RangeFlags {
   double start_lr = 1e-5;
-  double end_lr = 1.0;
+  double end_lr = 0.1;
   int64_t num_iter = 300;
   std::string sweep = "exponential";
   int64_t eval_every = 0;  // 0: no validation pass
@@ -319,10 +333,15 @@ int run_range_test(const DataFlags& data,
                    fmt::format("lr {:.2e}  loss {:.3f}", lr, loss));
       });
   torchclr::LRRangeTest range_test(model, optimizer, options);
-  SplitBatches batches(train, config.batch_size, config.seed);
+  TORCH_CHECK(train.images.size(0) >= config.batch_size,
+              "the training split has ",
+              train.images.size(0),
+              " images, fewer than one batch of ",
+              config.batch_size);
+  SplitBatches batches(train, config.batch_size, config.seed, true);
   ex::DataSplit validation{test.images.slice(0, 0, flags.eval_images),
                            test.targets.slice(0, 0, flags.eval_images)};
-  SplitBatches validation_batches(validation, 500, config.seed);
+  SplitBatches validation_batches(validation, 500, config.seed, false);
   auto result = flags.eval_every > 0
                     ? range_test.run(batches, &validation_batches)
                     : range_test.run(batches);

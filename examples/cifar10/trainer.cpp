@@ -1,6 +1,7 @@
 #include "trainer.h"
 
 #include <fmt/format.h>
+#include <torchclr/detail/momentum.h>
 #include <torchclr/scheduler.h>
 
 #include <chrono>
@@ -18,9 +19,8 @@ namespace {
 namespace fs = std::filesystem;
 
 double momentum_of(torch::optim::Optimizer& optimizer) {
-  return static_cast<torch::optim::SGDOptions&>(
-             optimizer.param_groups()[0].options())
-      .momentum();
+  const auto& options = optimizer.param_groups()[0].options();
+  return detail::get_momentum(options, detail::momentum_kind(options));
 }
 
 double evaluate(Cifar10Full& model,
@@ -89,7 +89,8 @@ std::vector<LogRow> log_rows(const torch::Tensor& tensor) {
   return log;
 }
 
-void save_checkpoint(const std::string& path,
+void save_checkpoint(const TrainConfig& config,
+                     const std::string& path,
                      Cifar10Full& model,
                      torch::optim::Optimizer& optimizer,
                      torch::optim::LRScheduler& scheduler,
@@ -107,6 +108,10 @@ void save_checkpoint(const std::string& path,
     archive.write("scheduler", scheduler_archive);
   }
   archive.write("iteration", c10::IValue(iteration));
+  archive.write("policy", c10::IValue(config.policy.policy));
+  archive.write("iterations", c10::IValue(config.iterations));
+  archive.write("seed", c10::IValue(static_cast<int64_t>(config.seed)));
+  archive.write("batch_size", c10::IValue(config.batch_size));
   if (!log.empty()) {
     archive.write("log", log_tensor(log));
   }
@@ -125,19 +130,79 @@ void write_outputs(const TrainConfig& config, const std::vector<LogRow>& log) {
   const std::string png = (fs::path(config.out_dir) / "accuracy.png").string();
   const std::string script = fmt::format(
       "set terminal pngcairo size 800,400 noenhanced\n"
-      "set output '{0}.tmp'\nset datafile separator ','\n"
-      "set title '{1}: test accuracy and learning rate'\n"
+      "set output {0}\nset datafile separator ','\n"
+      "set title {1}\n"
       "set xlabel 'iteration'\nset ylabel 'test accuracy'\n"
       "set y2label 'learning rate'\nset y2tics\nset ytics nomirror\n"
       "set key bottom right\nset grid\n"
-      "plot '{2}' every ::1 using 1:5 with linespoints title 'accuracy', "
+      "plot {2} every ::1 using 1:5 with linespoints title 'accuracy', "
       "'' every ::1 using 1:2 with lines axes x1y2 title 'lr'\n",
-      png,
-      config.label,
-      csv);
+      gnuplot_quote(png + ".tmp"),
+      gnuplot_quote(config.label + ": test accuracy and learning rate"),
+      gnuplot_quote(csv));
   if (!render_with_gnuplot(script, png + ".tmp", png)) {
-    fmt::print(stderr, "note: gnuplot not available; wrote {} only\n", csv);
+    fmt::print(
+        stderr, "note: no plot (gnuplot missing or failed); wrote {}\n", csv);
   }
+}
+
+// Loads a checkpoint of `save_checkpoint` into the freshly built run and
+// returns its iteration; refuses one written for other settings.
+int64_t resume(const TrainConfig& config,
+               Cifar10Full& model,
+               torch::optim::Optimizer& optimizer,
+               torch::optim::LRScheduler& scheduler,
+               std::vector<LogRow>& log) {
+  torch::serialize::InputArchive archive;
+  archive.load_from(config.checkpoint);
+  c10::IValue value;
+  archive.read("policy", value);
+  TORCH_CHECK(value.toStringRef() == config.policy.policy,
+              "it was written by --policy ",
+              value.toStringRef(),
+              ", not ",
+              config.policy.policy);
+  auto expect_same = [&](const char* key, const char* flag, int64_t current) {
+    archive.read(key, value);
+    TORCH_CHECK(value.toInt() == current,
+                "it was written with ",
+                flag,
+                " ",
+                value.toInt(),
+                ", not ",
+                current);
+  };
+  expect_same("iterations", "--iterations", config.iterations);
+  expect_same("seed", "--seed", static_cast<int64_t>(config.seed));
+  expect_same("batch_size", "--batch-size", config.batch_size);
+  archive.read("iteration", value);
+  const int64_t iteration = value.toInt();
+  TORCH_CHECK(iteration >= 0 && iteration <= config.iterations,
+              "bad iteration ",
+              iteration);
+  auto* ours = dynamic_cast<Scheduler*>(&scheduler);
+  if (!ours) {
+    // LibTorch's StepLR has no state to load: replay its steps (it scales the
+    // optimizer's current LRs, which the checkpoint does not change).
+    for (int64_t i = 0; i < iteration; ++i) {
+      scheduler.step();
+    }
+  }
+  torch::serialize::InputArchive model_archive, optimizer_archive;
+  archive.read("model", model_archive);
+  archive.read("optimizer", optimizer_archive);
+  model->load(model_archive);
+  optimizer.load(optimizer_archive);
+  if (ours) {
+    torch::serialize::InputArchive scheduler_archive;
+    archive.read("scheduler", scheduler_archive);
+    ours->load(scheduler_archive);
+  }
+  torch::Tensor saved_log;
+  if (archive.try_read("log", saved_log)) {
+    log = log_rows(saved_log);
+  }
+  return iteration;
 }
 
 }  // namespace
@@ -185,32 +250,11 @@ TrainResult train_network(const TrainConfig& config,
   std::vector<LogRow> log;
   if (config.resume && !config.checkpoint.empty() &&
       fs::exists(config.checkpoint)) {
-    torch::serialize::InputArchive archive;
-    archive.load_from(config.checkpoint);
-    c10::IValue value;
-    archive.read("iteration", value);
-    iteration = value.toInt();
-    auto* ours = dynamic_cast<Scheduler*>(scheduler.get());
-    if (!ours) {
-      // LibTorch's StepLR has no state to load: replay its steps before the
-      // optimizer's LRs are restored.
-      for (int64_t i = 0; i < iteration; ++i) {
-        scheduler->step();
-      }
-    }
-    torch::serialize::InputArchive model_archive, optimizer_archive;
-    archive.read("model", model_archive);
-    archive.read("optimizer", optimizer_archive);
-    model->load(model_archive);
-    optimizer.load(optimizer_archive);
-    if (ours) {
-      torch::serialize::InputArchive scheduler_archive;
-      archive.read("scheduler", scheduler_archive);
-      ours->load(scheduler_archive);
-    }
-    torch::Tensor saved_log;
-    if (archive.try_read("log", saved_log)) {
-      log = log_rows(saved_log);
+    try {
+      iteration = resume(config, model, optimizer, *scheduler, log);
+    } catch (const c10::Error& e) {
+      throw std::runtime_error("cannot resume from " + config.checkpoint +
+                               ": " + e.what_without_backtrace());
     }
   }
 
@@ -272,8 +316,13 @@ TrainResult train_network(const TrainConfig& config,
       loss_sum = 0;
       loss_count = 0;
       if (!config.checkpoint.empty()) {
-        save_checkpoint(
-            config.checkpoint, model, optimizer, *scheduler, iteration, log);
+        save_checkpoint(config,
+                        config.checkpoint,
+                        model,
+                        optimizer,
+                        *scheduler,
+                        iteration,
+                        log);
       }
       write_outputs(config, log);
       if (config.stop_after > 0 && iteration >= config.stop_after) {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <torch/torch.h>
+#include <torchclr/detail/momentum.h>
 
 #include <iostream>
 
@@ -35,14 +36,8 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& kind,
 }
 
 double momentum_of(const torch::optim::OptimizerOptions& options) {
-  if (auto* sgd = dynamic_cast<const torch::optim::SGDOptions*>(&options)) {
-    return sgd->momentum();
-  }
-  if (auto* rms = dynamic_cast<const torch::optim::RMSpropOptions*>(&options)) {
-    return rms->momentum();
-  }
-  return std::get<0>(
-      dynamic_cast<const torch::optim::AdamOptions&>(options).betas());
+  return torchclr::detail::get_momentum(
+      options, torchclr::detail::momentum_kind(options));
 }
 
 std::string render(torch::optim::Optimizer& optimizer,

@@ -4,9 +4,13 @@
 
 namespace torchclr::examples {
 
-/// Runs gnuplot on `script` (which must `set output` to a temporary name) and
-/// renames `temp_png` to `png`. Returns false, leaving `png` untouched, when
-/// gnuplot is missing or fails; the caller says so.
+/// `text` as a gnuplot single-quoted string ('' stands for ').
+std::string gnuplot_quote(const std::string& text);
+
+/// Runs gnuplot (no shell) on `script`, which must `set output` to
+/// `temp_png`, then renames `temp_png` to `png`. Returns false, leaving `png`
+/// untouched, when gnuplot is missing or fails; the caller says so. Never
+/// throws for a plotting problem, so a plot cannot abort a training run.
 bool render_with_gnuplot(const std::string& script,
                          const std::string& temp_png,
                          const std::string& png);

@@ -56,13 +56,18 @@ void add_policy_flags(CLI::App& app, PolicyFlags& f) {
   app.add_option("--step-size-up", f.step_size_up, "CLR half-cycle steps")
       ->capture_default_str();
   app.add_option(
-      "--step-size-down", f.step_size_down, "CLR falling steps (0: = up)");
+         "--step-size-down", f.step_size_down, "CLR falling steps (0: = up)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--gamma", f.gamma, "exp / exp_range decay per step")
       ->capture_default_str();
   app.add_option("--waveform", f.waveform, "triangle, sine or parabolic")
       ->capture_default_str();
-  app.add_flag(
-      "--cycle-momentum", f.cycle_momentum, "CLR: cycle momentum inversely");
+  app.add_flag("--cycle-momentum",
+               f.cycle_momentum,
+               "CLR policies: cycle momentum inversely to the LR");
+  app.add_flag("--no-cycle-momentum",
+               f.no_cycle_momentum,
+               "one_cycle: keep momentum fixed");
   app.add_option("--base-momentum", f.base_momentum)->capture_default_str();
   app.add_option("--max-momentum", f.max_momentum)->capture_default_str();
   app.add_option("--lr", f.lr, "Optimizer LR for fixed/step/exp/restarts")
@@ -78,7 +83,8 @@ void add_policy_flags(CLI::App& app, PolicyFlags& f) {
       ->capture_default_str();
   app.add_option("--decay-iters", f.decay_iters, "decay: steps of the line")
       ->capture_default_str();
-  app.add_option("--total-steps", f.total_steps, "one_cycle (0: run length)");
+  app.add_option("--total-steps", f.total_steps, "one_cycle (0: run length)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--pct-start", f.pct_start)->capture_default_str();
   app.add_option("--anneal", f.anneal, "one_cycle: cos or linear")
       ->capture_default_str();
@@ -102,7 +108,10 @@ std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
     mult.assign(optimizer.param_groups().size(), 1.0);
   }
   if (mult.size() != optimizer.param_groups().size()) {
-    throw std::invalid_argument("make_scheduler: one LR multiplier per group");
+    throw std::invalid_argument(
+        "make_scheduler: " + std::to_string(mult.size()) +
+        " LR multipliers for " +
+        std::to_string(optimizer.param_groups().size()) + " param groups");
   }
   if (p == "triangular" || p == "triangular2" || p == "exp_range") {
     const auto mode =
@@ -142,6 +151,7 @@ std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
             .div_factor(f.div_factor)
             .final_div_factor(f.final_div_factor)
             .three_phase(f.three_phase)
+            .cycle_momentum(!f.no_cycle_momentum)
             .base_momentum(f.base_momentum)
             .max_momentum(f.max_momentum));
   }
@@ -160,6 +170,12 @@ std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
     return std::make_unique<ExponentialLR>(optimizer, f.gamma);
   }
   if (p == "decay") {
+    if (!(f.end_lr > 0 && f.end_lr <= f.lr)) {
+      throw CLI::ValidationError("--end-lr",
+                                 "must be in (0, --lr], got " +
+                                     std::to_string(f.end_lr) + " with --lr " +
+                                     std::to_string(f.lr));
+    }
     return std::make_unique<LinearLR>(optimizer,
                                       LinearLROptions()
                                           .start_factor(1.0)

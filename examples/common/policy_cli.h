@@ -22,7 +22,8 @@ struct PolicyFlags {
   int64_t step_size_down = 0;  // 0: same as step_size_up
   double gamma = 0.99994;      // exp and exp_range, per step
   std::string waveform = "triangle";
-  bool cycle_momentum = false;
+  bool cycle_momentum = false;     // CLR policies: off unless asked (Caffe's)
+  bool no_cycle_momentum = false;  // one_cycle: on unless turned off
   double base_momentum = 0.8;
   double max_momentum = 0.9;
   double lr = 0.001;  // the optimizer's LR: fixed, step, exp, decay, restarts

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -29,8 +30,8 @@ class ProgressBar {
     last_draw_ = now;
     const double seconds = std::chrono::duration<double>(now - start_).count();
     constexpr int kWidth = 24;
-    const int filled =
-        total_ > 0 ? static_cast<int>(kWidth * done / total_) : 0;
+    const int filled = static_cast<int>(std::clamp<int64_t>(
+        total_ > 0 ? kWidth * done / total_ : 0, 0, kWidth));
     fmt::print(stderr,
                "\r{} [{}{}] {}/{}  {}  {:.0f} it/s   ",
                label_,

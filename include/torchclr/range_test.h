@@ -111,13 +111,15 @@ struct RangeTestPoint {
 /// Learning rates read off a range-test curve (see docs/range_test.md). Each
 /// is empty when the curve is too short for its rule or never improves.
 struct LRSuggestions {
-  /// Paper's lower bound: where the smoothed loss has clearly started to fall
-  /// (10% of its fall from the highest point before its minimum), capped at
+  /// Paper's lower bound: where the loss has clearly started to fall (10% of
+  /// its fall from the highest point before its minimum), capped at
   /// max_lr / 4 (the paper's rule of thumb).
   std::optional<double> base_lr;
-  /// Paper's upper bound: where the smoothed loss stops falling (its minimum)
-  /// moved one decade down, because a loss curve only turns once the
-  /// instability has grown (see docs/range_test.md).
+  /// Paper's upper bound: half the LR at the bottom of the curve, because the
+  /// loss stops improving before it turns and turns only once the
+  /// instability has grown (see docs/range_test.md). Both bounds are read
+  /// where the raw loss was, `smoothing_lag(smooth_f)` points before the
+  /// smoothed curve shows the fall and the bottom.
   std::optional<double> max_lr;
   /// torch-lr-finder's rule: the steepest descent, argmin of
   /// d(smoothed loss)/d(ln lr), skipping the first 10 and last 5 points.
@@ -370,14 +372,22 @@ std::optional<double> suggest_valley_lr(
     const std::vector<double>& smoothed_losses,
     int64_t num_iter);
 
-/// The paper's (base_lr, max_lr) on (lrs, smoothed losses).
-std::optional<std::pair<double, double>> suggest_paper_bounds(
-    const std::vector<double>& lrs, const std::vector<double>& smoothed_losses);
+/// How many points the bias-corrected EMA with weight `smooth_f` trails its
+/// input by: (1 - smooth_f) / smooth_f, rounded.
+std::size_t smoothing_lag(double smooth_f);
 
-/// All four suggestions for a curve.
+/// The paper's (base_lr, max_lr) on (lrs, smoothed losses), read `lag`
+/// points earlier than the smoothed curve shows them.
+std::optional<std::pair<double, double>> suggest_paper_bounds(
+    const std::vector<double>& lrs,
+    const std::vector<double>& smoothed_losses,
+    std::size_t lag = 0);
+
+/// All four suggestions for a curve smoothed with `smooth_f` (1: raw).
 LRSuggestions suggest_lrs(const std::vector<double>& lrs,
                           const std::vector<double>& smoothed_losses,
-                          int64_t num_iter);
+                          int64_t num_iter,
+                          double smooth_f = 1.0);
 
 /// Outcome of rendering the plot.
 enum class PlotStatus {

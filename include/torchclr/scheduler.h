@@ -51,15 +51,20 @@ class Scheduler : public torch::optim::LRScheduler {
   virtual void save(torch::serialize::OutputArchive& archive) const;
   /// Restores what `save` wrote and re-applies that step's LR and momentum to
   /// the optimizer. Throws if the policy or param-group count differ.
-  virtual void load(torch::serialize::InputArchive& archive);
+  void load(torch::serialize::InputArchive& archive);
 
  protected:
   /// Reads the optimizer's current LRs as `base_lrs()`; the derived
   /// constructor validates its options, then calls `initial_step()`.
-  explicit Scheduler(torch::optim::Optimizer& optimizer);
+  /// `owner` names the class in errors (name() is not callable yet).
+  Scheduler(torch::optim::Optimizer& optimizer, const char* owner);
 
   /// PyTorch's constructor step: applies the values of step 0.
   void initial_step();
+
+  /// Checks and restores what `save` wrote, without touching the optimizer;
+  /// returns the saved `last_epoch`.
+  virtual int64_t read_state(torch::serialize::InputArchive& archive);
 
   /// Fills `lrs` (one per group, already sized) for the step `epoch`, and
   /// `momentums` (resized by the callee) when momentum is cycled.
@@ -79,9 +84,6 @@ class Scheduler : public torch::optim::LRScheduler {
   /// Sets the optimizer's momentum of every group (SGD/RMSprop momentum,
   /// Adam/AdamW beta1).
   void set_momentums(const std::vector<double>& momentums);
-
-  /// Momentum currently held by each group (the kind was checked before).
-  std::vector<double> current_momentums() const;
 
   torch::optim::Optimizer& optimizer() const noexcept {
     return optimizer_;

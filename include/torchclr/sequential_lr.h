@@ -30,9 +30,9 @@ class SequentialLR final : public Scheduler {
 
   /// Saves its own state and, under "stage_<i>", every stage's.
   void save(torch::serialize::OutputArchive& archive) const override;
-  void load(torch::serialize::InputArchive& archive) override;
 
  protected:
+  int64_t read_state(torch::serialize::InputArchive& archive) override;
   bool starts_from_optimizer_lr() const noexcept override {
     return false;
   }

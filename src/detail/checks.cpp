@@ -22,6 +22,15 @@ void check_positive(const std::vector<double>& values,
   }
 }
 
+void check_unit_interval(double value, const char* owner, const char* option) {
+  TORCH_CHECK(std::isfinite(value) && value > 0 && value <= 1,
+              owner,
+              ": ",
+              option,
+              " must be in (0, 1], got ",
+              value);
+}
+
 void check_non_negative(double value, const char* owner, const char* option) {
   TORCH_CHECK(std::isfinite(value) && value >= 0,
               owner,

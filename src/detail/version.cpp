@@ -5,15 +5,17 @@
 namespace torchclr::detail {
 namespace {
 
-// LibTorch 1.x formats the address with an ostream (c10::guts::to_string).
-std::string key_of(void* address, std::string*) {
-  std::ostringstream text;
-  text << address;
-  return text.str();
-}
-
-void* key_of(void* address, void**) {
-  return address;
+// A template, so that only the branch of this LibTorch's key type compiles.
+template <typename Key>
+Key state_key_of(void* address) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    // LibTorch 1.x formats the address with an ostream (c10::guts::to_string).
+    std::ostringstream text;
+    text << address;
+    return text.str();
+  } else {
+    return address;
+  }
 }
 
 }  // namespace
@@ -25,8 +27,7 @@ std::string torch_version() {
 }
 
 OptimizerStateKey optimizer_state_key(const torch::Tensor& parameter) {
-  return key_of(parameter.unsafeGetTensorImpl(),
-                static_cast<OptimizerStateKey*>(nullptr));
+  return state_key_of<OptimizerStateKey>(parameter.unsafeGetTensorImpl());
 }
 
 }  // namespace torchclr::detail

@@ -13,6 +13,7 @@ endfunction()
 run_step(${CMAKE_COMMAND} --install ${TORCHCLR_BUILD_DIR} --prefix ${prefix})
 run_step(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build
   -G ${CMAKE_GENERATOR} -DCMAKE_BUILD_TYPE=Release
-  -DCMAKE_PREFIX_PATH=${prefix})
+  -DCMAKE_PREFIX_PATH=${prefix} -DTorch_DIR=${TORCH_DIR}
+  -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
 run_step(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run_step(${WORK_DIR}/build/consumer)

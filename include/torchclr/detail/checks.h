@@ -14,6 +14,9 @@ void check_positive(const std::vector<double>& values,
                     const char* option);
 void check_positive(double value, const char* owner, const char* option);
 
+/// 0 < value <= 1 (a decay factor such as gamma).
+void check_unit_interval(double value, const char* owner, const char* option);
+
 /// Every value finite and >= 0.
 void check_non_negative(double value, const char* owner, const char* option);
 
