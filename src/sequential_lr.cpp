@@ -70,10 +70,12 @@ void SequentialLR::compute(int64_t epoch,
   // A stage without momentum cycling keeps the momentum where the last stage
   // with it left off (as PyTorch leaves the optimizer), so that value is a
   // function of the step too and survives save/load.
-  std::vector<double> unused_lrs(lrs.size());
-  for (auto stage = index; momentums.empty() && stage-- > 0;) {
-    schedulers_[stage]->compute(
-        milestones_[stage] - stage_start(stage) - 1, unused_lrs, momentums);
+  if (momentums.empty() && index > 0) {
+    std::vector<double> unused_lrs(lrs.size());
+    for (auto stage = index; momentums.empty() && stage-- > 0;) {
+      schedulers_[stage]->compute(
+          milestones_[stage] - stage_start(stage) - 1, unused_lrs, momentums);
+    }
   }
 }
 
