@@ -159,8 +159,9 @@ TEST(SchedulerTest, LoadRefusesAnotherPolicyOrGroupCount) {
     damaged.write("policy", c10::IValue(int64_t{7}));
     damaged.save_to(path);
   }
-  EXPECT_NE(error_of([&] { torch::load(linear, path); })
-                .find("LinearLR: the archive's 'policy' is not a string"),
+  EXPECT_NE(error_of([&] {
+              torch::load(linear, path);
+            }).find("LinearLR: the archive's 'policy' is not a string"),
             std::string::npos);
   torch::save(*optimizer, path);
   EXPECT_NE(error_of([&] {
