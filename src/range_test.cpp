@@ -1,14 +1,11 @@
 #include <c10/util/Exception.h>
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/serialize/archive.h>
 #include <torch/utils.h>
 #include <torchclr/detail/checks.h>
+#include <torchclr/detail/files.h>
 #include <torchclr/detail/version.h>
 #include <torchclr/range_test.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -20,8 +17,6 @@
 #include <limits>
 #include <sstream>
 #include <unordered_set>
-
-extern char** environ;  // NOLINT: POSIX declares it nowhere else
 
 namespace torchclr {
 namespace {
@@ -221,35 +216,6 @@ bool on_device(const torch::Device& actual, const torch::Device& wanted) {
          (!wanted.has_index() || actual.index() == wanted.index());
 }
 
-// Writes through `write` to `path` + ".tmp", then renames it over `path`.
-template <typename Write>
-void write_atomically(const fs::path& path, Write&& write) {
-  fs::path temporary = path;
-  temporary += ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    TORCH_CHECK(out, kName, ": cannot open ", temporary, " for writing");
-    write(out);
-    out.flush();
-    TORCH_CHECK(out, kName, ": failed writing ", temporary);
-  }
-  std::error_code error;
-  fs::rename(temporary, path, error);
-  if (error) {
-    fs::remove(temporary, error);
-    TORCH_CHECK(false, kName, ": cannot rename into ", path);
-  }
-}
-
-// A gnuplot single-quoted string: only the quote itself needs escaping.
-std::string gnuplot_quote(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    quoted += c == '\'' ? std::string("''") : std::string(1, c);
-  }
-  return quoted + "'";
-}
-
 std::string format_double(double value) {
   std::ostringstream out;
   out.precision(std::numeric_limits<double>::max_digits10);
@@ -299,7 +265,7 @@ std::string plot_script(const LRRangeTestResult& result,
 
   std::ostringstream script;
   script << "set terminal pngcairo size 1000,640 noenhanced\n"
-         << "set output " << gnuplot_quote(output_path.string()) << "\n"
+         << "set output " << detail::gnuplot_quote(output_path.string()) << "\n"
          << "set datafile separator ','\n"
          << "set logscale x\n"
          << "set format x '%.0e'\n"
@@ -329,8 +295,8 @@ std::string plot_script(const LRRangeTestResult& result,
     script << "set arrow " << tag << " from first " << x
            << ", graph 0 to first " << x << ", graph 1 nohead lw 2 dt "
            << (tag <= 2 ? 1 : 3) << " lc rgb '" << color << "'\n";
-    script << "set label " << tag << " " << gnuplot_quote(label) << " at first "
-           << x << ", graph " << (0.97 - 0.05 * (tag - 1))
+    script << "set label " << tag << " " << detail::gnuplot_quote(label)
+           << " at first " << x << ", graph " << (0.97 - 0.05 * (tag - 1))
            << " offset 0.5,0 tc rgb '" << color << "'\n";
     ++tag;
   }
@@ -339,7 +305,7 @@ std::string plot_script(const LRRangeTestResult& result,
     title += ": base_lr " + short_double(*s.base_lr) + ", max_lr " +
              short_double(*s.max_lr);
   }
-  script << "set title " << gnuplot_quote(title) << "\n";
+  script << "set title " << detail::gnuplot_quote(title) << "\n";
   const bool has_metric = std::any_of(
       points.begin(), points.end(), [](const RangeTestPoint& point) {
         return point.metric.has_value();
@@ -348,10 +314,10 @@ std::string plot_script(const LRRangeTestResult& result,
                            ? "validation loss"
                            : "validation accuracy";
   if (has_metric) {
-    script << "set y2label " << gnuplot_quote(metric) << "\n"
+    script << "set y2label " << detail::gnuplot_quote(metric) << "\n"
            << "set y2tics\nset ytics nomirror\n";
   }
-  const std::string data = gnuplot_quote(csv_path.string());
+  const std::string data = detail::gnuplot_quote(csv_path.string());
   script << "plot " << data
          << " skip 1 using 2:3 with lines lc rgb '#b0b0b0' title 'loss', "
          << data
@@ -361,45 +327,10 @@ std::string plot_script(const LRRangeTestResult& result,
     script << ", " << data
            << " skip 1 using 2:5 axes x1y2 with linespoints pt 7 ps 0.5 "
               "lc rgb '#ff7f0e' title "
-           << gnuplot_quote(metric);
+           << detail::gnuplot_quote(metric);
   }
   script << "\n";
   return script.str();
-}
-
-// Runs `program script`, stdout discarded, stderr to `error_path`. Returns the
-// spawn errno (0 when it ran) and the exit status.
-std::pair<int, int> run_program(const std::string& program,
-                                const fs::path& script_path,
-                                const fs::path& error_path) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(
-      &actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(
-      &actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions,
-                                   STDERR_FILENO,
-                                   error_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  std::string program_arg = program;
-  std::string script_arg = script_path.string();
-  char* argv[] = {program_arg.data(), script_arg.data(), nullptr};
-  pid_t pid = 0;
-  const int spawn_error =
-      posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawn_error != 0) {
-    return {spawn_error, -1};
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      return {errno, -1};
-    }
-  }
-  return {0, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
 }
 
 }  // namespace
@@ -789,21 +720,20 @@ LRSuggestions suggest_lrs(const std::vector<double>& lrs,
 
 void write_csv(const LRRangeTestResult& result,
                const std::filesystem::path& csv_path) {
-  write_atomically(csv_path, [&](std::ostream& out) {
-    out.precision(std::numeric_limits<double>::max_digits10);
-    out << "iteration,lr,loss,smoothed_loss,"
-        << (result.metric == RangeTestMetric::kLoss ? "val_loss"
-                                                    : "val_accuracy")
-        << "\n";
-    for (const auto& point : result.points) {
-      out << point.iteration << "," << point.lr << "," << point.loss << ","
-          << point.smoothed_loss << ",";
-      if (point.metric) {
-        out << *point.metric;
-      }
-      out << "\n";
+  std::ostringstream out;
+  out.precision(std::numeric_limits<double>::max_digits10);
+  out << "iteration,lr,loss,smoothed_loss,"
+      << (result.metric == RangeTestMetric::kLoss ? "val_loss" : "val_accuracy")
+      << "\n";
+  for (const auto& point : result.points) {
+    out << point.iteration << "," << point.lr << "," << point.loss << ","
+        << point.smoothed_loss << ",";
+    if (point.metric) {
+      out << *point.metric;
     }
-  });
+    out << "\n";
+  }
+  detail::write_file_atomically(csv_path, out.str(), kName);
 }
 
 PlotReport write_csv_and_plot(const LRRangeTestResult& result,
@@ -820,11 +750,10 @@ PlotReport write_csv_and_plot(const LRRangeTestResult& result,
   error_path += ".err.tmp";
   fs::path image_path = png_path;
   image_path += ".tmp";
-  write_atomically(script_path, [&](std::ostream& out) {
-    out << plot_script(result, csv_path, image_path);
-  });
+  detail::write_file_atomically(
+      script_path, plot_script(result, csv_path, image_path), kName);
   const auto [spawn_error, exit_status] =
-      run_program(gnuplot, script_path, error_path);
+      detail::run_program(gnuplot, script_path, error_path);
   std::string errors = read_text(error_path);
   std::error_code ignored;
   fs::remove(script_path, ignored);

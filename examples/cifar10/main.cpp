@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <torchclr/data/cifar.h>
 #include <torchclr/data/idx.h>
+#include <torchclr/detail/files.h>
 #include <torchclr/range_test.h>
 
 #include <CLI/CLI.hpp>
@@ -15,7 +16,6 @@
 #include <filesystem>
 #include <map>
 
-#include "atomic_file.h"
 #include "gnuplot.h"
 #include "network.h"
 #include "policy_cli.h"
@@ -217,21 +217,21 @@ int run_compare(const DataFlags& data,
                          100 * result.final_accuracy,
                          result.seconds,
                          paper);
-    plots += fmt::format(
-        "{}{} every ::1 using 1:5 with lines lw 2 title '{}'",
-        plots.empty() ? "plot " : ", ",
-        ex::gnuplot_quote((fs::path(config.out_dir) / "log.csv").string()),
-        policy);
+    plots += fmt::format("{}{} every ::1 using 1:5 with lines lw 2 title '{}'",
+                         plots.empty() ? "plot " : ", ",
+                         torchclr::detail::gnuplot_quote(
+                             (fs::path(config.out_dir) / "log.csv").string()),
+                         policy);
   }
   const auto table_path = (fs::path(out) / "results.md").string();
-  ex::write_file_atomically(table_path, table);
+  torchclr::detail::write_file_atomically(table_path, table, "--out");
   const auto png = (fs::path(out) / "accuracy.png").string();
   const std::string script = fmt::format(
       "set terminal pngcairo size 900,450 noenhanced\nset output {}\n"
       "set datafile separator ','\nset title 'Test accuracy ({}, scale {})'\n"
       "set xlabel 'iteration'\nset ylabel 'test accuracy'\nset key bottom "
       "right\nset grid\n{}\n",
-      ex::gnuplot_quote(png + ".tmp"),
+      torchclr::detail::gnuplot_quote(png + ".tmp"),
       data.dataset,
       scale,
       plots);
@@ -387,8 +387,8 @@ int run_range_test(const DataFlags& data,
     summary += fmt::format("step_size_up={}\n", cyclic.step_size_up());
     fmt::print("  train with:       {}\n", command);
   }
-  ex::write_file_atomically((fs::path(out) / "suggestions.txt").string(),
-                            summary);
+  torchclr::detail::write_file_atomically(
+      fs::path(out) / "suggestions.txt", summary, "--out");
   fmt::print("wrote {}{}\n",
              csv.string(),
              report.status == torchclr::PlotStatus::kWritten

@@ -1,6 +1,7 @@
 #include "trainer.h"
 
 #include <fmt/format.h>
+#include <torchclr/detail/files.h>
 #include <torchclr/detail/momentum.h>
 #include <torchclr/scheduler.h>
 
@@ -8,7 +9,6 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "atomic_file.h"
 #include "gnuplot.h"
 #include "network.h"
 #include "progress.h"
@@ -126,7 +126,7 @@ void write_outputs(const TrainConfig& config, const std::vector<LogRow>& log) {
   }
   fs::create_directories(config.out_dir);
   const std::string csv = (fs::path(config.out_dir) / "log.csv").string();
-  write_file_atomically(csv, log_csv(log));
+  torchclr::detail::write_file_atomically(csv, log_csv(log), "--out");
   const std::string png = (fs::path(config.out_dir) / "accuracy.png").string();
   const std::string script = fmt::format(
       "set terminal pngcairo size 800,400 noenhanced\n"
@@ -137,9 +137,9 @@ void write_outputs(const TrainConfig& config, const std::vector<LogRow>& log) {
       "set key bottom right\nset grid\n"
       "plot {2} every ::1 using 1:5 with linespoints title 'accuracy', "
       "'' every ::1 using 1:2 with lines axes x1y2 title 'lr'\n",
-      gnuplot_quote(png + ".tmp"),
-      gnuplot_quote(config.label + ": test accuracy and learning rate"),
-      gnuplot_quote(csv));
+      detail::gnuplot_quote(png + ".tmp"),
+      detail::gnuplot_quote(config.label + ": test accuracy and learning rate"),
+      detail::gnuplot_quote(csv));
   if (!render_with_gnuplot(script, png + ".tmp", png)) {
     fmt::print(
         stderr, "note: no plot (gnuplot missing or failed); wrote {}\n", csv);

@@ -5,11 +5,11 @@
 
 #include <fmt/format.h>
 #include <torch/torch.h>
+#include <torchclr/detail/files.h>
 #include <torchclr/detail/momentum.h>
 
 #include <iostream>
 
-#include "atomic_file.h"
 #include "policy_cli.h"
 
 namespace ex = torchclr::examples;
@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
     if (out.empty()) {
       std::cout << csv;
     } else {
-      ex::write_file_atomically(out, csv);
+      torchclr::detail::write_file_atomically(out, csv, "--out");
     }
   } catch (const c10::Error& e) {
     std::cerr << "clr_schedule: " << e.what_without_backtrace() << "\n";

@@ -4,9 +4,6 @@
 
 namespace torchclr::examples {
 
-/// `text` as a gnuplot single-quoted string ('' stands for ').
-std::string gnuplot_quote(const std::string& text);
-
 /// Runs gnuplot (no shell) on `script`, which must `set output` to
 /// `temp_png`, then renames `temp_png` to `png`. Returns false, leaving `png`
 /// untouched, when gnuplot is missing or fails; the caller says so. Never
