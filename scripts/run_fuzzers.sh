@@ -59,6 +59,9 @@ labels="$work/labels"
 split=$(stat -c %s "$images")
 { printf '\002'; byte "$split"; byte $((split >> 8)); cat "$images" "$labels"; } \
   >"$work/idx/pair"
+# No images, each too big for a tensor's int64_t strides (a past crash).
+{ printf '\000'; u32 0x803; u32 0; u32 0xdc10bc01; u32 0xb0600000; } \
+  >"$work/idx/huge-empty"
 gzip -c "$images" >"$work/images.gz"
 split=$(stat -c %s "$work/images.gz")
 { printf '\002'; byte "$split"; byte $((split >> 8)); cat "$work/images.gz"; gzip -c "$labels"; } \

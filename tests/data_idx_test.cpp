@@ -285,9 +285,23 @@ TEST(IDXTest, TruncatedFilesNameTheOffset) {
 
   // Dimensions whose product does not fit in 64 bits.
   write_bytes(path, idx_file(kIdxImagesMagic, {2, 0xffffffff, 0xffffffff}, {}));
-  EXPECT_NE(train_error(dir).find(
-                ": truncated at offset 16: expected more than 2^64"),
-            std::string::npos);
+  EXPECT_EQ(train_error(dir),
+            "idx: " + path +
+                ": dimension 2 at offset 12 makes one image more than 2^63 - 1 "
+                "bytes, expected a size a tensor can hold");
+  // Found by idx_fuzz: no images, but an image size that fits in 64 bits and
+  // not in a tensor's int64_t strides (it crashed inside LibTorch).
+  write_bytes(path, idx_file(kIdxImagesMagic, {0, 0xdc10bc01, 0xb0600000}, {}));
+  EXPECT_EQ(train_error(dir),
+            "idx: " + path +
+                ": dimension 2 at offset 12 makes one image more than 2^63 - 1 "
+                "bytes, expected a size a tensor can hold");
+  // 2^31 images of 2^32 bytes: each fits, all of them do not.
+  write_bytes(path, idx_file(kIdxImagesMagic, {0x80000000, 0x10000, 0x10000}, {}));
+  EXPECT_EQ(train_error(dir),
+            "idx: " + path +
+                ": truncated at offset 16: expected 4294967296 more bytes for "
+                "image 0 of 2147483648, found 0");
 }
 
 TEST(IDXTest, LabelsMustMatchTheImages) {

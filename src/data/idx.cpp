@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <utility>
 
@@ -199,50 +200,65 @@ torch::Tensor parse_idx(const uint8_t* data,
               " bytes of dimension sizes, found ",
               size - kMagicBytes);
 
+  // Tensor sizes and strides are int64_t: an item of more than 2^63 - 1 bytes
+  // cannot be held even when the file has no items at all.
+  constexpr size_t kMaxBytes = std::numeric_limits<int64_t>::max();
   std::vector<int64_t> shape(dimensions);
   size_t item_bytes = 1;
-  bool overflow = false;
   for (size_t d = 0; d < dimensions; ++d) {
     const uint32_t extent =
         big_endian32(data + kMagicBytes + kDimensionBytes * d);
     shape[d] = extent;
-    if (d > 0) {
-      TORCH_CHECK(extent > 0,
-                  "idx: ",
-                  name,
-                  ": dimension ",
-                  d,
-                  " at offset ",
-                  kMagicBytes + kDimensionBytes * d,
-                  " is 0, expected >= 1");
-      overflow |=
-          __builtin_mul_overflow(item_bytes, size_t{extent}, &item_bytes);
+    if (d == 0) {
+      continue;
     }
+    const size_t offset = kMagicBytes + kDimensionBytes * d;
+    TORCH_CHECK(extent > 0,
+                "idx: ",
+                name,
+                ": dimension ",
+                d,
+                " at offset ",
+                offset,
+                " is 0, expected >= 1");
+    const bool too_big =
+        __builtin_mul_overflow(item_bytes, size_t{extent}, &item_bytes) ||
+        item_bytes > kMaxBytes;
+    TORCH_CHECK(!too_big,
+                "idx: ",
+                name,
+                ": dimension ",
+                d,
+                " at offset ",
+                offset,
+                " makes one ",
+                item,
+                " more than 2^63 - 1 bytes, expected a size a tensor can hold");
   }
   const size_t count = dimensions > 0 ? static_cast<size_t>(shape[0]) : 1;
   size_t total = 0;
-  overflow |= __builtin_mul_overflow(item_bytes, count, &total);
+  const bool overflow =
+      __builtin_mul_overflow(item_bytes, count, &total) || total > kMaxBytes;
   const size_t available = size - header;
   if (overflow || available < total) {
     // Name the first item that is not all there.
-    const size_t complete = overflow ? 0 : available / item_bytes;
+    const size_t complete = available / item_bytes;
     const size_t at = header + complete * item_bytes;
-    TORCH_CHECK(
-        false,
-        "idx: ",
-        name,
-        ": truncated at offset ",
-        at,
-        ": expected ",
-        overflow ? std::string("more than 2^64") : std::to_string(item_bytes),
-        " more bytes for ",
-        item,
-        " ",
-        complete,
-        " of ",
-        count,
-        ", found ",
-        size - at);
+    TORCH_CHECK(false,
+                "idx: ",
+                name,
+                ": truncated at offset ",
+                at,
+                ": expected ",
+                item_bytes,
+                " more bytes for ",
+                item,
+                " ",
+                complete,
+                " of ",
+                count,
+                ", found ",
+                size - at);
   }
   TORCH_CHECK(available == total,
               "idx: ",
