@@ -297,7 +297,8 @@ TEST(IDXTest, TruncatedFilesNameTheOffset) {
                 ": dimension 2 at offset 12 makes one image more than 2^63 - 1 "
                 "bytes, expected a size a tensor can hold");
   // 2^31 images of 2^32 bytes: each fits, all of them do not.
-  write_bytes(path, idx_file(kIdxImagesMagic, {0x80000000, 0x10000, 0x10000}, {}));
+  write_bytes(path,
+              idx_file(kIdxImagesMagic, {0x80000000, 0x10000, 0x10000}, {}));
   EXPECT_EQ(train_error(dir),
             "idx: " + path +
                 ": truncated at offset 16: expected 4294967296 more bytes for "

@@ -2,6 +2,7 @@
 // a known answer (gradient descent on least squares), exact restoration of
 // the model and optimizer, stop reasons, data sources and the report files.
 
+#include <torchclr/detail/version.h>
 #include <torchclr/range_test.h>
 #include <unistd.h>
 
@@ -204,8 +205,8 @@ LeastSquares make_least_squares(double condition,
   constexpr int64_t d = 6;
   torch::manual_seed(seed);
   const auto options = torch::dtype(torch::kFloat64);
-  const auto u = std::get<0>(torch::linalg::qr(torch::randn({n, d}, options)));
-  const auto v = std::get<0>(torch::linalg::qr(torch::randn({d, d}, options)));
+  const auto u = std::get<0>(torch::linalg_qr(torch::randn({n, d}, options)));
+  const auto v = std::get<0>(torch::linalg_qr(torch::randn({d, d}, options)));
   const auto exponents = torch::arange(d, options) / static_cast<double>(d - 1);
   const auto singular =
       largest_singular_value * torch::pow(condition, -exponents);
@@ -215,7 +216,7 @@ LeastSquares make_least_squares(double condition,
       design.matmul(weights) + 0.1 * torch::randn({n, 1}, options);
   const auto hessian = 2.0 * design.t().matmul(design) / static_cast<double>(n);
   const double lambda_max =
-      torch::linalg::eigvalsh(hessian, "L").max().item<double>();
+      torch::linalg_eigvalsh(hessian, "L").max().item<double>();
   const double closed_form = 2.0 * largest_singular_value *
                              largest_singular_value / static_cast<double>(n);
   EXPECT_NEAR(lambda_max, closed_form, 1e-9 * closed_form);
@@ -444,7 +445,9 @@ struct Fingerprint {
   std::vector<const void*> grad_identity;
   std::vector<bool> training;
   std::vector<std::unique_ptr<torch::optim::OptimizerOptions>> options;
-  std::map<std::string, std::pair<std::vector<torch::Tensor>, int64_t>> state;
+  std::map<detail::OptimizerStateKey,
+           std::pair<std::vector<torch::Tensor>, int64_t>>
+      state;
 };
 
 Fingerprint fingerprint(Net& net, torch::optim::Optimizer& optimizer) {

@@ -2,6 +2,9 @@
 #include <torch/torch.h>
 #include <torchclr/detail/version.h>
 
+#include <string>
+#include <type_traits>
+
 namespace torchclr::test {
 namespace {
 
@@ -21,6 +24,14 @@ TEST(VersionTest, AtLeastComparesMajorThenMinor) {
   EXPECT_FALSE(TORCHCLR_TORCH_VERSION_AT_LEAST(TORCH_VERSION_MAJOR,
                                                TORCH_VERSION_MINOR + 1));
   EXPECT_FALSE(TORCHCLR_TORCH_VERSION_AT_LEAST(TORCH_VERSION_MAJOR + 1, 0));
+}
+
+TEST(VersionTest, OptimizerStateKeyIsTheTypeOfThisRelease) {
+  // Text in 1.x, the TensorImpl address in 2.x: the seam picked the right one.
+  EXPECT_EQ((std::is_same_v<detail::OptimizerStateKey, void*>),
+            TORCHCLR_TORCH_VERSION_AT_LEAST(2, 0));
+  EXPECT_EQ((std::is_same_v<detail::OptimizerStateKey, std::string>),
+            !TORCHCLR_TORCH_VERSION_AT_LEAST(2, 0));
 }
 
 TEST(VersionTest, OptimizerStateKeyFindsAParametersState) {
