@@ -1,4 +1,5 @@
 #include <c10/util/Exception.h>
+#include <c10/util/MathConstants.h>
 #include <torchclr/cosine_annealing_warm_restarts.h>
 #include <torchclr/detail/checks.h>
 
@@ -8,7 +9,6 @@ namespace torchclr {
 namespace {
 
 constexpr const char* kName = "CosineAnnealingWarmRestarts";
-constexpr double kPi = 3.14159265358979323846;
 
 }  // namespace
 
@@ -34,7 +34,8 @@ double cosine_restart_lr(double base_lr,
                          double eta_min,
                          const RestartPosition& position) {
   return eta_min + (base_lr - eta_min) *
-                       (1 + std::cos(kPi * static_cast<double>(position.T_cur) /
+                       (1 + std::cos(c10::pi<double> *
+                                     static_cast<double>(position.T_cur) /
                                      static_cast<double>(position.T_i))) /
                        2;
 }

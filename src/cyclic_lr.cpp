@@ -1,4 +1,5 @@
 #include <c10/util/Exception.h>
+#include <c10/util/MathConstants.h>
 #include <torchclr/cyclic_lr.h>
 #include <torchclr/detail/checks.h>
 
@@ -8,14 +9,13 @@ namespace torchclr {
 namespace {
 
 constexpr const char* kName = "CyclicLR";
-constexpr double kPi = 3.14159265358979323846;
 
 double shape(Waveform waveform, double t) {
   switch (waveform) {
     case Waveform::kTriangle:
       return t;
     case Waveform::kSine:
-      return (1.0 - std::cos(kPi * t)) / 2.0;
+      return (1.0 - std::cos(c10::pi<double> * t)) / 2.0;
     case Waveform::kParabolic:
       return 1.0 - (1.0 - t) * (1.0 - t);
   }

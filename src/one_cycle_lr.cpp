@@ -1,4 +1,5 @@
 #include <c10/util/Exception.h>
+#include <c10/util/MathConstants.h>
 #include <torchclr/detail/checks.h>
 #include <torchclr/one_cycle_lr.h>
 
@@ -8,7 +9,6 @@ namespace torchclr {
 namespace {
 
 constexpr const char* kName = "OneCycleLR";
-constexpr double kPi = 3.14159265358979323846;
 enum LRPoint { kInitialLR, kMaxLR, kMinLR };
 enum MomentumPoint { kMaxMomentum, kBaseMomentum };
 
@@ -19,7 +19,7 @@ OneCycleLROptions::OneCycleLROptions(GroupValues max_lr, int64_t total_steps)
 
 double anneal(AnnealStrategy strategy, double start, double end, double pct) {
   if (strategy == AnnealStrategy::kCos) {
-    const double cos_out = std::cos(kPi * pct) + 1;
+    const double cos_out = std::cos(c10::pi<double> * pct) + 1;
     return end + (start - end) / 2.0 * cos_out;
   }
   return (end - start) * pct + start;
