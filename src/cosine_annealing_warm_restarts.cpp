@@ -2,6 +2,7 @@
 #include <c10/util/MathConstants.h>
 #include <torchclr/cosine_annealing_warm_restarts.h>
 #include <torchclr/detail/checks.h>
+#include <torchclr/detail/options_text.h>
 
 #include <cmath>
 
@@ -18,16 +19,21 @@ CosineAnnealingWarmRestartsOptions::CosineAnnealingWarmRestartsOptions(
 
 RestartPosition restart_position(int64_t step, int64_t T_0, int64_t T_mult) {
   if (T_mult == 1) {
-    return {step % T_0, T_0};
+    return {step % T_0, static_cast<double>(T_0)};
   }
   // Cycles grow geometrically, so this loop runs O(log step) times.
   int64_t T_cur = step;
   int64_t T_i = T_0;
   while (T_cur >= T_i) {
     T_cur -= T_i;
-    T_i *= T_mult;
+    int64_t next = 0;
+    if (__builtin_mul_overflow(T_i, T_mult, &next)) {
+      // A cycle longer than int64_t counts holds every step that is left.
+      return {T_cur, static_cast<double>(T_i) * static_cast<double>(T_mult)};
+    }
+    T_i = next;
   }
-  return {T_cur, T_i};
+  return {T_cur, static_cast<double>(T_i)};
 }
 
 double cosine_restart_lr(double base_lr,
@@ -36,7 +42,7 @@ double cosine_restart_lr(double base_lr,
   return eta_min + (base_lr - eta_min) *
                        (1 + std::cos(c10::pi<double> *
                                      static_cast<double>(position.T_cur) /
-                                     static_cast<double>(position.T_i))) /
+                                     position.T_i)) /
                        2;
 }
 
@@ -64,6 +70,14 @@ void CosineAnnealingWarmRestarts::compute(
     lrs[i] = cosine_restart_lr(base_lrs_[i], options_.eta_min(), position);
   }
   momentums.clear();
+}
+
+std::string CosineAnnealingWarmRestarts::options_text() const {
+  return detail::OptionsText()
+      .add("T_0", options_.T_0())
+      .add("T_mult", options_.T_mult())
+      .add("eta_min", options_.eta_min())
+      .str();
 }
 
 }  // namespace torchclr

@@ -2,6 +2,7 @@
 #include <c10/util/MathConstants.h>
 #include <torchclr/cyclic_lr.h>
 #include <torchclr/detail/checks.h>
+#include <torchclr/detail/options_text.h>
 
 #include <cmath>
 
@@ -140,6 +141,36 @@ void CyclicLR::compute(int64_t epoch,
     momentums[i] = cyclic_momentum(
         base_momentums_[i], max_momentums_[i], position.height, scale);
   }
+}
+
+std::string CyclicLR::options_text() const {
+  constexpr const char* kModes[] = {"triangular", "triangular2", "exp_range"};
+  constexpr const char* kWaveforms[] = {"triangle", "sine", "parabolic"};
+  detail::OptionsText text;
+  text.add("base_lr", base_lrs_)
+      .add("max_lr", max_lrs_)
+      .add("step_size_up", options_.step_size_up())
+      .add("step_size_down", step_size_down_)
+      .add("waveform",
+           std::string(kWaveforms[static_cast<int>(options_.waveform())]));
+  // A custom scale_fn replaces mode and gamma; the function itself cannot be
+  // compared, only that there is one and what it is given.
+  if (options_.scale_fn()) {
+    text.add("scale_fn", std::string("custom"))
+        .add("scale_mode",
+             std::string(options_.scale_mode() == ScaleMode::kCycle
+                             ? "cycle"
+                             : "iterations"));
+  } else {
+    text.add("mode", std::string(kModes[static_cast<int>(options_.mode())]))
+        .add("gamma", options_.gamma());
+  }
+  text.add("cycle_momentum", options_.cycle_momentum());
+  if (options_.cycle_momentum()) {
+    text.add("base_momentum", base_momentums_)
+        .add("max_momentum", max_momentums_);
+  }
+  return text.str();
 }
 
 }  // namespace torchclr

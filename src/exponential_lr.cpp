@@ -1,5 +1,6 @@
 #include <c10/util/Exception.h>
 #include <torchclr/detail/checks.h>
+#include <torchclr/detail/options_text.h>
 #include <torchclr/exponential_lr.h>
 
 #include <cmath>
@@ -27,6 +28,10 @@ void ExponentialLR::compute(int64_t epoch,
     lrs[i] = exponential_lr(base_lrs_[i], options_.gamma(), epoch);
   }
   momentums.clear();
+}
+
+std::string ExponentialLR::options_text() const {
+  return detail::OptionsText().add("gamma", options_.gamma()).str();
 }
 
 }  // namespace torchclr

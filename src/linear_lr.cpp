@@ -1,5 +1,6 @@
 #include <c10/util/Exception.h>
 #include <torchclr/detail/checks.h>
+#include <torchclr/detail/options_text.h>
 #include <torchclr/linear_lr.h>
 
 #include <algorithm>
@@ -38,6 +39,14 @@ void LinearLR::compute(int64_t epoch,
     lrs[i] = linear_lr(base_lrs_[i], options_, epoch);
   }
   momentums.clear();
+}
+
+std::string LinearLR::options_text() const {
+  return detail::OptionsText()
+      .add("start_factor", options_.start_factor())
+      .add("end_factor", options_.end_factor())
+      .add("total_iters", options_.total_iters())
+      .str();
 }
 
 }  // namespace torchclr

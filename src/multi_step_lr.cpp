@@ -1,5 +1,6 @@
 #include <c10/util/Exception.h>
 #include <torchclr/detail/checks.h>
+#include <torchclr/detail/options_text.h>
 #include <torchclr/multi_step_lr.h>
 
 #include <algorithm>
@@ -44,6 +45,13 @@ void MultiStepLR::compute(int64_t epoch,
         base_lrs_[i], sorted_milestones_, options_.gamma(), epoch);
   }
   momentums.clear();
+}
+
+std::string MultiStepLR::options_text() const {
+  return detail::OptionsText()
+      .add("milestones", sorted_milestones_)
+      .add("gamma", options_.gamma())
+      .str();
 }
 
 }  // namespace torchclr

@@ -1,6 +1,7 @@
 #include <c10/util/Exception.h>
 #include <c10/util/MathConstants.h>
 #include <torchclr/detail/checks.h>
+#include <torchclr/detail/options_text.h>
 #include <torchclr/one_cycle_lr.h>
 
 #include <cmath>
@@ -133,6 +134,31 @@ void OneCycleLR::compute(int64_t epoch,
                                      points[phase->end_momentum],
                                      pct);
   }
+}
+
+std::string OneCycleLR::options_text() const {
+  const auto& o = options_;
+  detail::OptionsText text;
+  text.add("max_lr", o.max_lr().resolve(num_groups(), kName, "max_lr"))
+      .add("total_steps", o.total_steps())
+      .add("pct_start", o.pct_start())
+      .add("anneal_strategy",
+           std::string(o.anneal_strategy() == AnnealStrategy::kCos ? "cos"
+                                                                   : "linear"))
+      .add("div_factor", o.div_factor())
+      .add("final_div_factor", o.final_div_factor())
+      .add("three_phase", o.three_phase())
+      .add("cycle_momentum", o.cycle_momentum());
+  if (o.cycle_momentum()) {
+    std::vector<double> base;
+    std::vector<double> max;
+    for (const auto& points : momentum_points_) {
+      max.push_back(points[kMaxMomentum]);
+      base.push_back(points[kBaseMomentum]);
+    }
+    text.add("base_momentum", base).add("max_momentum", max);
+  }
+  return text.str();
 }
 
 }  // namespace torchclr

@@ -10,7 +10,7 @@ namespace torchclr {
 namespace {
 
 // Bumped whenever the archive layout changes; load() refuses other versions.
-constexpr int64_t kFormatVersion = 1;
+constexpr int64_t kFormatVersion = 2;
 
 torch::Tensor to_tensor(const std::vector<double>& values) {
   return torch::tensor(values, torch::kFloat64);
@@ -105,13 +105,26 @@ void Scheduler::save(torch::serialize::OutputArchive& archive) const {
   archive.write("num_param_groups", c10::IValue(int64_t(num_groups())));
   archive.write("last_epoch", c10::IValue(last_epoch()));
   archive.write("base_lrs", to_tensor(base_lrs_));
+  archive.write("options", c10::IValue(options_text()));
 }
 
 void Scheduler::load(torch::serialize::InputArchive& archive) {
-  apply(read_state(archive));
+  const auto state = read_state(archive);
+  restore(state);
+  apply(state.last_epoch);
 }
 
-int64_t Scheduler::read_state(torch::serialize::InputArchive& archive) {
+// Options given at construction stay; the base LRs of a schedule that starts
+// from the optimizer's LRs come from the archive (PyTorch's `initial_lr`), as
+// the optimizer may have been rebuilt with another LR.
+void Scheduler::restore(const SavedState& state) {
+  if (starts_from_optimizer_lr()) {
+    base_lrs_ = state.base_lrs;
+  }
+}
+
+Scheduler::SavedState Scheduler::read_state(
+    torch::serialize::InputArchive& archive) const {
   c10::IValue value;
   // Reads `key` and checks its type, so a damaged archive is named as such.
   auto read = [&](const char* key, bool is_int) {
@@ -147,6 +160,14 @@ int64_t Scheduler::read_state(torch::serialize::InputArchive& archive) {
               value.toInt(),
               " param groups but this scheduler has ",
               num_groups());
+  read("options", false);
+  TORCH_CHECK(value.toStringRef() == options_text(),
+              name(),
+              ": the archive was saved with other options: saved '",
+              value.toStringRef(),
+              "', this scheduler has '",
+              options_text(),
+              "'");
   read("last_epoch", true);
   const int64_t epoch = value.toInt();
   // step() counts in LibTorch's `unsigned step_count_`.
@@ -164,8 +185,17 @@ int64_t Scheduler::read_state(torch::serialize::InputArchive& archive) {
               base_lrs.size(),
               " entries, expected ",
               num_groups());
-  base_lrs_ = std::move(base_lrs);
-  return epoch;
+  for (const double lr : base_lrs) {
+    TORCH_CHECK(std::isfinite(lr) && lr > 0,
+                name(),
+                ": the archive's base_lrs holds ",
+                lr,
+                ", expected finite values > 0");
+  }
+  SavedState state;
+  state.last_epoch = epoch;
+  state.base_lrs = std::move(base_lrs);
+  return state;
 }
 
 torch::serialize::OutputArchive& operator<<(

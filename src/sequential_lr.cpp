@@ -1,4 +1,5 @@
 #include <c10/util/Exception.h>
+#include <torchclr/detail/options_text.h>
 #include <torchclr/sequential_lr.h>
 
 #include <algorithm>
@@ -90,7 +91,9 @@ void SequentialLR::save(torch::serialize::OutputArchive& archive) const {
 
 // Only this scheduler's step is applied to the optimizer; a stage's own saved
 // step would set its values over the current stage's.
-int64_t SequentialLR::read_state(torch::serialize::InputArchive& archive) {
+Scheduler::SavedState SequentialLR::read_state(
+    torch::serialize::InputArchive& archive) const {
+  auto state = Scheduler::read_state(archive);
   for (std::size_t i = 0; i < schedulers_.size(); ++i) {
     torch::serialize::InputArchive stage_archive;
     TORCH_CHECK(archive.try_read("stage_" + std::to_string(i), stage_archive),
@@ -99,9 +102,25 @@ int64_t SequentialLR::read_state(torch::serialize::InputArchive& archive) {
                 " (",
                 schedulers_[i]->name(),
                 ")");
-    schedulers_[i]->read_state(stage_archive);
+    state.stages.push_back(schedulers_[i]->read_state(stage_archive));
   }
-  return Scheduler::read_state(archive);
+  return state;
+}
+
+void SequentialLR::restore(const SavedState& state) {
+  Scheduler::restore(state);
+  for (std::size_t i = 0; i < schedulers_.size(); ++i) {
+    schedulers_[i]->restore(state.stages[i]);
+  }
+}
+
+std::string SequentialLR::options_text() const {
+  detail::OptionsText text;
+  text.add("milestones", milestones_);
+  for (const auto& stage : schedulers_) {
+    text.add(stage->name(), "{" + stage->options_text() + "}");
+  }
+  return text.str();
 }
 
 }  // namespace torchclr

@@ -4,8 +4,10 @@
 #include <torchclr/torchclr.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <random>
 
 #include "test_util.h"
@@ -155,7 +157,7 @@ TEST(SchedulerTest, LoadRefusesAnotherPolicyOrGroupCount) {
   {
     // A damaged archive: the policy is stored as a number.
     torch::serialize::OutputArchive damaged;
-    damaged.write("torchclr_format_version", c10::IValue(int64_t{1}));
+    damaged.write("torchclr_format_version", c10::IValue(int64_t{2}));
     damaged.write("policy", c10::IValue(int64_t{7}));
     damaged.save_to(path);
   }
@@ -169,6 +171,116 @@ TEST(SchedulerTest, LoadRefusesAnotherPolicyOrGroupCount) {
             }).find("LinearLR: the archive holds no torchclr scheduler state"),
             std::string::npos);
   fs::remove(path);
+}
+
+TEST(SchedulerTest, LoadRefusesOtherOptionsAndChangesNothing) {
+  const std::string path = temp_path("torchclr_other_options");
+  auto optimizer = make_sgd({0.1});
+  CyclicLR saved(*optimizer,
+                 CyclicLROptions(0.001, 0.005)
+                     .step_size_up(4)
+                     .mode(CyclicMode::kTriangular2));
+  for (int i = 0; i < 9; ++i) {
+    saved.step();
+  }
+  torch::save(saved, path);
+
+  // triangular and triangular2 agree over the first cycle: only the options
+  // tell them apart.
+  auto other_optimizer = make_sgd({0.1});
+  CyclicLR other(*other_optimizer,
+                 CyclicLROptions(0.001, 0.005).step_size_up(4));
+  other.step();
+  const auto lrs_before = values_of(*other_optimizer);
+  EXPECT_EQ(error_of([&] { torch::load(other, path); }),
+            "CyclicLR: the archive was saved with other options: saved "
+            "'base_lr=[0.001];max_lr=[0.0050000000000000001];step_size_up=4;"
+            "step_size_down=4;waveform=triangle;mode=triangular2;gamma=1;"
+            "cycle_momentum=true;base_momentum=[0.80000000000000004];"
+            "max_momentum=[0.90000000000000002]', this scheduler has "
+            "'base_lr=[0.001];max_lr=[0.0050000000000000001];step_size_up=4;"
+            "step_size_down=4;waveform=triangle;mode=triangular;gamma=1;"
+            "cycle_momentum=true;base_momentum=[0.80000000000000004];"
+            "max_momentum=[0.90000000000000002]'");
+  EXPECT_EQ(other.last_epoch(), 1);
+  EXPECT_EQ(values_of(*other_optimizer), lrs_before);
+
+  ExponentialLR exponential(*make_sgd({0.1}), 0.9);
+  torch::save(exponential, path);
+  auto fresh = make_sgd({0.1});
+  ExponentialLR faster(*fresh, 0.8);
+  EXPECT_NE(error_of([&] { torch::load(faster, path); })
+                .find("saved 'gamma=0.90000000000000002', this scheduler has "
+                      "'gamma=0.80000000000000004'"),
+            std::string::npos);
+  EXPECT_EQ(faster.get_last_lr(), std::vector<double>{0.1});
+  fs::remove(path);
+}
+
+TEST(SequentialLRTest, RefusedLoadLeavesEveryStageAsItWas) {
+  const std::string path = temp_path("torchclr_sequential_refused");
+  auto make = [](torch::optim::Optimizer& optimizer, bool linear) {
+    auto first = std::make_shared<CyclicLR>(
+        optimizer,
+        CyclicLROptions(linear ? 0.002 : 0.001, 0.006).step_size_up(2));
+    std::shared_ptr<Scheduler> second;
+    if (linear) {
+      second = std::make_shared<LinearLR>(optimizer);
+    } else {
+      second = std::make_shared<ExponentialLR>(optimizer, 0.9);
+    }
+    return std::make_unique<SequentialLR>(
+        optimizer,
+        std::vector<std::shared_ptr<Scheduler>>{first, second},
+        std::vector<int64_t>{4});
+  };
+  auto saved_optimizer = make_sgd({0.1});
+  auto saved = make(*saved_optimizer, false);
+  torch::save(*saved, path);
+
+  auto optimizer = make_sgd({0.1});
+  auto scheduler = make(*optimizer, true);
+  scheduler->step();
+  EXPECT_NE(error_of([&] {
+              torch::load(*scheduler, path);
+            }).find("SequentialLR: the archive was saved with other options"),
+            std::string::npos);
+  // It goes on exactly as a scheduler that never saw the archive.
+  auto reference_optimizer = make_sgd({0.1});
+  auto reference = make(*reference_optimizer, true);
+  reference->step();
+  for (int i = 0; i < 8; ++i) {
+    scheduler->step();
+    reference->step();
+    EXPECT_EQ(values_of(*optimizer), values_of(*reference_optimizer));
+  }
+  fs::remove(path);
+}
+
+TEST(CosineAnnealingWarmRestartsTest, HugeTMultEndsAndHoldsTheLongCycle) {
+  // T_0 * T_mult overflows int64_t: the second cycle is longer than any step
+  // count, and its start is PyTorch's base LR (PyTorch's ints do not overflow).
+  auto optimizer = make_sgd({0.1});
+  CosineAnnealingWarmRestarts scheduler(
+      *optimizer,
+      CosineAnnealingWarmRestartsOptions(3).T_mult(int64_t{1} << 62));
+  std::vector<double> lrs{scheduler.get_last_lr()[0]};
+  for (int i = 0; i < 5; ++i) {
+    scheduler.step();
+    lrs.push_back(scheduler.get_last_lr()[0]);
+  }
+  EXPECT_DOUBLE_EQ(lrs[0], 0.1);
+  EXPECT_DOUBLE_EQ(lrs[1], 0.075);
+  EXPECT_DOUBLE_EQ(lrs[2], 0.025);
+  for (int k = 3; k < 6; ++k) {
+    EXPECT_DOUBLE_EQ(lrs[k], 0.1) << "step " << k;
+  }
+  // Cycles of 1 and 2^62 steps, then one of 2^124 that int64_t cannot hold.
+  const auto far = restart_position(
+      std::numeric_limits<int64_t>::max(), 1, int64_t{1} << 62);
+  EXPECT_EQ(far.T_cur,
+            std::numeric_limits<int64_t>::max() - 1 - (int64_t{1} << 62));
+  EXPECT_DOUBLE_EQ(far.T_i, std::ldexp(1.0, 124));
 }
 
 TEST(SchedulerTest, StepThroughBaseClassSetsLRAndMomentum) {

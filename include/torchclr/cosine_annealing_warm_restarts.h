@@ -4,6 +4,7 @@
 #include <torchclr/scheduler.h>
 
 #include <cstdint>
+#include <string>
 
 namespace torchclr {
 
@@ -20,10 +21,11 @@ struct CosineAnnealingWarmRestartsOptions {
 };
 
 /// Position inside the warm-restart schedule: steps since the last restart
-/// and the length of the current cycle (PyTorch's T_cur and T_i).
+/// and the length of the current cycle (PyTorch's T_cur and T_i). T_i is a
+/// double because with a large T_mult it can exceed what int64_t counts.
 struct RestartPosition {
   int64_t T_cur;
-  int64_t T_i;
+  double T_i;
 };
 
 /// Where step `k` falls: cycles of length T_0, T_0 T_mult, T_0 T_mult^2, ...
@@ -47,6 +49,7 @@ class CosineAnnealingWarmRestarts final : public Scheduler {
   const char* name() const noexcept override {
     return "CosineAnnealingWarmRestarts";
   }
+  std::string options_text() const override;
   const CosineAnnealingWarmRestartsOptions& options() const noexcept {
     return options_;
   }

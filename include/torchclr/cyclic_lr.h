@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 
 namespace torchclr {
 
@@ -99,6 +100,7 @@ class CyclicLR final : public Scheduler {
   const char* name() const noexcept override {
     return "CyclicLR";
   }
+  std::string options_text() const override;
   const CyclicLROptions& options() const noexcept {
     return options_;
   }

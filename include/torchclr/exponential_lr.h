@@ -3,6 +3,7 @@
 #include <torch/arg.h>
 #include <torchclr/scheduler.h>
 
+#include <string>
 namespace torchclr {
 
 /// Options of `ExponentialLR`.
@@ -28,6 +29,7 @@ class ExponentialLR final : public Scheduler {
   const char* name() const noexcept override {
     return "ExponentialLR";
   }
+  std::string options_text() const override;
   const ExponentialLROptions& options() const noexcept {
     return options_;
   }

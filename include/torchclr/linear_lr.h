@@ -4,6 +4,7 @@
 #include <torchclr/scheduler.h>
 
 #include <cstdint>
+#include <string>
 
 namespace torchclr {
 
@@ -32,6 +33,7 @@ class LinearLR final : public Scheduler {
   const char* name() const noexcept override {
     return "LinearLR";
   }
+  std::string options_text() const override;
   const LinearLROptions& options() const noexcept {
     return options_;
   }

@@ -4,6 +4,7 @@
 #include <torchclr/scheduler.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace torchclr {
@@ -36,6 +37,7 @@ class MultiStepLR final : public Scheduler {
   const char* name() const noexcept override {
     return "MultiStepLR";
   }
+  std::string options_text() const override;
   const MultiStepLROptions& options() const noexcept {
     return options_;
   }

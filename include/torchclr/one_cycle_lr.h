@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 
 namespace torchclr {
 
@@ -55,6 +56,7 @@ class OneCycleLR final : public Scheduler {
   const char* name() const noexcept override {
     return "OneCycleLR";
   }
+  std::string options_text() const override;
   const OneCycleLROptions& options() const noexcept {
     return options_;
   }

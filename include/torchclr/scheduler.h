@@ -47,10 +47,15 @@ class Scheduler : public torch::optim::LRScheduler {
   /// A short name of the policy, stored in archives ("CyclicLR", ...).
   virtual const char* name() const noexcept = 0;
 
-  /// Writes the step count and base LRs, with a format version.
+  /// Every option that shapes the schedule, as canonical text
+  /// ("key=value;..."); archives store it.
+  virtual std::string options_text() const = 0;
+
+  /// Writes the step count, base LRs and options, with a format version.
   virtual void save(torch::serialize::OutputArchive& archive) const;
   /// Restores what `save` wrote and re-applies that step's LR and momentum to
-  /// the optimizer. Throws if the policy or param-group count differ.
+  /// the optimizer. Throws, changing nothing, if the policy, the param-group
+  /// count or any option differ from the saved ones.
   void load(torch::serialize::InputArchive& archive);
 
  protected:
@@ -62,9 +67,17 @@ class Scheduler : public torch::optim::LRScheduler {
   /// PyTorch's constructor step: applies the values of step 0.
   void initial_step();
 
-  /// Checks and restores what `save` wrote, without touching the optimizer;
-  /// returns the saved `last_epoch`.
-  virtual int64_t read_state(torch::serialize::InputArchive& archive);
+  /// What `save` wrote; `stages` holds a `SequentialLR`'s stages.
+  struct SavedState {
+    int64_t last_epoch = 0;
+    std::vector<double> base_lrs;
+    std::vector<SavedState> stages;
+  };
+  /// Reads and checks what `save` wrote, changing nothing, so that a refused
+  /// archive leaves the scheduler as it was.
+  virtual SavedState read_state(torch::serialize::InputArchive& archive) const;
+  /// Takes a checked state over (not the step: `load` applies that).
+  virtual void restore(const SavedState& state);
 
   /// Fills `lrs` (one per group, already sized) for the step `epoch`, and
   /// `momentums` (resized by the callee) when momentum is cycled.

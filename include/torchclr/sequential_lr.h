@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace torchclr {
@@ -28,11 +29,15 @@ class SequentialLR final : public Scheduler {
     return "SequentialLR";
   }
 
+  /// The milestones and every stage's name and options.
+  std::string options_text() const override;
+
   /// Saves its own state and, under "stage_<i>", every stage's.
   void save(torch::serialize::OutputArchive& archive) const override;
 
  protected:
-  int64_t read_state(torch::serialize::InputArchive& archive) override;
+  SavedState read_state(torch::serialize::InputArchive& archive) const override;
+  void restore(const SavedState& state) override;
   bool starts_from_optimizer_lr() const noexcept override {
     return false;
   }

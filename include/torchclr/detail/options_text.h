@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace torchclr::detail {
+
+/// The canonical text of a scheduler's options ("key=value;..."), stored in
+/// its archives so that `load` can refuse a state saved with other options.
+/// Doubles keep 17 significant digits: equal text means equal values.
+class OptionsText {
+ public:
+  OptionsText& add(const char* key, bool value);
+  OptionsText& add(const char* key, int64_t value);
+  OptionsText& add(const char* key, double value);
+  OptionsText& add(const char* key, const std::string& value);
+  OptionsText& add(const char* key, const std::vector<int64_t>& values);
+  OptionsText& add(const char* key, const std::vector<double>& values);
+
+  const std::string& str() const noexcept {
+    return text_;
+  }
+
+ private:
+  OptionsText& append(const char* key, const std::string& value);
+
+  std::string text_;
+};
+
+}  // namespace torchclr::detail
