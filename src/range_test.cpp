@@ -48,14 +48,16 @@ class LossSmoother {
 
   double add(double loss) {
     average_ = (1 - smooth_f_) * average_ + smooth_f_ * loss;
-    decay_power_ *= 1 - smooth_f_;
-    return average_ / (1 - decay_power_);
+    ++count_;
+    // 1 - (1 - f)^k, which stays > 0 also where 1 - f rounds to 1.
+    return average_ /
+           -std::expm1(static_cast<double>(count_) * std::log1p(-smooth_f_));
   }
 
  private:
   double smooth_f_;
   double average_ = 0;
-  double decay_power_ = 1;
+  int64_t count_ = 0;
 };
 
 void check_curve(const std::vector<double>& lrs,
@@ -370,6 +372,13 @@ LRRangeTest::LRRangeTest(std::shared_ptr<torch::nn::Module> module,
               ") must be above start_lr (",
               options_.start_lr(),
               ")");
+  TORCH_CHECK(std::isfinite(options_.end_lr() / options_.start_lr()),
+              kName,
+              ": end_lr / start_lr (",
+              options_.end_lr(),
+              " / ",
+              options_.start_lr(),
+              ") overflows a double");
   TORCH_CHECK(options_.num_iter() >= 2,
               kName,
               ": num_iter must be >= 2, got ",
@@ -551,8 +560,15 @@ CyclicLROptions LRRangeTestResult::to_cyclic_options(
       "smoothed loss never fell below its first value in the ",
       points.size(),
       " recorded points");
-  const auto step_size = std::max<int64_t>(
-      1, std::llround(step_size_epochs * static_cast<double>(iters_per_epoch)));
+  const double steps = step_size_epochs * static_cast<double>(iters_per_epoch);
+  TORCH_CHECK(steps < std::ldexp(1.0, 63),
+              kName,
+              ": step_size_epochs (",
+              step_size_epochs,
+              ") * iters_per_epoch (",
+              iters_per_epoch,
+              ") is more steps than int64_t counts");
+  const auto step_size = std::max<int64_t>(1, std::llround(steps));
   return CyclicLROptions(*suggestions.base_lr, *suggestions.max_lr)
       .step_size_up(step_size);
 }

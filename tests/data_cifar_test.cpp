@@ -419,6 +419,13 @@ TEST(CIFAR10Test, AugmentationIsForTheTrainSplit) {
               CIFAR10(ImageDatasetOptions(dir.path()).crop_padding(-1));
             }),
             "CIFAR10: crop_padding must be >= 0, got -1");
+  // More than the 32-pixel side would crop mostly zeros.
+  EXPECT_EQ(error_of([&] {
+              CIFAR10(ImageDatasetOptions(dir.path()).crop_padding(33));
+            }),
+            "CIFAR10: crop_padding must be at most the image's smaller side "
+            "(32), got 33");
+  EXPECT_NO_THROW(CIFAR10(ImageDatasetOptions(dir.path()).crop_padding(32)));
 }
 
 TEST(CIFAR10Test, MissingFileNamesItsPath) {

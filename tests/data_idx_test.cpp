@@ -184,6 +184,20 @@ TEST(MNISTTest, GetBatchEqualsStackedGetAndSubtractsTheMean) {
   }
 }
 
+TEST(MNISTTest, TestSplitMeanNeedsTrainImages) {
+  TempDir dir;
+  write_mnist(dir);
+  write_bytes(dir.file("train-images-idx3-ubyte"), images_file(0, 0));
+  write_bytes(dir.file("train-labels-idx1-ubyte"), labels_file({}));
+  EXPECT_EQ(error_of([&] {
+              MNIST(ImageDatasetOptions(dir.path())
+                        .mode(Mode::kTest)
+                        .subtract_mean(true));
+            }),
+            "MNIST: the train split under " + dir.path() +
+                " holds no images to take the mean image from");
+}
+
 TEST(IDXTest, ParsesFromMemory) {
   const auto file = images_file(0, 3);
   const auto images = data::detail::parse_idx(

@@ -69,6 +69,12 @@ TEST(LRRangeTestTest, SmoothedLossIsBiasCorrectedEma) {
   EXPECT_DOUBLE_EQ(smoothed[2], 40.0 / 7.0);
   // f = 1 is no smoothing at all.
   EXPECT_EQ(smooth_losses({3, 1, 2}, 1.0), (std::vector<double>{3, 1, 2}));
+  // Where 1 - f rounds to 1 the correction still divides by k f, not by 0:
+  // the smoothed loss is the running mean.
+  const auto tiny = smooth_losses({4, 2, 6}, 1e-17);
+  EXPECT_DOUBLE_EQ(tiny[0], 4.0);
+  EXPECT_DOUBLE_EQ(tiny[1], 3.0);
+  EXPECT_DOUBLE_EQ(tiny[2], 4.0);
 }
 
 // --- Suggestion rules on hand-made curves ---------------------------------
@@ -179,6 +185,10 @@ TEST(LRRangeTestTest, ToCyclicOptionsUsesThePaperStepSize) {
   EXPECT_EQ(result.to_cyclic_options(390, 2.5).step_size_up(), 975);
   EXPECT_TRUE(contains(error_of([&] { result.to_cyclic_options(0); }),
                        "LRRangeTest: iters_per_epoch must be > 0, got 0"));
+  EXPECT_TRUE(contains(error_of([&] { result.to_cyclic_options(500, 1e300); }),
+                       "LRRangeTest: step_size_epochs (1e+300) * "
+                       "iters_per_epoch (500) is more steps than int64_t "
+                       "counts"));
   result.suggestions = {};
   EXPECT_TRUE(
       contains(error_of([&] { result.to_cyclic_options(500); }),
@@ -836,6 +846,9 @@ TEST(LRRangeTestTest, RejectsBadOptionsAndData) {
   EXPECT_TRUE(
       contains(message(LRRangeTestOptions().end_lr(1e-8)),
                "LRRangeTest: end_lr (1e-08) must be above start_lr (1e-07)"));
+  EXPECT_TRUE(contains(message(LRRangeTestOptions().start_lr(1e-310)),
+                       "LRRangeTest: end_lr / start_lr (10 / 1e-310) "
+                       "overflows a double"));
   EXPECT_TRUE(contains(message(LRRangeTestOptions().num_iter(1)),
                        "LRRangeTest: num_iter must be >= 2, got 1"));
   EXPECT_TRUE(contains(message(LRRangeTestOptions().smooth_f(0)),

@@ -187,6 +187,14 @@ inline torch::Tensor resolve_mean_image(
       "the options load the test split");
   TORCH_CHECK(
       images.size(0) > 0, name, ": ", options.root(), " holds no images");
+  // More padding than the image is wide would crop mostly zeros.
+  const int64_t smaller_side = std::min(images.size(2), images.size(3));
+  TORCH_CHECK(options.crop_padding() <= smaller_side,
+              name,
+              ": crop_padding must be at most the image's smaller side (",
+              smaller_side,
+              "), got ",
+              options.crop_padding());
   if (!options.subtract_mean()) {
     TORCH_CHECK(!options.mean_image().defined(),
                 name,
@@ -210,6 +218,11 @@ inline torch::Tensor resolve_mean_image(
     return mean_image(images);
   }
   const auto train = train_images();
+  TORCH_CHECK(train.size(0) > 0,
+              name,
+              ": the train split under ",
+              options.root(),
+              " holds no images to take the mean image from");
   TORCH_CHECK(train.sizes().slice(1) == image_shape,
               name,
               ": train images of shape ",
