@@ -150,9 +150,13 @@ void add_data_flags(CLI::App& app, DataFlags& flags) {
       "Data folder (cifar10: data/cifar-10-batches-bin, fashion-mnist: "
       "/usr/share/datasets/fashion-mnist)");
   app.add_option("--subtract-mean", flags.subtract_mean)->capture_default_str();
-  app.add_option("--train-limit", flags.train_limit, "Use the first N images");
   app.add_option(
-      "--test-limit", flags.test_limit, "Evaluate on the first N test images");
+         "--train-limit", flags.train_limit, "Use the first N images (0: all)")
+      ->check(ex::non_negative_number());
+  app.add_option("--test-limit",
+                 flags.test_limit,
+                 "Evaluate on the first N test images (0: all)")
+      ->check(ex::non_negative_number());
 }
 
 int run_train(const DataFlags& data,
@@ -333,6 +337,10 @@ int run_range_test(const DataFlags& data,
                    fmt::format("lr {:.2e}  loss {:.3f}", lr, loss));
       });
   torchclr::LRRangeTest range_test(model, optimizer, options);
+  // A folder that cannot be made fails here, not after the sweep.
+  const std::string out =
+      config.out_dir.empty() ? "out/range_test" : config.out_dir;
+  fs::create_directories(out);
   TORCH_CHECK(train.images.size(0) >= config.batch_size,
               "the training split has ",
               train.images.size(0),
@@ -347,9 +355,6 @@ int run_range_test(const DataFlags& data,
                     : range_test.run(batches);
   bar.finish(result.stop_iteration, "done");
 
-  const std::string out =
-      config.out_dir.empty() ? "out/range_test" : config.out_dir;
-  fs::create_directories(out);
   const auto csv = fs::path(out) / "range_test.csv";
   const auto png = fs::path(out) / "range_test.png";
   const auto report = torchclr::write_csv_and_plot(result, csv, png);
@@ -412,9 +417,11 @@ int main(int argc, char** argv) {
     sub->add_option("--device", device, "cpu, cuda or auto")
         ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
         ->capture_default_str();
-    sub->add_option("--seed", seed)->capture_default_str();
+    sub->add_option("--seed", seed)
+        ->check(ex::non_negative_number())
+        ->capture_default_str();
     sub->add_option("--batch-size", config.batch_size)
-        ->check(CLI::PositiveNumber)
+        ->check(ex::positive_number())
         ->capture_default_str();
     sub->add_option("--out", config.out_dir, "Output folder");
     sub->add_flag("--quiet", quiet, "No progress bar");
@@ -424,10 +431,10 @@ int main(int argc, char** argv) {
   common(train);
   ex::add_policy_flags(*train, config.policy);
   train->add_option("--iterations", config.iterations)
-      ->check(CLI::PositiveNumber)
+      ->check(ex::positive_number())
       ->capture_default_str();
   train->add_option("--eval-every", config.eval_every)
-      ->check(CLI::PositiveNumber)
+      ->check(ex::positive_number())
       ->capture_default_str();
   train->add_option("--checkpoint", config.checkpoint, "Checkpoint file");
   train->add_flag("--resume", config.resume, "Continue from --checkpoint");
@@ -439,14 +446,21 @@ int main(int argc, char** argv) {
   double scale = 1.0;
   std::vector<std::string> policies = {
       "fixed", "triangular2", "decay", "exp", "exp_range"};
-  compare->add_option("--scale", scale, "1.0: the paper's iteration counts")
-      ->check(CLI::PositiveNumber)
+  // Below 1e-4 the scaled exp decay per step underflows to 0; above 100 the
+  // runs take months.
+  compare
+      ->add_option(
+          "--scale", scale, "1.0: the paper's iteration counts (1e-4 to 100)")
+      ->check(ex::finite_number())
+      ->check(CLI::Range(1e-4, 100.0))
       ->capture_default_str();
   int64_t compare_eval_every = 0;
-  compare->add_option(
-      "--eval-every",
-      compare_eval_every,
-      "Evaluate every n iterations (default: 1000 x scale, the paper's)");
+  compare
+      ->add_option(
+          "--eval-every",
+          compare_eval_every,
+          "Evaluate every n iterations (default: 1000 x scale, the paper's)")
+      ->check(ex::non_negative_number());
   compare->add_option("--policies", policies)
       ->check(CLI::IsMember(ex::policy_names()))
       ->capture_default_str();
@@ -455,25 +469,35 @@ int main(int argc, char** argv) {
       "range-test", "Sweep the LR upwards and suggest CLR bounds");
   common(range);
   RangeFlags range_flags;
-  range->add_option("--start-lr", range_flags.start_lr)->capture_default_str();
-  range->add_option("--end-lr", range_flags.end_lr)->capture_default_str();
+  range->add_option("--start-lr", range_flags.start_lr)
+      ->check(ex::finite_number())
+      ->check(ex::positive_number())
+      ->capture_default_str();
+  range->add_option("--end-lr", range_flags.end_lr)
+      ->check(ex::finite_number())
+      ->check(ex::positive_number())
+      ->capture_default_str();
   range->add_option("--num-iter", range_flags.num_iter)
-      ->check(CLI::PositiveNumber)
+      ->check(ex::positive_number())
       ->capture_default_str();
   range->add_option("--sweep", range_flags.sweep, "exponential or linear")
       ->check(CLI::IsMember({"exponential", "linear"}))
       ->capture_default_str();
-  range->add_option(
-      "--eval-every",
-      range_flags.eval_every,
-      "Test accuracy every n iterations, as the paper did (0: off)");
+  range
+      ->add_option(
+          "--eval-every",
+          range_flags.eval_every,
+          "Test accuracy every n iterations, as the paper did (0: off)")
+      ->check(ex::non_negative_number());
   range->add_option("--eval-images", range_flags.eval_images)
-      ->check(CLI::PositiveNumber)
+      ->check(ex::positive_number())
       ->capture_default_str();
   range
       ->add_option("--step-size-epochs",
                    range_flags.step_size_epochs,
-                   "Suggested CLR half cycle, in epochs")
+                   "Suggested CLR half cycle, in epochs (up to 1e6)")
+      ->check(ex::finite_number())
+      ->check(CLI::Range(1e-6, 1e6))
       ->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);

@@ -89,7 +89,19 @@ std::vector<LogRow> log_rows(const torch::Tensor& tensor) {
   return log;
 }
 
+// What a resumed run must share with the checkpoint beyond the flags checked
+// one by one: every policy flag, the optimizer's settings and the data shape.
+std::string run_settings(const TrainConfig& config, const DataSplit& train) {
+  const auto shape = train.images.sizes();
+  return fmt::format("{};momentum={};weight_decay={};train_images={}",
+                     describe(config.policy),
+                     config.momentum,
+                     config.weight_decay,
+                     fmt::join(shape.begin(), shape.end(), "x"));
+}
+
 void save_checkpoint(const TrainConfig& config,
+                     const std::string& settings,
                      const std::string& path,
                      Cifar10Full& model,
                      torch::optim::Optimizer& optimizer,
@@ -112,6 +124,7 @@ void save_checkpoint(const TrainConfig& config,
   archive.write("iterations", c10::IValue(config.iterations));
   archive.write("seed", c10::IValue(static_cast<int64_t>(config.seed)));
   archive.write("batch_size", c10::IValue(config.batch_size));
+  archive.write("settings", c10::IValue(settings));
   if (!log.empty()) {
     archive.write("log", log_tensor(log));
   }
@@ -149,6 +162,7 @@ void write_outputs(const TrainConfig& config, const std::vector<LogRow>& log) {
 // Loads a checkpoint of `save_checkpoint` into the freshly built run and
 // returns its iteration; refuses one written for other settings.
 int64_t resume(const TrainConfig& config,
+               const std::string& settings,
                Cifar10Full& model,
                torch::optim::Optimizer& optimizer,
                torch::optim::LRScheduler& scheduler,
@@ -175,6 +189,13 @@ int64_t resume(const TrainConfig& config,
   expect_same("iterations", "--iterations", config.iterations);
   expect_same("seed", "--seed", static_cast<int64_t>(config.seed));
   expect_same("batch_size", "--batch-size", config.batch_size);
+  archive.read("settings", value);
+  TORCH_CHECK(value.isString() && value.toStringRef() == settings,
+              "it was written with other settings: '",
+              value,
+              "', this run has '",
+              settings,
+              "'");
   archive.read("iteration", value);
   const int64_t iteration = value.toInt();
   TORCH_CHECK(iteration >= 0 && iteration <= config.iterations,
@@ -245,13 +266,23 @@ TrainResult train_network(const TrainConfig& config,
                                   optimizer,
                                   config.iterations,
                                   Cifar10FullImpl::lr_multipliers());
+  // Folders that cannot be written fail now, not after the training.
+  if (!config.out_dir.empty()) {
+    fs::create_directories(config.out_dir);
+  }
+  const auto checkpoint_folder = fs::path(config.checkpoint).parent_path();
+  TORCH_CHECK(checkpoint_folder.empty() || fs::is_directory(checkpoint_folder),
+              "--checkpoint: the folder ",
+              checkpoint_folder.string(),
+              " does not exist");
+  const std::string settings = run_settings(config, train);
 
   int64_t iteration = 0;
   std::vector<LogRow> log;
   if (config.resume && !config.checkpoint.empty() &&
       fs::exists(config.checkpoint)) {
     try {
-      iteration = resume(config, model, optimizer, *scheduler, log);
+      iteration = resume(config, settings, model, optimizer, *scheduler, log);
     } catch (const c10::Error& e) {
       throw std::runtime_error("cannot resume from " + config.checkpoint +
                                ": " + e.what_without_backtrace());
@@ -317,6 +348,7 @@ TrainResult train_network(const TrainConfig& config,
       loss_count = 0;
       if (!config.checkpoint.empty()) {
         save_checkpoint(config,
+                        settings,
                         config.checkpoint,
                         model,
                         optimizer,

@@ -84,10 +84,10 @@ int main(int argc, char** argv) {
   std::string out;
   ex::add_policy_flags(app, flags);
   app.add_option("--steps", steps, "Number of step() calls")
-      ->check(CLI::PositiveNumber)
+      ->check(ex::positive_number())
       ->capture_default_str();
   app.add_option("--every", every, "Print every n-th step")
-      ->check(CLI::PositiveNumber)
+      ->check(ex::positive_number())
       ->capture_default_str();
   app.add_option("--groups", groups, "Param groups")
       ->check(CLI::Range(1, 1000))

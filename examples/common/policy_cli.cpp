@@ -1,7 +1,10 @@
 #include "policy_cli.h"
 
 #include <torch/optim/schedulers/step_lr.h>
+#include <torchclr/detail/options_text.h>
 
+#include <cmath>
+#include <limits>
 #include <map>
 
 namespace torchclr::examples {
@@ -30,7 +33,78 @@ GroupValues scaled(double value, const std::vector<double>& multipliers) {
   return values;
 }
 
+void check_lr(double lr, const char* flag) {
+  if (!(std::isfinite(lr) && lr > 0)) {
+    throw CLI::ValidationError(
+        flag, "must be a finite number > 0, got " + std::to_string(lr));
+  }
+}
+
 }  // namespace
+
+// A validator that parses the flag as a double and applies `ok`.
+CLI::Validator number_validator(bool (*ok)(double),
+                                const char* requirement,
+                                const char* name) {
+  return CLI::Validator(
+      [ok, requirement](const std::string& text) {
+        double value = 0;
+        if (!CLI::detail::lexical_cast(text, value) || !ok(value)) {
+          return std::string("must be ") + requirement + ", got '" + text + "'";
+        }
+        return std::string();
+      },
+      name);
+}
+
+const CLI::Validator& finite_number() {
+  static const auto validator = number_validator(
+      [](double v) { return std::isfinite(v); }, "a finite number", "FINITE");
+  return validator;
+}
+
+const CLI::Validator& positive_number() {
+  static const auto validator =
+      number_validator([](double v) { return v > 0; }, "> 0", "POSITIVE");
+  return validator;
+}
+
+const CLI::Validator& non_negative_number() {
+  static const auto validator =
+      number_validator([](double v) { return v >= 0; }, ">= 0", "NONNEGATIVE");
+  return validator;
+}
+
+std::string describe(const PolicyFlags& f) {
+  return detail::OptionsText()
+      .add("policy", f.policy)
+      .add("base_lr", f.base_lr)
+      .add("max_lr", f.max_lr)
+      .add("step_size_up", f.step_size_up)
+      .add("step_size_down", f.step_size_down)
+      .add("gamma", f.gamma)
+      .add("waveform", f.waveform)
+      .add("cycle_momentum", f.cycle_momentum)
+      .add("no_cycle_momentum", f.no_cycle_momentum)
+      .add("base_momentum", f.base_momentum)
+      .add("max_momentum", f.max_momentum)
+      .add("lr", f.lr)
+      .add("milestones", f.milestones)
+      .add("step_size", f.step_size)
+      .add("step_gamma", f.step_gamma)
+      .add("end_lr", f.end_lr)
+      .add("decay_iters", f.decay_iters)
+      .add("total_steps", f.total_steps)
+      .add("pct_start", f.pct_start)
+      .add("anneal", f.anneal)
+      .add("div_factor", f.div_factor)
+      .add("final_div_factor", f.final_div_factor)
+      .add("three_phase", f.three_phase)
+      .add("T_0", f.T_0)
+      .add("T_mult", f.T_mult)
+      .add("eta_min", f.eta_min)
+      .str();
+}
 
 const std::vector<std::string>& policy_names() {
   static const std::vector<std::string> names = {"fixed",
@@ -50,16 +124,19 @@ void add_policy_flags(CLI::App& app, PolicyFlags& f) {
       ->check(CLI::IsMember(policy_names()))
       ->capture_default_str();
   app.add_option("--base-lr", f.base_lr, "CLR lower bound")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(finite_number());
   app.add_option("--max-lr", f.max_lr, "CLR upper bound / 1cycle peak")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(finite_number());
   app.add_option("--step-size-up", f.step_size_up, "CLR half-cycle steps")
       ->capture_default_str();
   app.add_option(
          "--step-size-down", f.step_size_down, "CLR falling steps (0: = up)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   app.add_option("--gamma", f.gamma, "exp / exp_range decay per step")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(finite_number());
   app.add_option("--waveform", f.waveform, "triangle, sine or parabolic")
       ->capture_default_str();
   app.add_flag("--cycle-momentum",
@@ -68,34 +145,49 @@ void add_policy_flags(CLI::App& app, PolicyFlags& f) {
   app.add_flag("--no-cycle-momentum",
                f.no_cycle_momentum,
                "one_cycle: keep momentum fixed");
-  app.add_option("--base-momentum", f.base_momentum)->capture_default_str();
-  app.add_option("--max-momentum", f.max_momentum)->capture_default_str();
+  app.add_option("--base-momentum", f.base_momentum)
+      ->capture_default_str()
+      ->check(finite_number());
+  app.add_option("--max-momentum", f.max_momentum)
+      ->capture_default_str()
+      ->check(finite_number());
   app.add_option("--lr", f.lr, "Optimizer LR for fixed/step/exp/restarts")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(finite_number())
+      ->check(positive_number());
   app.add_option("--milestones", f.milestones, "fixed: 10x drops")
       ->capture_default_str();
   app.add_option("--step-size", f.step_size, "step: steps between drops")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   app.add_option("--step-gamma", f.step_gamma, "fixed/step: drop factor")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(finite_number());
   app.add_option("--end-lr", f.end_lr, "decay: final LR (from --lr)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(finite_number());
   app.add_option("--decay-iters", f.decay_iters, "decay: steps of the line")
       ->capture_default_str();
   app.add_option("--total-steps", f.total_steps, "one_cycle (0: run length)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--pct-start", f.pct_start)->capture_default_str();
+      ->check(non_negative_number());
+  app.add_option("--pct-start", f.pct_start)
+      ->capture_default_str()
+      ->check(finite_number());
   app.add_option("--anneal", f.anneal, "one_cycle: cos or linear")
       ->capture_default_str();
-  app.add_option("--div-factor", f.div_factor)->capture_default_str();
+  app.add_option("--div-factor", f.div_factor)
+      ->capture_default_str()
+      ->check(finite_number());
   app.add_option("--final-div-factor", f.final_div_factor)
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(finite_number());
   app.add_flag("--three-phase", f.three_phase);
   app.add_option("--T-0", f.T_0, "cosine_restarts: first cycle")
       ->capture_default_str();
   app.add_option("--T-mult", f.T_mult)->capture_default_str();
-  app.add_option("--eta-min", f.eta_min)->capture_default_str();
+  app.add_option("--eta-min", f.eta_min)
+      ->capture_default_str()
+      ->check(finite_number());
 }
 
 std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
@@ -138,6 +230,12 @@ std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
     return std::make_unique<CyclicLR>(optimizer, options);
   }
   if (p == "one_cycle") {
+    if (f.total_steps > 0 && f.total_steps < run_steps) {
+      throw CLI::ValidationError("--total-steps",
+                                 std::to_string(f.total_steps) +
+                                     " is shorter than the run (" +
+                                     std::to_string(run_steps) + " steps)");
+    }
     return std::make_unique<OneCycleLR>(
         optimizer,
         OneCycleLROptions(scaled(f.max_lr, mult),
@@ -155,6 +253,7 @@ std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
             .base_momentum(f.base_momentum)
             .max_momentum(f.max_momentum));
   }
+  check_lr(f.lr, "--lr");
   for (std::size_t i = 0; i < mult.size(); ++i) {
     optimizer.param_groups()[i].options().set_lr(f.lr * mult[i]);
   }
@@ -163,6 +262,19 @@ std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
         optimizer, MultiStepLROptions(f.milestones).gamma(f.step_gamma));
   }
   if (p == "step") {
+    // LibTorch's StepLR counts in `unsigned` and checks neither value.
+    if (f.step_size < 1 || f.step_size > std::numeric_limits<unsigned>::max()) {
+      throw CLI::ValidationError(
+          "--step-size",
+          "must be in [1, " +
+              std::to_string(std::numeric_limits<unsigned>::max()) + "], got " +
+              std::to_string(f.step_size));
+    }
+    if (!(f.step_gamma > 0 && f.step_gamma <= 1)) {
+      throw CLI::ValidationError(
+          "--step-gamma",
+          "must be in (0, 1], got " + std::to_string(f.step_gamma));
+    }
     return std::make_unique<torch::optim::StepLR>(
         optimizer, static_cast<unsigned>(f.step_size), f.step_gamma);
   }

@@ -49,6 +49,18 @@ const std::vector<std::string>& policy_names();
 /// Registers --policy and every option of every policy on `app`.
 void add_policy_flags(CLI::App& app, PolicyFlags& flags);
 
+/// Every flag's value as "key=value;..." text: a checkpoint stores it, and a
+/// resumed run must have the same.
+std::string describe(const PolicyFlags& flags);
+
+/// Validators for number flags with plain messages ("--lr: must be > 0, got
+/// -1"). finite_number rejects NaN and infinities, which CLI11's Range and
+/// PositiveNumber let through; positive_number and non_negative_number
+/// reject NaN too.
+const CLI::Validator& finite_number();
+const CLI::Validator& positive_number();
+const CLI::Validator& non_negative_number();
+
 /// The scheduler `flags` describe, driving `optimizer`; `run_steps` is the
 /// run's length (used by one_cycle when --total-steps is 0). Every LR of
 /// param group i is scaled by `lr_multipliers[i]` (Caffe's lr_mult; empty:

@@ -2,7 +2,8 @@
 # cifar10_clr end to end on generated CIFAR-10 files: training gets well above
 # chance, a run killed after a checkpoint resumes to the same final weights
 # and log as an uninterrupted one (a torchclr schedule and LibTorch's StepLR),
-# and a checkpoint of other settings is refused.
+# a checkpoint of other settings is refused, and bad flags are refused before
+# any training.
 #   cifar10_clr_test.sh path/to/cifar10_clr
 set -euo pipefail
 bin=$1
@@ -57,8 +58,42 @@ fi
 grep -q "cannot resume from $work/step.pt: it was written with --iterations 60, not 61" "$work/err" ||
   { echo "FAIL: unclear message: $(cat "$work/err")"; exit 1; }
 
+# StepLR keeps no settings of its own: the checkpoint's settings catch them.
+if "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
+  --policy step --lr 0.004 --step-size 20 --step-gamma 0.25 --iterations 60 \
+  --checkpoint "$work/step.pt" --resume 2> "$work/err"; then
+  echo "FAIL: resumed with other --step-gamma"; exit 1
+fi
+grep -q "cannot resume from $work/step.pt: it was written with other settings: .*step_gamma=0.5;" "$work/err" ||
+  { echo "FAIL: unclear message: $(cat "$work/err")"; exit 1; }
+
+# Bad flags are refused before any training, naming the flag.
+refuses() {
+  local expected=$1
+  shift
+  if "$bin" "$@" --data "$work/data" --device cpu --quiet >/dev/null 2>"$work/err"; then
+    echo "FAIL: accepted $*"; exit 1
+  fi
+  grep -qF -- "$expected" "$work/err" ||
+    { echo "FAIL: $* said: $(cat "$work/err")"; exit 1; }
+}
+refuses "--step-size: must be in [1, 4294967295], got 4294967296" \
+  train --policy step --step-size 4294967296
+refuses "--step-gamma: must be a finite number, got 'nan'" \
+  train --policy step --step-gamma nan
+refuses "--step-gamma: must be in (0, 1], got -1" train --policy step --step-gamma -1
+refuses "--lr: must be > 0, got '-1'" train --policy fixed --lr -1
+refuses "--scale: must be a finite number, got 'nan'" compare --scale nan
+refuses "--total-steps: 10 is shorter than the run (20 steps)" \
+  train --policy one_cycle --total-steps 10 --iterations 20
+refuses "--train-limit: must be >= 0, got '-1'" train --train-limit -1
+refuses "--checkpoint: the folder $work/missing does not exist" \
+  train --iterations 2 --checkpoint "$work/missing/x.pt"
+refuses "--step-size-epochs: must be a finite number" \
+  range-test --step-size-epochs nan
+
 accuracy=$(tail -n 1 "$work/full/log.csv" | cut -d, -f5)
 echo "final test accuracy: $accuracy (chance: 0.1)"
 python3 -c "import sys; sys.exit(0 if float('$accuracy') >= 0.5 else 1)" ||
   { echo "FAIL: accuracy $accuracy is not well above chance"; exit 1; }
-echo "cifar10_clr_test: 5 passed, 0 failed"
+echo "cifar10_clr_test: 7 passed, 0 failed"
