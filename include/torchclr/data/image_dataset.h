@@ -49,8 +49,8 @@ struct ImageDatasetOptions {
   /// computed from the train split's files (reading them for a test split).
   TORCH_ARG(torch::Tensor, mean_image);
   /// Random crop of the original size after zero padding by this many pixels
-  /// per side (torchvision's `RandomCrop(size, padding)`); 0 is off. Train
-  /// split only.
+  /// per side (torchvision's `RandomCrop(size, padding)`), at most the
+  /// image's smaller side; 0 is off. Train split only.
   TORCH_ARG(int64_t, crop_padding) = 0;
   /// Flip each image left-right with probability 1/2
   /// (`RandomHorizontalFlip()`). Train split only. Crop and flip draw from
