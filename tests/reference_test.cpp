@@ -176,6 +176,27 @@ TEST(OneCycleLRTest, LongScheduleMatchesPyTorch) {
   compare("one_cycle_long", *optimizer, scheduler, 9999);
 }
 
+TEST(OneCycleLRTest, ThreePhaseWithoutMomentumCyclingMatchesPyTorch) {
+  auto optimizer = make_optimizer<torch::optim::RMSprop>(
+      {0.1, 0.1}, torch::optim::RMSpropOptions(0.1).momentum(0.9));
+  OneCycleLR scheduler(*optimizer,
+                       OneCycleLROptions({0.1, 0.05}, 50)
+                           .three_phase(true)
+                           .cycle_momentum(false));
+  compare("one_cycle_rmsprop_no_momentum", *optimizer, scheduler, 49);
+}
+
+TEST(OneCycleLRTest, PerGroupMomentumOnRMSpropMatchesPyTorch) {
+  auto optimizer = make_optimizer<torch::optim::RMSprop>(
+      {0.1, 0.1}, torch::optim::RMSpropOptions(0.1).momentum(0.9));
+  OneCycleLR scheduler(*optimizer,
+                       OneCycleLROptions(0.02, 37)
+                           .pct_start(0.4)
+                           .base_momentum(std::vector<double>{0.8, 0.7})
+                           .max_momentum(std::vector<double>{0.9, 0.95}));
+  compare("one_cycle_rmsprop_group_momentum", *optimizer, scheduler, 36);
+}
+
 TEST(CosineAnnealingWarmRestartsTest, GrowingCyclesMatchPyTorch) {
   auto optimizer = make_sgd({0.1, 0.05});
   CosineAnnealingWarmRestarts scheduler(
@@ -247,6 +268,17 @@ TEST(SequentialLRTest, WarmupThenExponentialMatchesPyTorch) {
   auto decay = std::make_shared<ExponentialLR>(*optimizer, 0.9);
   SequentialLR scheduler(*optimizer, {warmup, decay}, {5});
   compare("sequential_warmup_exponential", *optimizer, scheduler);
+}
+
+TEST(SequentialLRTest, CyclicThenWarmRestartsMatchesPyTorch) {
+  // The restarts start from the cyclic stage's base_lr, PyTorch's initial_lr.
+  auto optimizer = make_sgd({0.1});
+  auto cyclic = std::make_shared<CyclicLR>(
+      *optimizer, CyclicLROptions(0.001, 0.006).step_size_up(5));
+  auto restarts = std::make_shared<CosineAnnealingWarmRestarts>(
+      *optimizer, CosineAnnealingWarmRestartsOptions(7).T_mult(2));
+  SequentialLR scheduler(*optimizer, {cyclic, restarts}, {20});
+  compare("sequential_cyclic_then_restarts", *optimizer, scheduler);
 }
 
 }  // namespace

@@ -105,6 +105,14 @@ def main():
            lambda o: S.OneCycleLR(o, max_lr=0.05, total_steps=10000,
                                   pct_start=0.45, base_momentum=0.8,
                                   max_momentum=0.9), 10000, 37)
+    record("one_cycle_rmsprop_no_momentum", optimizer("rmsprop", [0.1, 0.1]),
+           lambda o: S.OneCycleLR(o, max_lr=[0.1, 0.05], total_steps=50,
+                                  three_phase=True, cycle_momentum=False), 50)
+    record("one_cycle_rmsprop_group_momentum",
+           optimizer("rmsprop", [0.1, 0.1]),
+           lambda o: S.OneCycleLR(o, max_lr=0.02, total_steps=37,
+                                  pct_start=0.4, base_momentum=[0.8, 0.7],
+                                  max_momentum=[0.9, 0.95]), 37)
     # CosineAnnealingWarmRestarts
     record("cosine_restarts_mult2", optimizer("sgd", [0.1, 0.05]),
            lambda o: S.CosineAnnealingWarmRestarts(o, T_0=10, T_mult=2,
@@ -141,6 +149,13 @@ def main():
         return S.SequentialLR(o, stages, milestones=[5])
     record("sequential_warmup_exponential", optimizer("sgd", [0.1, 0.2]),
            warmup_then_exp, 30)
+
+    def cyclic_then_restarts(o):
+        stages = [S.CyclicLR(o, 0.001, 0.006, step_size_up=5),
+                  S.CosineAnnealingWarmRestarts(o, T_0=7, T_mult=2)]
+        return S.SequentialLR(o, stages, milestones=[20])
+    record("sequential_cyclic_then_restarts", optimizer("sgd", [0.1]),
+           cyclic_then_restarts, 60)
 
 
 if __name__ == "__main__":
