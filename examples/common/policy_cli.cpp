@@ -40,8 +40,6 @@ void check_lr(double lr, const char* flag) {
   }
 }
 
-}  // namespace
-
 // A validator that parses the flag as a double and applies `ok`.
 CLI::Validator number_validator(bool (*ok)(double),
                                 const char* requirement,
@@ -56,6 +54,8 @@ CLI::Validator number_validator(bool (*ok)(double),
       },
       name);
 }
+
+}  // namespace
 
 const CLI::Validator& finite_number() {
   static const auto validator = number_validator(
