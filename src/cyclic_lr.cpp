@@ -151,18 +151,16 @@ std::string CyclicLR::options_text() const {
       .add("max_lr", max_lrs_)
       .add("step_size_up", options_.step_size_up())
       .add("step_size_down", step_size_down_)
-      .add("waveform",
-           std::string(kWaveforms[static_cast<int>(options_.waveform())]));
+      .add("waveform", kWaveforms[static_cast<int>(options_.waveform())]);
   // A custom scale_fn replaces mode and gamma; the function itself cannot be
   // compared, only that there is one and what it is given.
   if (options_.scale_fn()) {
-    text.add("scale_fn", std::string("custom"))
+    text.add("scale_fn", "custom")
         .add("scale_mode",
-             std::string(options_.scale_mode() == ScaleMode::kCycle
-                             ? "cycle"
-                             : "iterations"));
+             options_.scale_mode() == ScaleMode::kCycle ? "cycle"
+                                                        : "iterations");
   } else {
-    text.add("mode", std::string(kModes[static_cast<int>(options_.mode())]))
+    text.add("mode", kModes[static_cast<int>(options_.mode())])
         .add("gamma", options_.gamma());
   }
   text.add("cycle_momentum", options_.cycle_momentum());

@@ -18,10 +18,8 @@ double linear_lr(double base_lr, const LinearLROptions& options, int64_t step) {
 
 LinearLR::LinearLR(torch::optim::Optimizer& optimizer, LinearLROptions options)
     : Scheduler(optimizer, "LinearLR"), options_(options) {
-  TORCH_CHECK(std::isfinite(options_.start_factor()) &&
-                  options_.start_factor() > 0 && options_.start_factor() <= 1,
-              "LinearLR: start_factor must be in (0, 1], got ",
-              options_.start_factor());
+  detail::check_unit_interval(
+      options_.start_factor(), "LinearLR", "start_factor");
   TORCH_CHECK(std::isfinite(options_.end_factor()) &&
                   options_.end_factor() >= 0 && options_.end_factor() <= 1,
               "LinearLR: end_factor must be in [0, 1], got ",

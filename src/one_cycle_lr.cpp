@@ -139,12 +139,15 @@ void OneCycleLR::compute(int64_t epoch,
 std::string OneCycleLR::options_text() const {
   const auto& o = options_;
   detail::OptionsText text;
-  text.add("max_lr", o.max_lr().resolve(num_groups(), kName, "max_lr"))
+  std::vector<double> max_lrs;
+  for (const auto& points : lr_points_) {
+    max_lrs.push_back(points[kMaxLR]);
+  }
+  text.add("max_lr", max_lrs)
       .add("total_steps", o.total_steps())
       .add("pct_start", o.pct_start())
       .add("anneal_strategy",
-           std::string(o.anneal_strategy() == AnnealStrategy::kCos ? "cos"
-                                                                   : "linear"))
+           o.anneal_strategy() == AnnealStrategy::kCos ? "cos" : "linear")
       .add("div_factor", o.div_factor())
       .add("final_div_factor", o.final_div_factor())
       .add("three_phase", o.three_phase())

@@ -4,6 +4,7 @@
 #include <torch/utils.h>
 #include <torchclr/detail/checks.h>
 #include <torchclr/detail/files.h>
+#include <torchclr/detail/options_text.h>
 #include <torchclr/detail/version.h>
 #include <torchclr/range_test.h>
 
@@ -218,13 +219,6 @@ bool on_device(const torch::Device& actual, const torch::Device& wanted) {
          (!wanted.has_index() || actual.index() == wanted.index());
 }
 
-std::string format_double(double value) {
-  std::ostringstream out;
-  out.precision(std::numeric_limits<double>::max_digits10);
-  out << value;
-  return out.str();
-}
-
 std::string short_double(double value) {
   std::ostringstream out;
   out.precision(3);
@@ -277,8 +271,8 @@ std::string plot_script(const LRRangeTestResult& result,
          << "set key below horizontal\n"
          << "set bmargin 6\n";
   if (y_high > y_low) {
-    script << "set yrange [" << format_double(y_low - margin) << ":"
-           << format_double(y_high + margin) << "]\n";
+    script << "set yrange [" << detail::exact_text(y_low - margin) << ":"
+           << detail::exact_text(y_high + margin) << "]\n";
   }
   const auto& s = result.suggestions;
   const std::vector<std::tuple<const char*, std::optional<double>, const char*>>
@@ -293,7 +287,7 @@ std::string plot_script(const LRRangeTestResult& result,
     if (!lr) {
       continue;
     }
-    const std::string x = format_double(*lr);
+    const std::string x = detail::exact_text(*lr);
     script << "set arrow " << tag << " from first " << x
            << ", graph 0 to first " << x << ", graph 1 nohead lw 2 dt "
            << (tag <= 2 ? 1 : 3) << " lc rgb '" << color << "'\n";
@@ -383,10 +377,7 @@ LRRangeTest::LRRangeTest(std::shared_ptr<torch::nn::Module> module,
               kName,
               ": num_iter must be >= 2, got ",
               options_.num_iter());
-  TORCH_CHECK(options_.smooth_f() > 0 && options_.smooth_f() <= 1,
-              kName,
-              ": smooth_f must be in (0, 1], got ",
-              options_.smooth_f());
+  detail::check_unit_interval(options_.smooth_f(), kName, "smooth_f");
   TORCH_CHECK(options_.diverge_threshold() > 1,
               kName,
               ": diverge_threshold must be > 1 (infinity disables it), got ",
@@ -501,12 +492,17 @@ Batch LRRangeTest::next_batch(BatchSource& source, const char* which) {
   return std::move(*batch);
 }
 
+torch::Tensor LRRangeTest::loss_of(const torch::Tensor& output,
+                                   const torch::Tensor& target) const {
+  return options_.loss_fn()
+             ? options_.loss_fn()(output, target)
+             : torch::nn::functional::cross_entropy(output, target);
+}
+
 torch::Tensor LRRangeTest::batch_loss(const Batch& batch) {
   const torch::Tensor output = forward_(batch.input.to(options_.device()));
   const torch::Tensor target = batch.target.to(options_.device());
-  torch::Tensor loss =
-      options_.loss_fn() ? options_.loss_fn()(output, target)
-                         : torch::nn::functional::cross_entropy(output, target);
+  torch::Tensor loss = loss_of(output, target);
   TORCH_CHECK(loss.numel() == 1,
               kName,
               ": loss_fn must return a single value, got shape ",
@@ -526,10 +522,7 @@ double LRRangeTest::evaluate(BatchSource& validation) {
     const int64_t size = input.size(0);
     const torch::Tensor output = forward_(input);
     if (options_.metric() == RangeTestMetric::kLoss) {
-      const torch::Tensor loss =
-          options_.loss_fn()
-              ? options_.loss_fn()(output, target)
-              : torch::nn::functional::cross_entropy(output, target);
+      const torch::Tensor loss = loss_of(output, target);
       total += loss.item<double>() * static_cast<double>(size);
     } else {
       TORCH_CHECK(output.dim() == 2 && target.dim() == 1 &&
@@ -595,9 +588,7 @@ double range_test_lr(int64_t iteration, const LRRangeTestOptions& options) {
 
 std::vector<double> smooth_losses(const std::vector<double>& losses,
                                   double smooth_f) {
-  TORCH_CHECK(smooth_f > 0 && smooth_f <= 1,
-              "smooth_losses: smooth_f must be in (0, 1], got ",
-              smooth_f);
+  detail::check_unit_interval(smooth_f, "smooth_losses", "smooth_f");
   LossSmoother smoother(smooth_f);
   std::vector<double> smoothed;
   smoothed.reserve(losses.size());

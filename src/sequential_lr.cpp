@@ -70,10 +70,14 @@ void SequentialLR::compute(int64_t epoch,
   schedulers_[index]->compute(epoch - stage_start(index), lrs, momentums);
   // A stage without momentum cycling keeps the momentum where the last stage
   // with it left off (as PyTorch leaves the optimizer), so that value is a
-  // function of the step too and survives save/load.
-  if (momentums.empty() && index > 0) {
+  // function of the step too and survives save/load. Nothing to do when no
+  // stage cycles momentum (this scheduler then has no momentum kinds).
+  if (momentums.empty() && index > 0 && !momentum_kinds_.empty()) {
     std::vector<double> unused_lrs(lrs.size());
     for (auto stage = index; momentums.empty() && stage-- > 0;) {
+      if (schedulers_[stage]->momentum_kinds_.empty()) {
+        continue;
+      }
       schedulers_[stage]->compute(
           milestones_[stage] - stage_start(stage) - 1, unused_lrs, momentums);
     }

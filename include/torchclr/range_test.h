@@ -347,6 +347,9 @@ class LRRangeTest {
   Batch next_batch(BatchSource& source, const char* which);
   double evaluate(BatchSource& validation);
   torch::Tensor batch_loss(const Batch& batch);
+  /// The options' loss_fn, or cross-entropy.
+  torch::Tensor loss_of(const torch::Tensor& output,
+                        const torch::Tensor& target) const;
 
   std::shared_ptr<torch::nn::Module> module_;
   ForwardFunction forward_;

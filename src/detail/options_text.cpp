@@ -7,12 +7,6 @@
 namespace torchclr::detail {
 namespace {
 
-std::string to_text(double value) {
-  std::ostringstream out;
-  out << std::setprecision(17) << value;
-  return out.str();
-}
-
 template <typename T>
 std::string join(const std::vector<T>& values) {
   std::string text = "[";
@@ -21,7 +15,7 @@ std::string join(const std::vector<T>& values) {
       text += ",";
     }
     if constexpr (std::is_same_v<T, double>) {
-      text += to_text(values[i]);
+      text += exact_text(values[i]);
     } else {
       text += std::to_string(values[i]);
     }
@@ -30,6 +24,12 @@ std::string join(const std::vector<T>& values) {
 }
 
 }  // namespace
+
+std::string exact_text(double value) {
+  std::ostringstream out;
+  out << std::setprecision(17) << value;
+  return out.str();
+}
 
 OptionsText& OptionsText::append(const char* key, const std::string& value) {
   if (!text_.empty()) {
@@ -50,10 +50,14 @@ OptionsText& OptionsText::add(const char* key, int64_t value) {
 }
 
 OptionsText& OptionsText::add(const char* key, double value) {
-  return append(key, to_text(value));
+  return append(key, exact_text(value));
 }
 
 OptionsText& OptionsText::add(const char* key, const std::string& value) {
+  return append(key, value);
+}
+
+OptionsText& OptionsText::add(const char* key, const char* value) {
   return append(key, value);
 }
 

@@ -6,6 +6,9 @@
 
 namespace torchclr::detail {
 
+/// `value` with 17 significant digits: read back, it is the same double.
+std::string exact_text(double value);
+
 /// The canonical text of a scheduler's options ("key=value;..."), stored in
 /// its archives so that `load` can refuse a state saved with other options.
 /// Doubles keep 17 significant digits: equal text means equal values.
@@ -15,6 +18,8 @@ class OptionsText {
   OptionsText& add(const char* key, int64_t value);
   OptionsText& add(const char* key, double value);
   OptionsText& add(const char* key, const std::string& value);
+  /// Without it a string literal would pick the bool overload.
+  OptionsText& add(const char* key, const char* value);
   OptionsText& add(const char* key, const std::vector<int64_t>& values);
   OptionsText& add(const char* key, const std::vector<double>& values);
 
