@@ -10,6 +10,7 @@ packages=(
   libopenblas0-pthread # LibTorch on Debian defaults to the reference BLAS
   gnuplot-nox python3-torch dataset-fashion-mnist
   clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes
+  debootstrap # the LibTorch 2.x check's Debian 13 chroot
 )
 
 missing=()

@@ -26,9 +26,7 @@ if [ "$(id -u)" -ne 0 ] || ! chroot / /bin/true 2>/dev/null; then
   [ "${TORCHCLR_REQUIRE_LIBTORCH2:-0}" = 1 ] && exit 1
   exit 0
 fi
-if ! command -v debootstrap >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-fi
+bash "$repo/scripts/install_deps.sh" # debootstrap, among the rest
 if [ ! -e "$root/etc/debian_version" ]; then
   echo "== debootstrap Debian 13 (trixie) into $root"
   mkdir -p "$root"

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <numeric>
 
 #include "gnuplot.h"
 #include "network.h"
@@ -63,9 +64,7 @@ std::pair<ex::DataSplit, ex::DataSplit> load_with(const DataFlags& flags,
       n = std::min(n, limit);
     }
     std::vector<size_t> all(static_cast<size_t>(n));
-    for (size_t i = 0; i < all.size(); ++i) {
-      all[i] = i;
-    }
+    std::iota(all.begin(), all.end(), size_t{0});
     auto batch = dataset.get_batch(all);
     return ex::DataSplit{batch.data, batch.target};
   };
@@ -110,34 +109,41 @@ const std::vector<PaperRun> kPaperRuns = {
     {"exp_range", 42000, 0.822},
 };
 
+// `iterations` of the paper's runs at `scale`, at least 1.
+int64_t scaled(int64_t iterations, double scale) {
+  return std::max<int64_t>(1, std::llround(iterations * scale));
+}
+
+const PaperRun* paper_run(const std::string& policy) {
+  for (const auto& run : kPaperRuns) {
+    if (policy == run.policy) {
+      return &run;
+    }
+  }
+  return nullptr;
+}
+
 // The paper's settings for `policy`, with every length scaled by `scale`.
 ex::PolicyFlags paper_policy(const std::string& policy, double scale) {
-  auto scaled = [&](int64_t iterations) {
-    return std::max<int64_t>(1, std::llround(iterations * scale));
-  };
   ex::PolicyFlags f;
   f.policy = policy;
   f.base_lr = 0.001;
   f.max_lr = 0.006;
-  f.step_size_up = scaled(2000);
-  f.T_0 = scaled(2000);
+  f.step_size_up = scaled(2000, scale);
+  f.T_0 = scaled(2000, scale);
   f.lr = policy == "decay" ? 0.007 : 0.001;
   f.end_lr = 0.001;
-  f.decay_iters = scaled(4000);
-  f.milestones = {scaled(60000), scaled(65000)};
-  f.step_size = scaled(10000);
+  f.decay_iters = scaled(4000, scale);
+  f.milestones = {scaled(60000, scale), scaled(65000, scale)};
+  f.step_size = scaled(10000, scale);
   // Per-iteration decay, so the whole scaled run decays as the paper's did.
   f.gamma = std::pow(0.99994, 1.0 / scale);
   return f;
 }
 
 int64_t paper_iterations(const std::string& policy, double scale) {
-  for (const auto& run : kPaperRuns) {
-    if (policy == run.policy) {
-      return std::max<int64_t>(1, std::llround(run.iterations * scale));
-    }
-  }
-  return std::max<int64_t>(1, std::llround(25000 * scale));
+  const PaperRun* run = paper_run(policy);
+  return scaled(run ? run->iterations : 25000, scale);
 }
 
 void add_data_flags(CLI::App& app, DataFlags& flags) {
@@ -201,20 +207,15 @@ int run_compare(const DataFlags& data,
     auto config = base;
     config.policy = paper_policy(policy, scale);
     config.iterations = paper_iterations(policy, scale);
-    config.eval_every = eval_every > 0
-                            ? eval_every
-                            : std::max<int64_t>(1, std::llround(1000 * scale));
+    config.eval_every = eval_every > 0 ? eval_every : scaled(1000, scale);
     config.out_dir = (fs::path(out) / policy).string();
     config.checkpoint.clear();
     config.label = policy;
     auto result = ex::train_network(config, train, test);
-    std::string paper = "-";
-    for (const auto& run : kPaperRuns) {
-      if (policy == run.policy) {
-        paper =
-            fmt::format("{:.1f}% at {}", 100 * run.accuracy, run.iterations);
-      }
-    }
+    const PaperRun* run = paper_run(policy);
+    const std::string paper =
+        run ? fmt::format("{:.1f}% at {}", 100 * run->accuracy, run->iterations)
+            : "-";
     table += fmt::format("| {} | {} | {:.2f}% | {:.1f} | {} |\n",
                          policy,
                          config.iterations,

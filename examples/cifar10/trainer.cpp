@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
 #include "gnuplot.h"
 #include "network.h"
@@ -128,16 +129,15 @@ void save_checkpoint(const TrainConfig& config,
   if (!log.empty()) {
     archive.write("log", log_tensor(log));
   }
-  const std::string temp = path + ".tmp";
-  archive.save_to(temp);
-  fs::rename(temp, path);
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  torchclr::detail::write_file_atomically(path, bytes.str(), "--checkpoint");
 }
 
 void write_outputs(const TrainConfig& config, const std::vector<LogRow>& log) {
   if (config.out_dir.empty()) {
     return;
   }
-  fs::create_directories(config.out_dir);
   const std::string csv = (fs::path(config.out_dir) / "log.csv").string();
   torchclr::detail::write_file_atomically(csv, log_csv(log), "--out");
   const std::string png = (fs::path(config.out_dir) / "accuracy.png").string();
