@@ -3,7 +3,6 @@
 #include <torch/serialize/archive.h>
 #include <torch/utils.h>
 #include <torchclr/detail/checks.h>
-#include <torchclr/detail/files.h>
 #include <torchclr/detail/options_text.h>
 #include <torchclr/detail/version.h>
 #include <torchclr/range_test.h>
@@ -226,20 +225,8 @@ std::string short_double(double value) {
   return out.str();
 }
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  while (!text.empty() &&
-         std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.pop_back();
-  }
-  return text;
-}
-
 std::string plot_script(const LRRangeTestResult& result,
-                        const fs::path& csv_path,
-                        const fs::path& output_path) {
+                        const fs::path& csv_path) {
   const auto& points = result.points;
   // Y range: the part of the curve up to the smoothed minimum, so that the
   // divergence at the end does not flatten everything else.
@@ -261,7 +248,6 @@ std::string plot_script(const LRRangeTestResult& result,
 
   std::ostringstream script;
   script << "set terminal pngcairo size 1000,640 noenhanced\n"
-         << "set output " << detail::gnuplot_quote(output_path.string()) << "\n"
          << "set datafile separator ','\n"
          << "set logscale x\n"
          << "set format x '%.0e'\n"
@@ -291,7 +277,7 @@ std::string plot_script(const LRRangeTestResult& result,
     script << "set arrow " << tag << " from first " << x
            << ", graph 0 to first " << x << ", graph 1 nohead lw 2 dt "
            << (tag <= 2 ? 1 : 3) << " lc rgb '" << color << "'\n";
-    script << "set label " << tag << " " << detail::gnuplot_quote(label)
+    script << "set label " << tag << " " << gnuplot_quote(label)
            << " at first " << x << ", graph " << (0.97 - 0.05 * (tag - 1))
            << " offset 0.5,0 tc rgb '" << color << "'\n";
     ++tag;
@@ -301,7 +287,7 @@ std::string plot_script(const LRRangeTestResult& result,
     title += ": base_lr " + short_double(*s.base_lr) + ", max_lr " +
              short_double(*s.max_lr);
   }
-  script << "set title " << detail::gnuplot_quote(title) << "\n";
+  script << "set title " << gnuplot_quote(title) << "\n";
   const bool has_metric = std::any_of(
       points.begin(), points.end(), [](const RangeTestPoint& point) {
         return point.metric.has_value();
@@ -310,10 +296,10 @@ std::string plot_script(const LRRangeTestResult& result,
                            ? "validation loss"
                            : "validation accuracy";
   if (has_metric) {
-    script << "set y2label " << detail::gnuplot_quote(metric) << "\n"
+    script << "set y2label " << gnuplot_quote(metric) << "\n"
            << "set y2tics\nset ytics nomirror\n";
   }
-  const std::string data = detail::gnuplot_quote(csv_path.string());
+  const std::string data = gnuplot_quote(csv_path.string());
   script << "plot " << data
          << " skip 1 using 2:3 with lines lc rgb '#b0b0b0' title 'loss', "
          << data
@@ -323,7 +309,7 @@ std::string plot_script(const LRRangeTestResult& result,
     script << ", " << data
            << " skip 1 using 2:5 axes x1y2 with linespoints pt 7 ps 0.5 "
               "lc rgb '#ff7f0e' title "
-           << detail::gnuplot_quote(metric);
+           << gnuplot_quote(metric);
   }
   script << "\n";
   return script.str();
@@ -740,7 +726,7 @@ void write_csv(const LRRangeTestResult& result,
     }
     out << "\n";
   }
-  detail::write_file_atomically(csv_path, out.str(), kName);
+  write_file_atomically(csv_path, out.str(), kName);
 }
 
 PlotReport write_csv_and_plot(const LRRangeTestResult& result,
@@ -751,44 +737,7 @@ PlotReport write_csv_and_plot(const LRRangeTestResult& result,
   if (result.points.empty()) {
     return {PlotStatus::kNoData, "the curve has no points to plot"};
   }
-  fs::path script_path = png_path;
-  script_path += ".gp.tmp";
-  fs::path error_path = png_path;
-  error_path += ".err.tmp";
-  fs::path image_path = png_path;
-  image_path += ".tmp";
-  detail::write_file_atomically(
-      script_path, plot_script(result, csv_path, image_path), kName);
-  const auto [spawn_error, exit_status] =
-      detail::run_program(gnuplot, script_path, error_path);
-  std::string errors = read_text(error_path);
-  std::error_code ignored;
-  fs::remove(script_path, ignored);
-  fs::remove(error_path, ignored);
-  PlotReport report{PlotStatus::kWritten, ""};
-  if (spawn_error == ENOENT || spawn_error == EACCES ||
-      spawn_error == ENOTDIR || exit_status == 127) {
-    report = {PlotStatus::kGnuplotMissing,
-              "cannot run " + gnuplot + ": " +
-                  (spawn_error != 0 ? std::strerror(spawn_error) : errors)};
-  } else if (spawn_error != 0) {
-    report = {PlotStatus::kGnuplotFailed,
-              "cannot run " + gnuplot + ": " + std::strerror(spawn_error)};
-  } else if (exit_status != 0 || !fs::exists(image_path)) {
-    report = {PlotStatus::kGnuplotFailed,
-              gnuplot + " exited with status " + std::to_string(exit_status) +
-                  (errors.empty() ? "" : ": " + errors)};
-  } else {
-    std::error_code error;
-    fs::rename(image_path, png_path, error);
-    if (error) {
-      report = {PlotStatus::kGnuplotFailed,
-                "cannot rename the plot into " + png_path.string() + ": " +
-                    error.message()};
-    }
-  }
-  fs::remove(image_path, ignored);
-  return report;
+  return render_gnuplot(plot_script(result, csv_path), png_path, gnuplot);
 }
 
 }  // namespace torchclr

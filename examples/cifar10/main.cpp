@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <torchclr/data/cifar.h>
 #include <torchclr/data/idx.h>
-#include <torchclr/detail/files.h>
+#include <torchclr/files.h>
 #include <torchclr/range_test.h>
 
 #include <CLI/CLI.hpp>
@@ -17,7 +17,6 @@
 #include <map>
 #include <numeric>
 
-#include "gnuplot.h"
 #include "network.h"
 #include "policy_cli.h"
 #include "progress.h"
@@ -224,27 +223,27 @@ int run_compare(const DataFlags& data,
                          paper);
     plots += fmt::format("{}{} every ::1 using 1:5 with lines lw 2 title '{}'",
                          plots.empty() ? "plot " : ", ",
-                         torchclr::detail::gnuplot_quote(
+                         torchclr::gnuplot_quote(
                              (fs::path(config.out_dir) / "log.csv").string()),
                          policy);
   }
   const auto table_path = (fs::path(out) / "results.md").string();
-  torchclr::detail::write_file_atomically(table_path, table, "--out");
+  torchclr::write_file_atomically(table_path, table, "--out");
   const auto png = (fs::path(out) / "accuracy.png").string();
   const std::string script = fmt::format(
-      "set terminal pngcairo size 900,450 noenhanced\nset output {}\n"
+      "set terminal pngcairo size 900,450 noenhanced\n"
       "set datafile separator ','\nset title 'Test accuracy ({}, scale {})'\n"
       "set xlabel 'iteration'\nset ylabel 'test accuracy'\nset key bottom "
       "right\nset grid\n{}\n",
-      torchclr::detail::gnuplot_quote(png + ".tmp"),
       data.dataset,
       scale,
       plots);
   fmt::print("{}\n", table);
-  if (ex::render_with_gnuplot(script, png + ".tmp", png)) {
+  const auto plot = torchclr::render_gnuplot(script, png);
+  if (plot.status == torchclr::PlotStatus::kWritten) {
     fmt::print("wrote {} and {}\n", table_path, png);
   } else {
-    fmt::print("wrote {}; no plot (gnuplot missing or failed)\n", table_path);
+    fmt::print("wrote {}; no plot ({})\n", table_path, plot.message);
   }
   return 0;
 }
@@ -393,7 +392,7 @@ int run_range_test(const DataFlags& data,
     summary += fmt::format("step_size_up={}\n", cyclic.step_size_up());
     fmt::print("  train with:       {}\n", command);
   }
-  torchclr::detail::write_file_atomically(
+  torchclr::write_file_atomically(
       fs::path(out) / "suggestions.txt", summary, "--out");
   fmt::print("wrote {}{}\n",
              csv.string(),

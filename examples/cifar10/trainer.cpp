@@ -1,8 +1,8 @@
 #include "trainer.h"
 
 #include <fmt/format.h>
-#include <torchclr/detail/files.h>
-#include <torchclr/detail/momentum.h>
+#include <torchclr/files.h>
+#include <torchclr/momentum.h>
 #include <torchclr/scheduler.h>
 
 #include <chrono>
@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <sstream>
 
-#include "gnuplot.h"
 #include "network.h"
 #include "progress.h"
 
@@ -21,7 +20,7 @@ namespace fs = std::filesystem;
 
 double momentum_of(torch::optim::Optimizer& optimizer) {
   const auto& options = optimizer.param_groups()[0].options();
-  return detail::get_momentum(options, detail::momentum_kind(options));
+  return torchclr::get_momentum(options).value_or(0.0);
 }
 
 double evaluate(Cifar10Full& model,
@@ -131,7 +130,7 @@ void save_checkpoint(const TrainConfig& config,
   }
   std::ostringstream bytes;
   archive.save_to(bytes);
-  torchclr::detail::write_file_atomically(path, bytes.str(), "--checkpoint");
+  torchclr::write_file_atomically(path, bytes.str(), "--checkpoint");
 }
 
 void write_outputs(const TrainConfig& config, const std::vector<LogRow>& log) {
@@ -139,23 +138,22 @@ void write_outputs(const TrainConfig& config, const std::vector<LogRow>& log) {
     return;
   }
   const std::string csv = (fs::path(config.out_dir) / "log.csv").string();
-  torchclr::detail::write_file_atomically(csv, log_csv(log), "--out");
+  torchclr::write_file_atomically(csv, log_csv(log), "--out");
   const std::string png = (fs::path(config.out_dir) / "accuracy.png").string();
   const std::string script = fmt::format(
       "set terminal pngcairo size 800,400 noenhanced\n"
-      "set output {0}\nset datafile separator ','\n"
-      "set title {1}\n"
+      "set datafile separator ','\n"
+      "set title {0}\n"
       "set xlabel 'iteration'\nset ylabel 'test accuracy'\n"
       "set y2label 'learning rate'\nset y2tics\nset ytics nomirror\n"
       "set key bottom right\nset grid\n"
-      "plot {2} every ::1 using 1:5 with linespoints title 'accuracy', "
+      "plot {1} every ::1 using 1:5 with linespoints title 'accuracy', "
       "'' every ::1 using 1:2 with lines axes x1y2 title 'lr'\n",
-      detail::gnuplot_quote(png + ".tmp"),
-      detail::gnuplot_quote(config.label + ": test accuracy and learning rate"),
-      detail::gnuplot_quote(csv));
-  if (!render_with_gnuplot(script, png + ".tmp", png)) {
-    fmt::print(
-        stderr, "note: no plot (gnuplot missing or failed); wrote {}\n", csv);
+      gnuplot_quote(config.label + ": test accuracy and learning rate"),
+      gnuplot_quote(csv));
+  const auto plot = torchclr::render_gnuplot(script, png);
+  if (plot.status != torchclr::PlotStatus::kWritten) {
+    fmt::print(stderr, "note: no plot ({}); wrote {}\n", plot.message, csv);
   }
 }
 

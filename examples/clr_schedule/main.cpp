@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 #include <torch/torch.h>
-#include <torchclr/detail/files.h>
-#include <torchclr/detail/momentum.h>
+#include <torchclr/files.h>
+#include <torchclr/momentum.h>
 
 #include <iostream>
 
@@ -36,8 +36,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& kind,
 }
 
 double momentum_of(const torch::optim::OptimizerOptions& options) {
-  return torchclr::detail::get_momentum(
-      options, torchclr::detail::momentum_kind(options));
+  return torchclr::get_momentum(options).value_or(0.0);
 }
 
 std::string render(torch::optim::Optimizer& optimizer,
@@ -105,7 +104,7 @@ int main(int argc, char** argv) {
     if (out.empty()) {
       std::cout << csv;
     } else {
-      torchclr::detail::write_file_atomically(out, csv, "--out");
+      torchclr::write_file_atomically(out, csv, "--out");
     }
   } catch (const c10::Error& e) {
     std::cerr << "clr_schedule: " << e.what_without_backtrace() << "\n";

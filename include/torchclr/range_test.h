@@ -7,6 +7,7 @@
 #include <torch/optim/optimizer.h>
 #include <torch/types.h>
 #include <torchclr/cyclic_lr.h>
+#include <torchclr/files.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -391,20 +392,6 @@ LRSuggestions suggest_lrs(const std::vector<double>& lrs,
                           const std::vector<double>& smoothed_losses,
                           int64_t num_iter,
                           double smooth_f = 1.0);
-
-/// Outcome of rendering the plot.
-enum class PlotStatus {
-  kWritten,         ///< the PNG was written
-  kGnuplotMissing,  ///< the gnuplot program was not found; no PNG
-  kGnuplotFailed,   ///< gnuplot ran but failed; no PNG
-  kNoData,  ///< the curve is empty (the first loss was not finite); no PNG
-};
-
-/// What `write_csv_and_plot` did; `message` says why when no PNG was written.
-struct PlotReport {
-  PlotStatus status;
-  std::string message;
-};
 
 /// Writes the curve as CSV (iteration,lr,loss,smoothed_loss and val_loss or
 /// val_accuracy, empty where not evaluated), to a temporary name first and

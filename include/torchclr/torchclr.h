@@ -5,8 +5,10 @@
 #include <torchclr/data/cifar.h>
 #include <torchclr/data/idx.h>
 #include <torchclr/exponential_lr.h>
+#include <torchclr/files.h>
 #include <torchclr/group_values.h>
 #include <torchclr/linear_lr.h>
+#include <torchclr/momentum.h>
 #include <torchclr/multi_step_lr.h>
 #include <torchclr/one_cycle_lr.h>
 #include <torchclr/range_test.h>

@@ -3,6 +3,7 @@
 #include <torch/optim/rmsprop.h>
 #include <torch/optim/sgd.h>
 #include <torchclr/detail/momentum.h>
+#include <torchclr/momentum.h>
 
 namespace torchclr::detail {
 
@@ -67,3 +68,16 @@ void set_momentum(optim::OptimizerOptions& options,
 }
 
 }  // namespace torchclr::detail
+
+namespace torchclr {
+
+std::optional<double> get_momentum(
+    const torch::optim::OptimizerOptions& options) {
+  const auto kind = detail::momentum_kind(options);
+  if (kind == detail::MomentumKind::kNone) {
+    return std::nullopt;
+  }
+  return detail::get_momentum(options, kind);
+}
+
+}  // namespace torchclr
