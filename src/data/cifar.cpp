@@ -86,22 +86,13 @@ CIFARRecords parse_cifar_records(const uint8_t* data,
           ? std::vector<LabelKind>{{"coarse label", 20}, {"fine label", 100}}
           : std::vector<LabelKind>{{"label", 10}};
   for (int64_t column = 0; column < label_bytes; ++column) {
-    const auto& kind = kinds[column];
-    const auto bad = (labels.select(1, column) >= kind.classes).nonzero();
-    if (bad.numel() > 0) {
-      const int64_t at = bad[0][0].item<int64_t>();
-      TORCH_CHECK(false,
-                  "cifar: ",
-                  name,
-                  ": ",
-                  kind.what,
-                  " ",
-                  labels[at][column].item<int64_t>(),
-                  " at offset ",
-                  at * static_cast<int64_t>(record) + column,
-                  " is out of range, expected 0..",
-                  kind.classes - 1);
-    }
+    check_label_range(labels.select(1, column),
+                      kinds[column].classes,
+                      "cifar",
+                      name,
+                      kinds[column].what,
+                      column,
+                      static_cast<int64_t>(record));
   }
   auto images = records.narrow(1, label_bytes, kCIFARImageBytes)
                     .clone(at::MemoryFormat::Contiguous)

@@ -307,19 +307,13 @@ ImageSplit make_idx_split(const torch::Tensor& images,
               labels.size(0),
               " labels, expected one label per image");
   const auto targets = labels.to(torch::kLong);
-  const auto bad = (targets >= kMNISTClasses).nonzero();
-  if (bad.numel() > 0) {
-    const int64_t at = bad[0][0].item<int64_t>();
-    TORCH_CHECK(false,
-                "idx: ",
-                labels_name,
-                ": label ",
-                targets[at].item<int64_t>(),
-                " at offset ",
-                static_cast<int64_t>(kMagicBytes + kDimensionBytes) + at,
-                " is out of range, expected 0..",
-                kMNISTClasses - 1);
-  }
+  check_label_range(targets,
+                    kMNISTClasses,
+                    "idx",
+                    labels_name,
+                    "label",
+                    static_cast<int64_t>(kMagicBytes + kDimensionBytes),
+                    1);
   return {images.unsqueeze(1), targets};
 }
 
