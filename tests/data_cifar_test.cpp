@@ -1,8 +1,7 @@
+#include <gmock/gmock.h>
 #include <torchclr/data/cifar.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <set>
 #include <string>
@@ -21,6 +20,9 @@ using data::CIFAR100;
 using data::CIFAR100Labels;
 using data::ImageDatasetOptions;
 using data::Mode;
+using testing::HasSubstr;
+using testing::StartsWith;
+using testing::ThrowsMessage;
 
 constexpr int64_t kSide = 32;
 constexpr int64_t kPlane = kSide * kSide;
@@ -209,8 +211,9 @@ TEST(CIFAR10Test, IndexOutOfRangeIsAnError) {
   TempDir dir;
   write_cifar10(dir);
   CIFAR10 train(dir.path());
-  EXPECT_EQ(error_of([&] { train.get(10); }),
-            "CIFAR10: index 10 is out of range for 10 examples");
+  EXPECT_THAT([&] { train.get(10); },
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "CIFAR10: index 10 is out of range for 10 examples")));
 }
 
 // Train image k has pixel 10 k + c + 3 (x % 2), plus 1 for image 0; the test
@@ -277,20 +280,22 @@ TEST(CIFAR10Test, SubtractsTheTrainMeanImage) {
 TEST(CIFAR10Test, MeanImageOptionsAreChecked) {
   TempDir dir;
   write_cifar10(dir);
-  EXPECT_EQ(
-      error_of([&] {
+  EXPECT_THAT(
+      [&] {
         CIFAR10(ImageDatasetOptions(dir.path())
                     .mode(Mode::kTest)
                     .subtract_mean(true)
                     .mean_image(torch::zeros({1, 28, 28})));
-      }),
-      "CIFAR10: mean_image must be a float tensor of shape [3, 32, 32], got "
-      "Float of shape [1, 28, 28]");
-  EXPECT_EQ(error_of([&] {
-              CIFAR10(ImageDatasetOptions(dir.path())
-                          .mean_image(torch::zeros({3, 32, 32})));
-            }),
-            "CIFAR10: mean_image is set but subtract_mean is false");
+      },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "CIFAR10: mean_image must be a float tensor of shape [3, 32, 32], got Float of shape [1, 28, 28]")));
+  EXPECT_THAT(
+      [&] {
+        CIFAR10(ImageDatasetOptions(dir.path())
+                    .mean_image(torch::zeros({3, 32, 32})));
+      },
+      ThrowsMessage<c10::Error>(
+          HasSubstr("CIFAR10: mean_image is set but subtract_mean is false")));
 }
 
 /// The float images of the train split, as the batch before augmentation.
@@ -400,47 +405,44 @@ TEST(CIFAR10Test, CropAndFlipTogetherAreReproducible) {
 TEST(CIFAR10Test, AugmentationIsForTheTrainSplit) {
   TempDir dir;
   write_cifar10(dir);
-  const std::string expected =
-      "CIFAR10: crop_padding and horizontal_flip are train-time augmentation, "
-      "but the options load the test split";
-  EXPECT_EQ(
-      error_of([&] {
+  const auto train_time_only = ThrowsMessage<c10::Error>(HasSubstr(
+      "CIFAR10: crop_padding and horizontal_flip are train-time augmentation, but the options load the test split"));
+  EXPECT_THAT(
+      [&] {
         CIFAR10(
             ImageDatasetOptions(dir.path()).mode(Mode::kTest).crop_padding(4));
-      }),
-      expected);
-  EXPECT_EQ(error_of([&] {
-              CIFAR10(ImageDatasetOptions(dir.path())
-                          .mode(Mode::kTest)
-                          .horizontal_flip(true));
-            }),
-            expected);
-  EXPECT_EQ(error_of([&] {
-              CIFAR10(ImageDatasetOptions(dir.path()).crop_padding(-1));
-            }),
-            "CIFAR10: crop_padding must be >= 0, got -1");
+      },
+      train_time_only);
+  EXPECT_THAT(
+      [&] {
+        CIFAR10(ImageDatasetOptions(dir.path())
+                    .mode(Mode::kTest)
+                    .horizontal_flip(true));
+      },
+      train_time_only);
+  EXPECT_THAT(
+      [&] { CIFAR10(ImageDatasetOptions(dir.path()).crop_padding(-1)); },
+      ThrowsMessage<c10::Error>(
+          HasSubstr("CIFAR10: crop_padding must be >= 0, got -1")));
   // More than the 32-pixel side would crop mostly zeros.
-  EXPECT_EQ(error_of([&] {
-              CIFAR10(ImageDatasetOptions(dir.path()).crop_padding(33));
-            }),
-            "CIFAR10: crop_padding must be at most the image's smaller side "
-            "(32), got 33");
+  EXPECT_THAT(
+      [&] { CIFAR10(ImageDatasetOptions(dir.path()).crop_padding(33)); },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "CIFAR10: crop_padding must be at most the image's smaller side (32), got 33")));
   EXPECT_NO_THROW(CIFAR10(ImageDatasetOptions(dir.path()).crop_padding(32)));
 }
 
 TEST(CIFAR10Test, MissingFileNamesItsPath) {
   TempDir dir;
-  const auto message = error_of([&] { CIFAR10 train(dir.path()); });
-  EXPECT_EQ(message.rfind(
-                "cifar: cannot open " + dir.file("data_batch_1.bin") + ": ", 0),
-            0u)
-      << message;
+  EXPECT_THAT(
+      [&] { CIFAR10 train(dir.path()); },
+      ThrowsMessage<c10::Error>(StartsWith(
+          "cifar: cannot open " + dir.file("data_batch_1.bin") + ": ")));
   write_cifar10(dir);
   std::filesystem::remove(dir.file("test_batch.bin"));
-  EXPECT_NE(error_of([&] {
-              CIFAR10(dir.path(), Mode::kTest);
-            }).find("cifar: cannot open " + dir.file("test_batch.bin")),
-            std::string::npos);
+  EXPECT_THAT([&] { CIFAR10(dir.path(), Mode::kTest); },
+              ThrowsMessage<c10::Error>(HasSubstr("cifar: cannot open " +
+                                                  dir.file("test_batch.bin"))));
 }
 
 TEST(CIFAR10Test, TruncatedFileNamesSizeAndOffset) {
@@ -452,16 +454,17 @@ TEST(CIFAR10Test, TruncatedFileNamesSizeAndOffset) {
   file.resize(file.size() + 100, 0);
   write_bytes(dir.file("data_batch_3.bin"), file);
   // 2 records of 3073 bytes end at 6146; the third has 100 of its 3073 bytes.
-  EXPECT_EQ(
-      error_of([&] { CIFAR10 train(dir.path()); }),
-      "cifar: " + dir.file("data_batch_3.bin") +
-          ": size 6246 is not a multiple of the 3073-byte record: truncated "
-          "at offset 6146, expected 2973 more bytes");
+  EXPECT_THAT(
+      [&] { CIFAR10 train(dir.path()); },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "cifar: " + dir.file("data_batch_3.bin") +
+          ": size 6246 is not a multiple of the 3073-byte record: truncated at offset 6146, expected 2973 more bytes")));
 
   write_bytes(dir.file("test_batch.bin"), {});
-  EXPECT_EQ(error_of([&] { CIFAR10(dir.path(), Mode::kTest); }),
-            "cifar: " + dir.file("test_batch.bin") +
-                ": empty file, expected records of 3073 bytes");
+  EXPECT_THAT([&] { CIFAR10(dir.path(), Mode::kTest); },
+              ThrowsMessage<c10::Error>(
+                  HasSubstr("cifar: " + dir.file("test_batch.bin") +
+                            ": empty file, expected records of 3073 bytes")));
 }
 
 TEST(CIFAR10Test, LabelOutOfRangeNamesItsOffset) {
@@ -471,9 +474,10 @@ TEST(CIFAR10Test, LabelOutOfRangeNamesItsOffset) {
   append_record(file, {9}, 0, pattern);
   append_record(file, {10}, 1, pattern);
   write_bytes(dir.file("data_batch_5.bin"), file);
-  EXPECT_EQ(error_of([&] { CIFAR10 train(dir.path()); }),
-            "cifar: " + dir.file("data_batch_5.bin") +
-                ": label 10 at offset 3073 is out of range, expected 0..9");
+  EXPECT_THAT([&] { CIFAR10 train(dir.path()); },
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "cifar: " + dir.file("data_batch_5.bin") +
+                  ": label 10 at offset 3073 is out of range, expected 0..9")));
 }
 
 int64_t coarse_label(int64_t image) {
@@ -531,29 +535,31 @@ TEST(CIFAR100Test, LabelsOutOfRangeNameTheirOffset) {
   append_record(file, {3, 100}, 2, pattern);
   write_bytes(dir.file("train.bin"), file);
   // Record 2 starts at 2 * 3074 = 6148; its fine label is the second byte.
-  EXPECT_EQ(
-      error_of([&] { CIFAR100 train(dir.path()); }),
-      "cifar: " + dir.file("train.bin") +
-          ": fine label 100 at offset 6149 is out of range, expected 0..99");
+  EXPECT_THAT(
+      [&] { CIFAR100 train(dir.path()); },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "cifar: " + dir.file("train.bin") +
+          ": fine label 100 at offset 6149 is out of range, expected 0..99")));
 
   file.clear();
   append_record(file, {20, 5}, 0, pattern);
   write_bytes(dir.file("test.bin"), file);
-  EXPECT_EQ(
-      error_of([&] { CIFAR100(dir.path(), Mode::kTest); }),
-      "cifar: " + dir.file("test.bin") +
-          ": coarse label 20 at offset 0 is out of range, expected 0..19");
+  EXPECT_THAT(
+      [&] { CIFAR100(dir.path(), Mode::kTest); },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "cifar: " + dir.file("test.bin") +
+          ": coarse label 20 at offset 0 is out of range, expected 0..19")));
 
   // A CIFAR-10 file read as CIFAR-100 is caught by its size.
   file.clear();
   append_record(file, {1}, 0, pattern);
   append_record(file, {1}, 1, pattern);
   write_bytes(dir.file("test.bin"), file);
-  EXPECT_EQ(
-      error_of([&] { CIFAR100(dir.path(), Mode::kTest); }),
-      "cifar: " + dir.file("test.bin") +
-          ": size 6146 is not a multiple of the 3074-byte record: truncated "
-          "at offset 3074, expected 2 more bytes");
+  EXPECT_THAT(
+      [&] { CIFAR100(dir.path(), Mode::kTest); },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "cifar: " + dir.file("test.bin") +
+          ": size 6146 is not a multiple of the 3074-byte record: truncated at offset 3074, expected 2 more bytes")));
 }
 
 }  // namespace

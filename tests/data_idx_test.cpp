@@ -1,5 +1,5 @@
+#include <gmock/gmock.h>
 #include <torchclr/data/idx.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <array>
@@ -20,6 +20,9 @@ using data::MNIST;
 using data::Mode;
 using data::detail::kIdxImagesMagic;
 using data::detail::kIdxLabelsMagic;
+using testing::HasSubstr;
+using testing::StartsWith;
+using testing::ThrowsMessage;
 
 using Bytes = std::vector<uint8_t>;
 
@@ -189,13 +192,15 @@ TEST(MNISTTest, TestSplitMeanNeedsTrainImages) {
   write_mnist(dir);
   write_bytes(dir.file("train-images-idx3-ubyte"), images_file(0, 0));
   write_bytes(dir.file("train-labels-idx1-ubyte"), labels_file({}));
-  EXPECT_EQ(error_of([&] {
-              MNIST(ImageDatasetOptions(dir.path())
-                        .mode(Mode::kTest)
-                        .subtract_mean(true));
-            }),
-            "MNIST: the train split under " + dir.path() +
-                " holds no images to take the mean image from");
+  EXPECT_THAT(
+      [&] {
+        MNIST(ImageDatasetOptions(dir.path())
+                  .mode(Mode::kTest)
+                  .subtract_mean(true));
+      },
+      ThrowsMessage<c10::Error>(
+          HasSubstr("MNIST: the train split under " + dir.path() +
+                    " holds no images to take the mean image from")));
 }
 
 TEST(IDXTest, ParsesFromMemory) {
@@ -224,16 +229,17 @@ TEST(IDXTest, ReadsConcatenatedGzipMembers) {
       expected_images(0, 3).squeeze(1)));
 }
 
-/// The error of loading the train split from `dir`.
-std::string train_error(const TempDir& dir) {
-  return error_of([&] { MNIST train(dir.path()); });
+/// Loads the train split from `dir`, for `EXPECT_THAT(..., ThrowsMessage)`.
+auto load_train(const TempDir& dir) {
+  return [&dir] { MNIST train(dir.path()); };
 }
 
 TEST(IDXTest, MissingFileNamesBothNames) {
   TempDir dir;
-  EXPECT_EQ(train_error(dir),
-            "idx: found neither " + dir.file("train-images-idx3-ubyte") +
-                " nor " + dir.file("train-images-idx3-ubyte.gz"));
+  EXPECT_THAT(load_train(dir),
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "idx: found neither " + dir.file("train-images-idx3-ubyte") +
+                  " nor " + dir.file("train-images-idx3-ubyte.gz"))));
 }
 
 TEST(IDXTest, BadMagicNamesFileOffsetAndExpectation) {
@@ -241,99 +247,112 @@ TEST(IDXTest, BadMagicNamesFileOffsetAndExpectation) {
   write_mnist(dir);
   // A labels file where the images belong.
   write_bytes(dir.file("train-images-idx3-ubyte"), labels_file(kTrainLabels));
-  EXPECT_EQ(
-      train_error(dir),
-      "idx: " + dir.file("train-images-idx3-ubyte") +
-          ": bad magic 0x00000801 at offset 0, expected 0x00000803 (unsigned "
-          "bytes, 3 dimensions)");
+  EXPECT_THAT(
+      load_train(dir),
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "idx: " + dir.file("train-images-idx3-ubyte") +
+          ": bad magic 0x00000801 at offset 0, expected 0x00000803 (unsigned bytes, 3 dimensions)")));
 
   std::filesystem::remove(dir.file("train-images-idx3-ubyte"));
   write_gzip(dir.file("train-images-idx3-ubyte.gz"), Bytes(40, 0));
-  EXPECT_EQ(train_error(dir),
-            "idx: " + dir.file("train-images-idx3-ubyte.gz") +
-                " (decompressed): bad magic 0x00000000 at offset 0, expected "
-                "0x00000803 (unsigned bytes, 3 dimensions)");
+  EXPECT_THAT(
+      load_train(dir),
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "idx: " + dir.file("train-images-idx3-ubyte.gz") +
+          " (decompressed): bad magic 0x00000000 at offset 0, expected 0x00000803 (unsigned bytes, 3 dimensions)")));
 }
 
-TEST(IDXTest, TruncatedFilesNameTheOffset) {
+/// A damaged train images file and the error after "idx: <path>".
+struct DamagedImages {
+  const char* name;
+  Bytes file;
+  const char* message;
+};
+
+void PrintTo(const DamagedImages& damaged, std::ostream* out) {
+  *out << damaged.name;
+}
+
+Bytes resized(Bytes bytes, size_t size) {
+  bytes.resize(size, 0);
+  return bytes;
+}
+
+class IDXDamagedImagesTest : public testing::TestWithParam<DamagedImages> {};
+
+TEST_P(IDXDamagedImagesTest, NamesTheOffset) {
   TempDir dir;
   write_mnist(dir);
   const auto path = dir.file("train-images-idx3-ubyte");
-  write_bytes(path, {0, 0});
-  EXPECT_EQ(
-      train_error(dir),
-      "idx: " + path +
-          ": truncated at offset 0: expected a 4-byte magic number, found 2 "
-          "bytes");
-
-  write_bytes(path, {0, 0, 8, 3, 0, 0, 0, 5, 0});
-  EXPECT_EQ(
-      train_error(dir),
-      "idx: " + path +
-          ": truncated at offset 4: expected 12 bytes of dimension sizes, "
-          "found 5");
-
-  // 5 images of 12 bytes after a 16-byte header, but only 50 bytes of pixels:
-  // images 0..3 end at 16 + 48 = 64, and image 4 has 2 of its 12 bytes.
-  auto file = images_file(0, 5);
-  file.resize(16 + 50);
-  write_bytes(path, file);
-  EXPECT_EQ(
-      train_error(dir),
-      "idx: " + path +
-          ": truncated at offset 64: expected 12 more bytes for image 4 of 5, "
-          "found 2");
-
-  file = images_file(0, 5);
-  file.insert(file.end(), 7, 0);
-  write_bytes(path, file);
-  EXPECT_EQ(
-      train_error(dir),
-      "idx: " + path +
-          ": 7 unexpected bytes at offset 76, expected the file to end after 5 "
-          "images");
-
-  write_bytes(path, idx_file(kIdxImagesMagic, {5, 4, 0}, {}));
-  EXPECT_EQ(train_error(dir),
-            "idx: " + path + ": dimension 2 at offset 12 is 0, expected >= 1");
-
-  // Dimensions whose product does not fit in 64 bits.
-  write_bytes(path, idx_file(kIdxImagesMagic, {2, 0xffffffff, 0xffffffff}, {}));
-  EXPECT_EQ(train_error(dir),
-            "idx: " + path +
-                ": dimension 2 at offset 12 makes one image more than 2^63 - 1 "
-                "bytes, expected a size a tensor can hold");
-  // Found by idx_fuzz: no images, but an image size that fits in 64 bits and
-  // not in a tensor's int64_t strides (it crashed inside LibTorch).
-  write_bytes(path, idx_file(kIdxImagesMagic, {0, 0xdc10bc01, 0xb0600000}, {}));
-  EXPECT_EQ(train_error(dir),
-            "idx: " + path +
-                ": dimension 2 at offset 12 makes one image more than 2^63 - 1 "
-                "bytes, expected a size a tensor can hold");
-  // 2^31 images of 2^32 bytes: each fits, all of them do not.
-  write_bytes(path,
-              idx_file(kIdxImagesMagic, {0x80000000, 0x10000, 0x10000}, {}));
-  EXPECT_EQ(train_error(dir),
-            "idx: " + path +
-                ": truncated at offset 16: expected 4294967296 more bytes for "
-                "image 0 of 2147483648, found 0");
+  write_bytes(path, GetParam().file);
+  EXPECT_THAT(load_train(dir),
+              ThrowsMessage<c10::Error>(
+                  HasSubstr("idx: " + path + GetParam().message)));
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    IDXTest,
+    IDXDamagedImagesTest,
+    testing::Values(
+        DamagedImages{
+            "MagicCut",
+            {0, 0},
+            ": truncated at offset 0: expected a 4-byte magic number, found 2 bytes"},
+        DamagedImages{
+            "DimensionsCut",
+            {0, 0, 8, 3, 0, 0, 0, 5, 0},
+            ": truncated at offset 4: expected 12 bytes of dimension sizes, found 5"},
+        // 5 images of 12 bytes after a 16-byte header, but only 50 bytes of
+        // pixels: images 0..3 end at 16 + 48 = 64, and image 4 has 2 of its 12
+        // bytes.
+        DamagedImages{
+            "LastImageCut",
+            resized(images_file(0, 5), 16 + 50),
+            ": truncated at offset 64: expected 12 more bytes for image 4 of 5, found 2"},
+        DamagedImages{
+            "TrailingBytes",
+            resized(images_file(0, 5), 16 + 60 + 7),
+            ": 7 unexpected bytes at offset 76, expected the file to end after 5 images"},
+        DamagedImages{"ZeroDimension",
+                      idx_file(kIdxImagesMagic, {5, 4, 0}, {}),
+                      ": dimension 2 at offset 12 is 0, expected >= 1"},
+        // Dimensions whose product does not fit in 64 bits.
+        DamagedImages{
+            "ImageOver64Bits",
+            idx_file(kIdxImagesMagic, {2, 0xffffffff, 0xffffffff}, {}),
+            ": dimension 2 at offset 12 makes one image more than 2^63 - 1 bytes, expected a size a tensor can hold"},
+        // Found by idx_fuzz: no images, but an image size that fits in 64 bits
+        // and not in a tensor's int64_t strides (it crashed inside LibTorch).
+        DamagedImages{
+            "ImageOverTensorStrides",
+            idx_file(kIdxImagesMagic, {0, 0xdc10bc01, 0xb0600000}, {}),
+            ": dimension 2 at offset 12 makes one image more than 2^63 - 1 bytes, expected a size a tensor can hold"},
+        // 2^31 images of 2^32 bytes: each fits, all of them do not.
+        DamagedImages{
+            "AllImagesOver64Bits",
+            idx_file(kIdxImagesMagic, {0x80000000, 0x10000, 0x10000}, {}),
+            ": truncated at offset 16: expected 4294967296 more bytes for image 0 of 2147483648, found 0"}),
+    [](const testing::TestParamInfo<DamagedImages>& info) {
+      return std::string(info.param.name);
+    });
 
 TEST(IDXTest, LabelsMustMatchTheImages) {
   TempDir dir;
   write_mnist(dir);
   write_bytes(dir.file("train-labels-idx1-ubyte"), labels_file({1, 2, 3, 4}));
-  EXPECT_EQ(train_error(dir),
-            "idx: " + dir.file("train-images-idx3-ubyte") +
-                " holds 5 images but " + dir.file("train-labels-idx1-ubyte") +
-                " holds 4 labels, expected one label per image");
+  EXPECT_THAT(load_train(dir),
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "idx: " + dir.file("train-images-idx3-ubyte") +
+                  " holds 5 images but " + dir.file("train-labels-idx1-ubyte") +
+                  " holds 4 labels, expected one label per image")));
 
   // Label 2 sits at offset 8 + 2.
   write_bytes(dir.file("train-labels-idx1-ubyte"),
               labels_file({1, 2, 10, 4, 5}));
-  EXPECT_EQ(train_error(dir),
-            "idx: " + dir.file("train-labels-idx1-ubyte") +
-                ": label 10 at offset 10 is out of range, expected 0..9");
+  EXPECT_THAT(load_train(dir),
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "idx: " + dir.file("train-labels-idx1-ubyte") +
+                  ": label 10 at offset 10 is out of range, expected 0..9")));
 }
 
 TEST(IDXTest, DamagedGzipIsAnError) {
@@ -341,14 +360,16 @@ TEST(IDXTest, DamagedGzipIsAnError) {
   write_mnist(dir);
   const auto path = dir.file("t10k-images-idx3-ubyte.gz");
   const auto good = read_bytes(path);
+  const auto load_test = [&] { MNIST(dir.path(), Mode::kTest); };
 
   auto truncated = good;
   truncated.resize(good.size() - 10);
   write_bytes(path, truncated);
-  EXPECT_EQ(error_of([&] { MNIST(dir.path(), Mode::kTest); }),
-            "idx: " + path + ": gzip stream truncated at offset " +
-                std::to_string(truncated.size()) +
-                ": expected more compressed data before its end");
+  EXPECT_THAT(load_test,
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "idx: " + path + ": gzip stream truncated at offset " +
+                  std::to_string(truncated.size()) +
+                  ": expected more compressed data before its end")));
 
   // Flip bits in the deflate data (after the 10-byte gzip header): either
   // the stream or its CRC-32 no longer checks out.
@@ -357,19 +378,19 @@ TEST(IDXTest, DamagedGzipIsAnError) {
     corrupt[i] ^= 0x5a;
   }
   write_bytes(path, corrupt);
-  const auto message = error_of([&] { MNIST(dir.path(), Mode::kTest); });
-  EXPECT_EQ(message.rfind("idx: " + path + ": corrupt gzip data at offset ", 0),
-            0u)
-      << message;
+  EXPECT_THAT(load_test,
+              ThrowsMessage<c10::Error>(StartsWith(
+                  "idx: " + path + ": corrupt gzip data at offset ")));
 
   auto trailing = good;
   trailing.insert(trailing.end(), {1, 2, 3});
   write_bytes(path, trailing);
-  EXPECT_EQ(error_of([&] { MNIST(dir.path(), Mode::kTest); }),
-            "idx: " + path +
-                ": 3 unexpected bytes after the gzip stream at offset " +
-                std::to_string(good.size()) +
-                ", expected the end of the file or another gzip member");
+  EXPECT_THAT(load_test,
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "idx: " + path +
+                  ": 3 unexpected bytes after the gzip stream at offset " +
+                  std::to_string(good.size()) +
+                  ", expected the end of the file or another gzip member")));
 }
 
 constexpr const char* kFashionMNIST = "/usr/share/datasets/fashion-mnist";

@@ -1,10 +1,13 @@
 #include "test_util.h"
 
-#include <unistd.h>
-
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 namespace torchclr::test {
 
@@ -53,16 +56,29 @@ std::vector<torch::optim::OptimizerParamGroup> make_groups(std::size_t count) {
 }
 
 TempDir::TempDir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  path_ = std::filesystem::temp_directory_path() /
-          ("torchclr_" + std::string(info->test_suite_name()) + "_" +
-           info->name() + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(path_);
-  std::filesystem::create_directories(path_);
+  std::string name = "torchclr";
+  if (const auto* info =
+          ::testing::UnitTest::GetInstance()->current_test_info()) {
+    name += std::string("_") + info->test_suite_name() + "_" + info->name();
+  }
+  // Parameterised tests have '/' in their names; keep the directory one level.
+  std::replace(name.begin(), name.end(), '/', '_');
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / (name + "_XXXXXX")).string();
+  // mkdtemp creates a new directory under a name no other test or process
+  // holds, so removing it later cannot touch anyone else's files.
+  TORCH_CHECK(::mkdtemp(pattern.data()) != nullptr,
+              "TempDir: cannot create ",
+              pattern,
+              ": ",
+              std::strerror(errno));
+  path_ = pattern;
 }
 
 TempDir::~TempDir() {
-  std::filesystem::remove_all(path_);
+  // The error_code overload: a destructor must not throw.
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
 }
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {

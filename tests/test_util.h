@@ -49,12 +49,16 @@ inline std::unique_ptr<torch::optim::SGD> make_sgd(
 /// Expects |a - b| <= 1e-12 * max(|a|, |b|) (relative), with context.
 void expect_close(double actual, double expected, const std::string& context);
 
-/// A fresh directory under the system temp dir, named after the running test
-/// and removed at the end.
+/// A fresh, uniquely named directory under the system temp dir (named after
+/// the running test), removed with everything in it when the object goes out
+/// of scope, so also when an ASSERT returns early. Not copyable: one owner.
 class TempDir {
  public:
   TempDir();
   ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
   std::string path() const {
     return path_.string();
   }
