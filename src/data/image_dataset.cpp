@@ -111,8 +111,7 @@ torch::Tensor resolve_mean_image(
       options.mode() == Mode::kTrain ||
           (options.crop_padding() == 0 && !options.horizontal_flip()),
       name,
-      ": crop_padding and horizontal_flip are train-time augmentation, but "
-      "the options load the test split");
+      ": crop_padding and horizontal_flip are train-time augmentation, but the options load the test split");
   TORCH_CHECK(
       images.size(0) > 0, name, ": ", options.root(), " holds no images");
   // More padding than the image is wide would crop mostly zeros.
