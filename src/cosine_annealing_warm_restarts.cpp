@@ -7,12 +7,6 @@
 #include <cmath>
 
 namespace torchclr {
-namespace {
-
-constexpr const char* kName = "CosineAnnealingWarmRestarts";
-
-}  // namespace
-
 CosineAnnealingWarmRestartsOptions::CosineAnnealingWarmRestartsOptions(
     int64_t T_0)
     : T_0_(T_0) {}
@@ -49,27 +43,24 @@ double cosine_restart_lr(double base_lr,
 CosineAnnealingWarmRestarts::CosineAnnealingWarmRestarts(
     torch::optim::Optimizer& optimizer,
     CosineAnnealingWarmRestartsOptions options)
-    : Scheduler(optimizer, kName), options_(std::move(options)) {
-  detail::check_positive_count(options_.T_0(), kName, "T_0");
+    : OptionsScheduler(
+          optimizer, "CosineAnnealingWarmRestarts", std::move(options)) {
+  detail::check_positive_count(options_.T_0(), name(), "T_0");
   TORCH_CHECK(options_.T_mult() >= 1,
-              kName,
+              name(),
               ": T_mult must be an integer >= 1, got ",
               options_.T_mult());
-  detail::check_non_negative(options_.eta_min(), kName, "eta_min");
-  detail::check_positive(base_lrs_, kName, "the optimizer's lr");
+  detail::check_non_negative(options_.eta_min(), name(), "eta_min");
+  detail::check_positive(base_lrs(), name(), "the optimizer's lr");
   initial_step();
 }
 
-void CosineAnnealingWarmRestarts::compute(
-    int64_t epoch,
-    std::vector<double>& lrs,
-    std::vector<double>& momentums) const {
-  const auto position =
-      restart_position(epoch, options_.T_0(), options_.T_mult());
-  for (std::size_t i = 0; i < lrs.size(); ++i) {
-    lrs[i] = cosine_restart_lr(base_lrs_[i], options_.eta_min(), position);
-  }
-  momentums.clear();
+double CosineAnnealingWarmRestarts::lr_at(int64_t step,
+                                          std::size_t group) const {
+  return cosine_restart_lr(
+      base_lrs()[group],
+      options_.eta_min(),
+      restart_position(step, options_.T_0(), options_.T_mult()));
 }
 
 std::string CosineAnnealingWarmRestarts::options_text() const {

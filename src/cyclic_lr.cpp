@@ -9,8 +9,6 @@
 namespace torchclr {
 namespace {
 
-constexpr const char* kName = "CyclicLR";
-
 double shape(Waveform waveform, double t) {
   switch (waveform) {
     case Waveform::kTriangle:
@@ -72,50 +70,58 @@ double cyclic_momentum(double base_momentum,
 }
 
 CyclicLR::CyclicLR(torch::optim::Optimizer& optimizer, CyclicLROptions options)
-    : Scheduler(optimizer, kName), options_(std::move(options)) {
+    : OptionsScheduler(optimizer, "CyclicLR", std::move(options)) {
   const auto groups = num_groups();
-  base_lrs_ = options_.base_lr().resolve(groups, kName, "base_lr");
-  max_lrs_ = options_.max_lr().resolve(groups, kName, "max_lr");
-  detail::check_positive(base_lrs_, kName, "base_lr");
-  detail::check_positive(max_lrs_, kName, "max_lr");
+  auto base_lrs = options_.base_lr().resolve(groups, name(), "base_lr");
+  max_lrs_ = options_.max_lr().resolve(groups, name(), "max_lr");
+  detail::check_positive(base_lrs, name(), "base_lr");
+  detail::check_positive(max_lrs_, name(), "max_lr");
   for (std::size_t i = 0; i < groups; ++i) {
-    TORCH_CHECK(max_lrs_[i] >= base_lrs_[i],
-                kName,
+    TORCH_CHECK(max_lrs_[i] >= base_lrs[i],
+                name(),
                 ": max_lr (",
                 max_lrs_[i],
                 ") must not be below base_lr (",
-                base_lrs_[i],
+                base_lrs[i],
                 ")");
   }
-  detail::check_positive_count(options_.step_size_up(), kName, "step_size_up");
+  set_base_lrs_from_options(std::move(base_lrs));
+  detail::check_positive_count(options_.step_size_up(), name(), "step_size_up");
   step_size_down_ = static_cast<double>(
       options_.step_size_down().value_or(options_.step_size_up()));
   if (options_.step_size_down()) {
     detail::check_positive_count(
-        *options_.step_size_down(), kName, "step_size_down");
+        *options_.step_size_down(), name(), "step_size_down");
   }
-  detail::check_unit_interval(options_.gamma(), kName, "gamma");
+  detail::check_unit_interval(options_.gamma(), name(), "gamma");
   if (options_.cycle_momentum()) {
-    require_momentum(kName);
+    require_momentum();
     base_momentums_ =
-        options_.base_momentum().resolve(groups, kName, "base_momentum");
+        options_.base_momentum().resolve(groups, name(), "base_momentum");
     max_momentums_ =
-        options_.max_momentum().resolve(groups, kName, "max_momentum");
-    detail::check_momentum_bounds(base_momentums_, max_momentums_, kName);
+        options_.max_momentum().resolve(groups, name(), "max_momentum");
+    detail::check_momentum_bounds(base_momentums_, max_momentums_, name());
   }
   initial_step();
 }
 
-double CyclicLR::scale_at(const CyclePosition& position, int64_t epoch) const {
+CyclePosition CyclicLR::position_at(int64_t step) const {
+  return cyclic_position(step,
+                         static_cast<double>(options_.step_size_up()),
+                         step_size_down_,
+                         options_.waveform());
+}
+
+double CyclicLR::scale_at(const CyclePosition& position, int64_t step) const {
   if (!options_.scale_fn()) {
-    return cyclic_scale(options_.mode(), options_.gamma(), position, epoch);
+    return cyclic_scale(options_.mode(), options_.gamma(), position, step);
   }
   const double argument = options_.scale_mode() == ScaleMode::kCycle
                               ? position.cycle
-                              : static_cast<double>(epoch);
+                              : static_cast<double>(step);
   const double scale = options_.scale_fn()(argument);
   TORCH_CHECK(std::isfinite(scale) && scale >= 0 && scale <= 1,
-              kName,
+              name(),
               ": scale_fn(",
               argument,
               ") returned ",
@@ -124,30 +130,28 @@ double CyclicLR::scale_at(const CyclePosition& position, int64_t epoch) const {
   return scale;
 }
 
-void CyclicLR::compute(int64_t epoch,
-                       std::vector<double>& lrs,
-                       std::vector<double>& momentums) const {
-  const auto position =
-      cyclic_position(epoch,
-                      static_cast<double>(options_.step_size_up()),
-                      step_size_down_,
-                      options_.waveform());
-  const double scale = scale_at(position, epoch);
-  for (std::size_t i = 0; i < lrs.size(); ++i) {
-    lrs[i] = cyclic_lr(base_lrs_[i], max_lrs_[i], position.height, scale);
-  }
-  momentums.resize(base_momentums_.size());
-  for (std::size_t i = 0; i < momentums.size(); ++i) {
-    momentums[i] = cyclic_momentum(
-        base_momentums_[i], max_momentums_[i], position.height, scale);
-  }
+double CyclicLR::lr_at(int64_t step, std::size_t group) const {
+  const auto position = position_at(step);
+  return cyclic_lr(base_lrs()[group],
+                   max_lrs_[group],
+                   position.height,
+                   scale_at(position, step));
+}
+
+std::optional<double> CyclicLR::momentum_at(int64_t step,
+                                            std::size_t group) const {
+  const auto position = position_at(step);
+  return cyclic_momentum(base_momentums_[group],
+                         max_momentums_[group],
+                         position.height,
+                         scale_at(position, step));
 }
 
 std::string CyclicLR::options_text() const {
   constexpr const char* kModes[] = {"triangular", "triangular2", "exp_range"};
   constexpr const char* kWaveforms[] = {"triangle", "sine", "parabolic"};
   detail::OptionsText text;
-  text.add("base_lr", base_lrs_)
+  text.add("base_lr", base_lrs())
       .add("max_lr", max_lrs_)
       .add("step_size_up", options_.step_size_up())
       .add("step_size_down", step_size_down_)

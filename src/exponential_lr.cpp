@@ -15,19 +15,14 @@ double exponential_lr(double base_lr, double gamma, int64_t step) {
 
 ExponentialLR::ExponentialLR(torch::optim::Optimizer& optimizer,
                              ExponentialLROptions options)
-    : Scheduler(optimizer, "ExponentialLR"), options_(options) {
-  detail::check_unit_interval(options_.gamma(), "ExponentialLR", "gamma");
-  detail::check_positive(base_lrs_, "ExponentialLR", "the optimizer's lr");
+    : OptionsScheduler(optimizer, "ExponentialLR", options) {
+  detail::check_unit_interval(options_.gamma(), name(), "gamma");
+  detail::check_positive(base_lrs(), name(), "the optimizer's lr");
   initial_step();
 }
 
-void ExponentialLR::compute(int64_t epoch,
-                            std::vector<double>& lrs,
-                            std::vector<double>& momentums) const {
-  for (std::size_t i = 0; i < lrs.size(); ++i) {
-    lrs[i] = exponential_lr(base_lrs_[i], options_.gamma(), epoch);
-  }
-  momentums.clear();
+double ExponentialLR::lr_at(int64_t step, std::size_t group) const {
+  return exponential_lr(base_lrs()[group], options_.gamma(), step);
 }
 
 std::string ExponentialLR::options_text() const {

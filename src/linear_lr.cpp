@@ -17,26 +17,20 @@ double linear_lr(double base_lr, const LinearLROptions& options, int64_t step) {
 }
 
 LinearLR::LinearLR(torch::optim::Optimizer& optimizer, LinearLROptions options)
-    : Scheduler(optimizer, "LinearLR"), options_(options) {
-  detail::check_unit_interval(
-      options_.start_factor(), "LinearLR", "start_factor");
+    : OptionsScheduler(optimizer, "LinearLR", options) {
+  detail::check_unit_interval(options_.start_factor(), name(), "start_factor");
   TORCH_CHECK(std::isfinite(options_.end_factor()) &&
                   options_.end_factor() >= 0 && options_.end_factor() <= 1,
-              "LinearLR: end_factor must be in [0, 1], got ",
+              name(),
+              ": end_factor must be in [0, 1], got ",
               options_.end_factor());
-  detail::check_positive_count(
-      options_.total_iters(), "LinearLR", "total_iters");
-  detail::check_positive(base_lrs_, "LinearLR", "the optimizer's lr");
+  detail::check_positive_count(options_.total_iters(), name(), "total_iters");
+  detail::check_positive(base_lrs(), name(), "the optimizer's lr");
   initial_step();
 }
 
-void LinearLR::compute(int64_t epoch,
-                       std::vector<double>& lrs,
-                       std::vector<double>& momentums) const {
-  for (std::size_t i = 0; i < lrs.size(); ++i) {
-    lrs[i] = linear_lr(base_lrs_[i], options_, epoch);
-  }
-  momentums.clear();
+double LinearLR::lr_at(int64_t step, std::size_t group) const {
+  return linear_lr(base_lrs()[group], options_, step);
 }
 
 std::string LinearLR::options_text() const {

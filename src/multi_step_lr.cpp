@@ -24,27 +24,23 @@ double multi_step_lr(double base_lr,
 
 MultiStepLR::MultiStepLR(torch::optim::Optimizer& optimizer,
                          MultiStepLROptions options)
-    : Scheduler(optimizer, "MultiStepLR"), options_(std::move(options)) {
+    : OptionsScheduler(optimizer, "MultiStepLR", std::move(options)) {
   for (int64_t milestone : options_.milestones()) {
     TORCH_CHECK(milestone > 0,
-                "MultiStepLR: every milestone must be > 0, got ",
+                name(),
+                ": every milestone must be > 0, got ",
                 milestone);
   }
-  detail::check_unit_interval(options_.gamma(), "MultiStepLR", "gamma");
-  detail::check_positive(base_lrs_, "MultiStepLR", "the optimizer's lr");
+  detail::check_unit_interval(options_.gamma(), name(), "gamma");
+  detail::check_positive(base_lrs(), name(), "the optimizer's lr");
   sorted_milestones_ = options_.milestones();
   std::sort(sorted_milestones_.begin(), sorted_milestones_.end());
   initial_step();
 }
 
-void MultiStepLR::compute(int64_t epoch,
-                          std::vector<double>& lrs,
-                          std::vector<double>& momentums) const {
-  for (std::size_t i = 0; i < lrs.size(); ++i) {
-    lrs[i] = multi_step_lr(
-        base_lrs_[i], sorted_milestones_, options_.gamma(), epoch);
-  }
-  momentums.clear();
+double MultiStepLR::lr_at(int64_t step, std::size_t group) const {
+  return multi_step_lr(
+      base_lrs()[group], sorted_milestones_, options_.gamma(), step);
 }
 
 std::string MultiStepLR::options_text() const {

@@ -8,8 +8,6 @@
 
 namespace torchclr {
 namespace {
-
-constexpr const char* kName = "OneCycleLR";
 enum LRPoint { kInitialLR, kMaxLR, kMinLR };
 enum MomentumPoint { kMaxMomentum, kBaseMomentum };
 
@@ -28,22 +26,22 @@ double anneal(AnnealStrategy strategy, double start, double end, double pct) {
 
 OneCycleLR::OneCycleLR(torch::optim::Optimizer& optimizer,
                        OneCycleLROptions options)
-    : Scheduler(optimizer, kName), options_(std::move(options)) {
+    : OptionsScheduler(optimizer, "OneCycleLR", std::move(options)) {
   const auto& o = options_;
-  detail::check_positive_count(o.total_steps(), kName, "total_steps");
+  detail::check_positive_count(o.total_steps(), name(), "total_steps");
   TORCH_CHECK(o.pct_start() > 0 && o.pct_start() < 1,
-              kName,
+              name(),
               ": pct_start must be in (0, 1), got ",
               o.pct_start());
-  detail::check_positive(o.div_factor(), kName, "div_factor");
-  detail::check_positive(o.final_div_factor(), kName, "final_div_factor");
+  detail::check_positive(o.div_factor(), name(), "div_factor");
+  detail::check_positive(o.final_div_factor(), name(), "final_div_factor");
 
   const double total = static_cast<double>(o.total_steps());
   const double warmup_end = o.pct_start() * total - 1;
   // A phase of zero length would make PyTorch divide 0 by 0 at its first step.
   TORCH_CHECK(
       warmup_end > 0,
-      kName,
+      name(),
       ": pct_start * total_steps must be > 1 so the warm-up lasts at least "
       "one step, got ",
       o.pct_start(),
@@ -53,7 +51,7 @@ OneCycleLR::OneCycleLR(torch::optim::Optimizer& optimizer,
     const double down_end = 2 * o.pct_start() * total - 2;
     TORCH_CHECK(
         down_end < total - 1,
-        kName,
+        name(),
         ": with three_phase, pct_start must leave room for the last phase, "
         "got pct_start=",
         o.pct_start(),
@@ -68,23 +66,27 @@ OneCycleLR::OneCycleLR(torch::optim::Optimizer& optimizer,
   }
 
   const auto groups = num_groups();
-  const auto max_lrs = o.max_lr().resolve(groups, kName, "max_lr");
-  detail::check_positive(max_lrs, kName, "max_lr");
+  const auto max_lrs = o.max_lr().resolve(groups, name(), "max_lr");
+  detail::check_positive(max_lrs, name(), "max_lr");
   for (std::size_t i = 0; i < groups; ++i) {
     const double initial_lr = max_lrs[i] / o.div_factor();
     lr_points_.push_back(
         {initial_lr, max_lrs[i], initial_lr / o.final_div_factor()});
     detail::check_positive(lr_points_.back()[kMinLR],
-                           kName,
-                           "max_lr / "
-                           "div_factor / final_div_factor");
-    base_lrs_[i] = initial_lr;
+                           name(),
+                           "max_lr / div_factor / final_div_factor");
   }
+  std::vector<double> initial_lrs;
+  for (const auto& points : lr_points_) {
+    initial_lrs.push_back(points[kInitialLR]);
+  }
+  set_base_lrs_from_options(std::move(initial_lrs));
   if (o.cycle_momentum()) {
-    require_momentum(kName);
-    const auto base = o.base_momentum().resolve(groups, kName, "base_momentum");
-    const auto max = o.max_momentum().resolve(groups, kName, "max_momentum");
-    detail::check_momentum_bounds(base, max, kName);
+    require_momentum();
+    const auto base =
+        o.base_momentum().resolve(groups, name(), "base_momentum");
+    const auto max = o.max_momentum().resolve(groups, name(), "max_momentum");
+    detail::check_momentum_bounds(base, max, name());
     for (std::size_t i = 0; i < groups; ++i) {
       momentum_points_.push_back({max[i], base[i]});
     }
@@ -93,47 +95,53 @@ OneCycleLR::OneCycleLR(torch::optim::Optimizer& optimizer,
 }
 
 // Follows PyTorch's OneCycleLR.get_lr expression by expression.
-void OneCycleLR::compute(int64_t epoch,
-                         std::vector<double>& lrs,
-                         std::vector<double>& momentums) const {
-  TORCH_CHECK(epoch <= options_.total_steps(),
-              kName,
+OneCycleLR::PhaseProgress OneCycleLR::progress_at(int64_t step) const {
+  TORCH_CHECK(step <= options_.total_steps(),
+              name(),
               ": tried to step ",
-              epoch,
+              step,
               " times; the specified number of total steps is ",
               options_.total_steps());
-  const double step = static_cast<double>(epoch);
+  const double at = static_cast<double>(step);
   double start_step = 0;
   const Phase* phase = &phases_.back();
   for (const auto& candidate : phases_) {
-    if (step <= candidate.end_step || &candidate == &phases_.back()) {
+    if (at <= candidate.end_step || &candidate == &phases_.back()) {
       phase = &candidate;
       break;
     }
     start_step = candidate.end_step;
   }
-  const double pct = (step - start_step) / (phase->end_step - start_step);
-  const auto strategy = options_.anneal_strategy();
   // Step total_steps lies past the last phase's end, where PyTorch
   // extrapolates (to a negative LR with linear annealing); hold the end.
-  const bool past_end = epoch == options_.total_steps();
-  for (std::size_t i = 0; i < lrs.size(); ++i) {
-    const auto& points = lr_points_[i];
-    lrs[i] = past_end ? points[phase->end_lr]
-                      : anneal(strategy,
-                               points[phase->start_lr],
-                               points[phase->end_lr],
-                               pct);
-  }
-  momentums.resize(momentum_points_.size());
-  for (std::size_t i = 0; i < momentums.size(); ++i) {
-    const auto& points = momentum_points_[i];
-    momentums[i] = past_end ? points[phase->end_momentum]
-                            : anneal(strategy,
-                                     points[phase->start_momentum],
-                                     points[phase->end_momentum],
-                                     pct);
-  }
+  return {phase,
+          (at - start_step) / (phase->end_step - start_step),
+          step == options_.total_steps()};
+}
+
+double OneCycleLR::anneal_between(const PhaseProgress& progress,
+                                  double start,
+                                  double end) const {
+  return progress.past_end
+             ? end
+             : anneal(options_.anneal_strategy(), start, end, progress.pct);
+}
+
+double OneCycleLR::lr_at(int64_t step, std::size_t group) const {
+  const auto progress = progress_at(step);
+  const auto& points = lr_points_[group];
+  return anneal_between(progress,
+                        points[progress.phase->start_lr],
+                        points[progress.phase->end_lr]);
+}
+
+std::optional<double> OneCycleLR::momentum_at(int64_t step,
+                                              std::size_t group) const {
+  const auto progress = progress_at(step);
+  const auto& points = momentum_points_[group];
+  return anneal_between(progress,
+                        points[progress.phase->start_momentum],
+                        points[progress.phase->end_momentum]);
 }
 
 std::string OneCycleLR::options_text() const {

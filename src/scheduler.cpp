@@ -25,7 +25,7 @@ std::vector<double> to_vector(const torch::Tensor& tensor) {
 }  // namespace
 
 std::vector<double> GroupValues::resolve(std::size_t num_groups,
-                                         const char* owner,
+                                         const std::string& owner,
                                          const char* option) const {
   TORCH_CHECK(values_.size() == 1 || values_.size() == num_groups,
               owner,
@@ -41,15 +41,47 @@ std::vector<double> GroupValues::resolve(std::size_t num_groups,
   return std::vector<double>(num_groups, values_.front());
 }
 
-Scheduler::Scheduler(torch::optim::Optimizer& optimizer, const char* owner)
-    : torch::optim::LRScheduler(optimizer), optimizer_(optimizer) {
+Scheduler::Scheduler(torch::optim::Optimizer& optimizer, std::string name)
+    : torch::optim::LRScheduler(optimizer),
+      name_(std::move(name)),
+      optimizer_(optimizer) {
   step_count_ = 0;
   TORCH_CHECK(!optimizer.param_groups().empty(),
-              owner,
+              name_,
               ": the optimizer has no param groups");
   for (const auto& group : optimizer.param_groups()) {
     base_lrs_.push_back(group.options().get_lr());
   }
+}
+
+std::optional<double> Scheduler::momentum_at(int64_t /*step*/,
+                                             std::size_t /*group*/) const {
+  return std::nullopt;
+}
+
+void Scheduler::set_base_lrs_from_options(std::vector<double> base_lrs) {
+  TORCH_INTERNAL_ASSERT(base_lrs.size() == num_groups());
+  base_lrs_ = std::move(base_lrs);
+  starts_from_optimizer_lr_ = false;
+}
+
+void Scheduler::rebase(std::vector<double> base_lrs) {
+  TORCH_CHECK(starts_from_optimizer_lr_,
+              name_,
+              ": its options give the LRs, so it cannot be rebased");
+  TORCH_CHECK(base_lrs.size() == num_groups(),
+              name_,
+              ": rebase needs one LR per param group (",
+              num_groups(),
+              "), got ",
+              base_lrs.size());
+  for (const double lr : base_lrs) {
+    TORCH_CHECK(std::isfinite(lr) && lr > 0,
+                name_,
+                ": base LRs must be finite and > 0, got ",
+                lr);
+  }
+  base_lrs_ = std::move(base_lrs);
 }
 
 void Scheduler::initial_step() {
@@ -57,12 +89,12 @@ void Scheduler::initial_step() {
   step();
 }
 
-void Scheduler::require_momentum(const char* owner) {
+void Scheduler::require_momentum() {
   momentum_kinds_.clear();
   for (const auto& group : optimizer_.param_groups()) {
     const auto kind = detail::momentum_kind(group.options());
     TORCH_CHECK(kind != detail::MomentumKind::kNone,
-                owner,
+                name_,
                 ": cycle_momentum is true but the optimizer has no momentum "
                 "(supported: SGD, RMSprop, Adam and AdamW); "
                 "pass cycle_momentum(false)");
@@ -70,28 +102,33 @@ void Scheduler::require_momentum(const char* owner) {
   }
 }
 
-void Scheduler::set_momentums(const std::vector<double>& momentums) {
-  auto& groups = optimizer_.param_groups();
-  TORCH_INTERNAL_ASSERT(momentums.size() == momentum_kinds_.size());
-  for (std::size_t i = 0; i < momentums.size(); ++i) {
-    detail::set_momentum(groups[i].options(), momentum_kinds_[i], momentums[i]);
-  }
-}
-
 std::vector<double> Scheduler::get_lrs() {
-  TORCH_CHECK(optimizer_.param_groups().size() == num_groups(),
-              name(),
+  auto& groups = optimizer_.param_groups();
+  TORCH_CHECK(groups.size() == num_groups(),
+              name_,
               ": the optimizer has ",
-              optimizer_.param_groups().size(),
+              groups.size(),
               " param groups but the scheduler was built for ",
               num_groups());
-  std::vector<double> lrs(num_groups());
-  compute(static_cast<int64_t>(step_count_), lrs, last_momentums_);
-  if (!last_momentums_.empty()) {
-    set_momentums(last_momentums_);
+  const auto step = static_cast<int64_t>(step_count_);
+  last_lrs_.resize(num_groups());
+  for (std::size_t i = 0; i < last_lrs_.size(); ++i) {
+    last_lrs_[i] = lr_at(step, i);
   }
-  last_lrs_ = lrs;
-  return lrs;
+  last_momentums_.clear();
+  for (std::size_t i = 0; i < momentum_kinds_.size(); ++i) {
+    const auto momentum = momentum_at(step, i);
+    if (!momentum) {
+      last_momentums_.clear();
+      break;
+    }
+    last_momentums_.push_back(*momentum);
+  }
+  for (std::size_t i = 0; i < last_momentums_.size(); ++i) {
+    detail::set_momentum(
+        groups[i].options(), momentum_kinds_[i], last_momentums_[i]);
+  }
+  return last_lrs_;
 }
 
 void Scheduler::apply(int64_t epoch) {
@@ -101,7 +138,7 @@ void Scheduler::apply(int64_t epoch) {
 
 void Scheduler::save(torch::serialize::OutputArchive& archive) const {
   archive.write("torchclr_format_version", c10::IValue(kFormatVersion));
-  archive.write("policy", c10::IValue(std::string(name())));
+  archive.write("policy", c10::IValue(name_));
   archive.write("num_param_groups", c10::IValue(int64_t(num_groups())));
   archive.write("last_epoch", c10::IValue(last_epoch()));
   archive.write("base_lrs", to_tensor(base_lrs_));
@@ -110,59 +147,63 @@ void Scheduler::save(torch::serialize::OutputArchive& archive) const {
 
 void Scheduler::load(torch::serialize::InputArchive& archive) {
   const auto state = read_state(archive);
-  restore(state);
+  restore_base_lrs(state);
   apply(state.last_epoch);
+}
+
+void Scheduler::load_step(torch::serialize::InputArchive& archive) {
+  apply(read_state(archive, /*check_options=*/false).last_epoch);
 }
 
 // Options given at construction stay; the base LRs of a schedule that starts
 // from the optimizer's LRs come from the archive (PyTorch's `initial_lr`), as
 // the optimizer may have been rebuilt with another LR.
-void Scheduler::restore(const SavedState& state) {
-  if (starts_from_optimizer_lr()) {
+void Scheduler::restore_base_lrs(const SavedState& state) {
+  if (starts_from_optimizer_lr_) {
     base_lrs_ = state.base_lrs;
   }
 }
 
 Scheduler::SavedState Scheduler::read_state(
-    torch::serialize::InputArchive& archive) const {
+    torch::serialize::InputArchive& archive, bool check_options) const {
   c10::IValue value;
   // Reads `key` and checks its type, so a damaged archive is named as such.
   auto read = [&](const char* key, bool is_int) {
     archive.read(key, value);
     TORCH_CHECK(is_int ? value.isInt() : value.isString(),
-                name(),
+                name_,
                 ": the archive's '",
                 key,
                 "' is not ",
                 is_int ? "an integer" : "a string");
   };
   TORCH_CHECK(archive.try_read("torchclr_format_version", value),
-              name(),
+              name_,
               ": the archive holds no torchclr scheduler state");
   TORCH_CHECK(value.isInt() && value.toInt() == kFormatVersion,
-              name(),
+              name_,
               ": unsupported scheduler archive format version ",
               value,
               " (expected ",
               kFormatVersion,
               ")");
   read("policy", false);
-  TORCH_CHECK(value.toStringRef() == name(),
-              name(),
+  TORCH_CHECK(value.toStringRef() == name_,
+              name_,
               ": the archive holds the state of a ",
               value.toStringRef(),
               ", not a ",
-              name());
+              name_);
   read("num_param_groups", true);
   TORCH_CHECK(value.toInt() == static_cast<int64_t>(num_groups()),
-              name(),
+              name_,
               ": the archive was saved with ",
               value.toInt(),
               " param groups but this scheduler has ",
               num_groups());
   read("options", false);
-  TORCH_CHECK(value.toStringRef() == options_text(),
-              name(),
+  TORCH_CHECK(!check_options || value.toStringRef() == options_text(),
+              name_,
               ": the archive was saved with other options: saved '",
               value.toStringRef(),
               "', this scheduler has '",
@@ -172,7 +213,7 @@ Scheduler::SavedState Scheduler::read_state(
   const int64_t epoch = value.toInt();
   // step() counts in LibTorch's `unsigned step_count_`.
   TORCH_CHECK(epoch >= 0 && epoch < std::numeric_limits<unsigned>::max(),
-              name(),
+              name_,
               ": the archive's last_epoch ",
               epoch,
               " is out of range");
@@ -180,14 +221,14 @@ Scheduler::SavedState Scheduler::read_state(
   archive.read("base_lrs", base);
   auto base_lrs = to_vector(base);
   TORCH_CHECK(base_lrs.size() == num_groups(),
-              name(),
+              name_,
               ": the archive's base_lrs has ",
               base_lrs.size(),
               " entries, expected ",
               num_groups());
   for (const double lr : base_lrs) {
     TORCH_CHECK(std::isfinite(lr) && lr > 0,
-                name(),
+                name_,
                 ": the archive's base_lrs holds ",
                 lr,
                 ", expected finite values > 0");

@@ -13,20 +13,20 @@ SequentialLR::SequentialLR(torch::optim::Optimizer& optimizer,
     : Scheduler(optimizer, "SequentialLR"),
       schedulers_(std::move(schedulers)),
       milestones_(std::move(milestones)) {
-  TORCH_CHECK(!schedulers_.empty(),
-              "SequentialLR: schedulers must not be empty");
-  TORCH_CHECK(
-      milestones_.size() + 1 == schedulers_.size(),
-      "SequentialLR: expected one milestone fewer than schedulers, got ",
-      schedulers_.size(),
-      " schedulers and ",
-      milestones_.size(),
-      " milestones");
+  TORCH_CHECK(!schedulers_.empty(), name(), ": schedulers must not be empty");
+  TORCH_CHECK(milestones_.size() + 1 == schedulers_.size(),
+              name(),
+              ": expected one milestone fewer than schedulers, got ",
+              schedulers_.size(),
+              " schedulers and ",
+              milestones_.size(),
+              " milestones");
   for (std::size_t i = 0; i < schedulers_.size(); ++i) {
     TORCH_CHECK(
-        schedulers_[i] != nullptr, "SequentialLR: scheduler ", i, " is null");
+        schedulers_[i] != nullptr, name(), ": scheduler ", i, " is null");
     TORCH_CHECK(&schedulers_[i]->optimizer() == &optimizer,
-                "SequentialLR: scheduler ",
+                name(),
+                ": scheduler ",
                 i,
                 " (",
                 schedulers_[i]->name(),
@@ -35,53 +35,59 @@ SequentialLR::SequentialLR(torch::optim::Optimizer& optimizer,
   for (std::size_t i = 0; i < milestones_.size(); ++i) {
     TORCH_CHECK(
         milestones_[i] > 0 && (i == 0 || milestones_[i] > milestones_[i - 1]),
-        "SequentialLR: milestones must be > 0 and strictly increasing, got ",
+        name(),
+        ": milestones must be > 0 and strictly increasing, got ",
         milestones_[i],
         " at index ",
         i);
   }
   // PyTorch's stages share the `initial_lr` recorded by the first one; ours
   // read the optimizer when built, after earlier stages had changed it.
-  base_lrs_ = schedulers_.front()->base_lrs_;
+  set_base_lrs_from_options(schedulers_.front()->base_lrs());
   for (auto& stage : schedulers_) {
     if (stage->starts_from_optimizer_lr()) {
-      stage->base_lrs_ = base_lrs_;
+      stage->rebase(base_lrs());
     }
   }
-  const bool any_momentum = std::any_of(
-      schedulers_.begin(), schedulers_.end(), [](const auto& stage) {
-        return !stage->momentum_kinds_.empty();
-      });
-  if (any_momentum) {
-    require_momentum("SequentialLR");
+  if (std::any_of(schedulers_.begin(),
+                  schedulers_.end(),
+                  [](const auto& stage) { return stage->cycles_momentum(); })) {
+    require_momentum();
   }
   initial_step();
 }
 
-void SequentialLR::compute(int64_t epoch,
-                           std::vector<double>& lrs,
-                           std::vector<double>& momentums) const {
-  const auto index = static_cast<std::size_t>(
-      std::upper_bound(milestones_.begin(), milestones_.end(), epoch) -
+std::size_t SequentialLR::stage_at(int64_t step) const {
+  return static_cast<std::size_t>(
+      std::upper_bound(milestones_.begin(), milestones_.end(), step) -
       milestones_.begin());
-  auto stage_start = [&](std::size_t stage) {
-    return stage == 0 ? int64_t{0} : milestones_[stage - 1];
-  };
-  schedulers_[index]->compute(epoch - stage_start(index), lrs, momentums);
-  // A stage without momentum cycling keeps the momentum where the last stage
-  // with it left off (as PyTorch leaves the optimizer), so that value is a
-  // function of the step too and survives save/load. Nothing to do when no
-  // stage cycles momentum (this scheduler then has no momentum kinds).
-  if (momentums.empty() && index > 0 && !momentum_kinds_.empty()) {
-    std::vector<double> unused_lrs(lrs.size());
-    for (auto stage = index; momentums.empty() && stage-- > 0;) {
-      if (schedulers_[stage]->momentum_kinds_.empty()) {
-        continue;
-      }
-      schedulers_[stage]->compute(
-          milestones_[stage] - stage_start(stage) - 1, unused_lrs, momentums);
+}
+
+int64_t SequentialLR::stage_start(std::size_t stage) const {
+  return stage == 0 ? int64_t{0} : milestones_[stage - 1];
+}
+
+double SequentialLR::lr_at(int64_t step, std::size_t group) const {
+  const auto stage = stage_at(step);
+  return schedulers_[stage]->lr_at(step - stage_start(stage), group);
+}
+
+// As PyTorch leaves the optimizer, so that this value is a function of the
+// step too and survives save/load.
+std::optional<double> SequentialLR::momentum_at(int64_t step,
+                                                std::size_t group) const {
+  const auto current = stage_at(step);
+  for (auto stage = current + 1; stage-- > 0;) {
+    const auto& scheduler = *schedulers_[stage];
+    if (!scheduler.cycles_momentum()) {
+      continue;
     }
+    const int64_t local = stage == current
+                              ? step - stage_start(stage)
+                              : milestones_[stage] - stage_start(stage) - 1;
+    return scheduler.momentum_at(local, group);
   }
+  return std::nullopt;
 }
 
 void SequentialLR::save(torch::serialize::OutputArchive& archive) const {
@@ -95,27 +101,24 @@ void SequentialLR::save(torch::serialize::OutputArchive& archive) const {
 
 // Only this scheduler's step is applied to the optimizer; a stage's own saved
 // step would set its values over the current stage's.
-Scheduler::SavedState SequentialLR::read_state(
-    torch::serialize::InputArchive& archive) const {
-  auto state = Scheduler::read_state(archive);
+void SequentialLR::load(torch::serialize::InputArchive& archive) {
+  const auto state = read_state(archive);
+  std::vector<SavedState> stages;
   for (std::size_t i = 0; i < schedulers_.size(); ++i) {
     torch::serialize::InputArchive stage_archive;
     TORCH_CHECK(archive.try_read("stage_" + std::to_string(i), stage_archive),
-                "SequentialLR: the archive has no state for stage ",
+                name(),
+                ": the archive has no state for stage ",
                 i,
                 " (",
                 schedulers_[i]->name(),
                 ")");
-    state.stages.push_back(schedulers_[i]->read_state(stage_archive));
+    stages.push_back(schedulers_[i]->read_state(stage_archive));
   }
-  return state;
-}
-
-void SequentialLR::restore(const SavedState& state) {
-  Scheduler::restore(state);
   for (std::size_t i = 0; i < schedulers_.size(); ++i) {
-    schedulers_[i]->restore(state.stages[i]);
+    schedulers_[i]->restore_base_lrs(stages[i]);
   }
+  apply(state.last_epoch);
 }
 
 std::string SequentialLR::options_text() const {

@@ -1,3 +1,4 @@
+#include <gmock/gmock.h>
 #include <torchclr/cyclic_lr.h>
 
 #include <cmath>
@@ -6,6 +7,9 @@
 
 namespace torchclr::test {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 constexpr double kPi = 3.14159265358979323846;
 
@@ -81,65 +85,60 @@ TEST(CyclicLRTest, GetLastLrReturnsOneValuePerGroup) {
 TEST(CyclicLRTest, OptimizerWithoutMomentumIsRejected) {
   auto optimizer = make_optimizer<torch::optim::Adagrad>(
       {0.1}, torch::optim::AdagradOptions(0.1));
-  EXPECT_NE(
-      error_of([&] { CyclicLR(*optimizer, CyclicLROptions(0.001, 0.01)); })
-          .find("CyclicLR: cycle_momentum is true but the optimizer has no "
-                "momentum"),
-      std::string::npos);
+  EXPECT_THAT([&] { CyclicLR(*optimizer, CyclicLROptions(0.001, 0.01)); },
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "CyclicLR: cycle_momentum is true but the optimizer has no "
+                  "momentum")));
   CyclicLR scheduler(*optimizer,
                      CyclicLROptions(0.001, 0.01).cycle_momentum(false));
   EXPECT_DOUBLE_EQ(optimizer->param_groups()[0].options().get_lr(), 0.001);
 }
 
-TEST(CyclicLRTest, BadOptionsNameTheOptionAndValue) {
+struct BadOption {
+  CyclicLROptions options;
+  std::string message;
+};
+
+class CyclicLRBadOptionsTest : public ::testing::TestWithParam<BadOption> {};
+
+TEST_P(CyclicLRBadOptionsTest, NameTheOptionAndValue) {
   auto optimizer = make_sgd({0.1, 0.1});
-  auto error = [&](CyclicLROptions options) {
-    return error_of([&] { CyclicLR(*optimizer, options); });
-  };
-  EXPECT_NE(error(CyclicLROptions(0.0, 0.1))
-                .find("base_lr must be a finite number > "
-                      "0, got 0"),
-            std::string::npos);
-  EXPECT_NE(
-      error(CyclicLROptions(0.01, NAN)).find("max_lr must be a finite number"),
-      std::string::npos);
-  EXPECT_NE(error(CyclicLROptions(0.01, 0.001))
-                .find("max_lr (0.001) must not be "
-                      "below base_lr (0.01)"),
-            std::string::npos);
-  EXPECT_NE(error(CyclicLROptions(0.001, 0.01).step_size_up(0))
-                .find("step_size_up must be > 0, got 0"),
-            std::string::npos);
-  EXPECT_NE(error(CyclicLROptions(0.001, 0.01).step_size_down(-3))
-                .find("step_size_down must be > 0, got -3"),
-            std::string::npos);
-  EXPECT_NE(error(CyclicLROptions(0.001, 0.01).gamma(0))
-                .find("gamma must be in (0, 1], got 0"),
-            std::string::npos);
-  EXPECT_NE(
-      error(CyclicLROptions({0.001, 0.002, 0.003}, 0.01))
-          .find(
-              "base_lr must have one value or one per param group (2), got 3"),
-      std::string::npos);
-  EXPECT_NE(
-      error(CyclicLROptions(0.001, 0.01).base_momentum(0.95))
-          .find("base_momentum (0.95) must not exceed max_momentum (0.9)"),
-      std::string::npos);
-  EXPECT_NE(error(CyclicLROptions(0.001, 0.01).max_momentum(1.0))
-                .find("max_momentum must be in [0, 1), got 1"),
-            std::string::npos);
+  EXPECT_THAT([&] { CyclicLR(*optimizer, GetParam().options); },
+              ThrowsMessage<c10::Error>(HasSubstr(GetParam().message)));
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    AllOptions,
+    CyclicLRBadOptionsTest,
+    ::testing::Values(
+        BadOption{CyclicLROptions(0.0, 0.1),
+                  "base_lr must be a finite number > 0, got 0"},
+        BadOption{CyclicLROptions(0.01, NAN), "max_lr must be a finite number"},
+        BadOption{CyclicLROptions(0.01, 0.001),
+                  "max_lr (0.001) must not be below base_lr (0.01)"},
+        BadOption{CyclicLROptions(0.001, 0.01).step_size_up(0),
+                  "step_size_up must be > 0, got 0"},
+        BadOption{CyclicLROptions(0.001, 0.01).step_size_down(-3),
+                  "step_size_down must be > 0, got -3"},
+        BadOption{CyclicLROptions(0.001, 0.01).gamma(0),
+                  "gamma must be in (0, 1], got 0"},
+        BadOption{
+            CyclicLROptions({0.001, 0.002, 0.003}, 0.01),
+            "base_lr must have one value or one per param group (2), got 3"},
+        BadOption{CyclicLROptions(0.001, 0.01).base_momentum(0.95),
+                  "base_momentum (0.95) must not exceed max_momentum (0.9)"},
+        BadOption{CyclicLROptions(0.001, 0.01).max_momentum(1.0),
+                  "max_momentum must be in [0, 1), got 1"}));
 
 TEST(CyclicLRTest, ScaleFnOutsideUnitIntervalThrowsInsteadOfBadLR) {
   auto optimizer = make_sgd({0.1});
   CyclicLROptions options(0.001, 0.01);
   options.step_size_up(2).scale_fn([](double cycle) { return cycle - 1.5; });
   // Cycle 1 gives -0.5: rejected at construction's first step.
-  EXPECT_NE(
-      error_of([&] {
-        CyclicLR(*optimizer, options);
-      }).find("scale_fn(1) returned -0.5; it must return a value in [0, 1]"),
-      std::string::npos);
+  EXPECT_THAT(
+      [&] { CyclicLR(*optimizer, options); },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "scale_fn(1) returned -0.5; it must return a value in [0, 1]")));
 }
 
 }  // namespace

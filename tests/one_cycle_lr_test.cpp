@@ -1,3 +1,4 @@
+#include <gmock/gmock.h>
 #include <torchclr/one_cycle_lr.h>
 
 #include "test_util.h"
@@ -5,17 +6,19 @@
 namespace torchclr::test {
 namespace {
 
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+
 TEST(OneCycleLRTest, SteppingPastTotalStepsThrows) {
   auto optimizer = make_sgd({0.1});
   OneCycleLR scheduler(*optimizer, OneCycleLROptions(0.1, 10));
   for (int i = 0; i < 10; ++i) {
     scheduler.step();
   }
-  EXPECT_NE(
-      error_of([&] { scheduler.step(); })
-          .find("OneCycleLR: tried to step 11 times; the specified number of "
-                "total steps is 10"),
-      std::string::npos);
+  EXPECT_THAT([&] { scheduler.step(); },
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "OneCycleLR: tried to step 11 times; the specified number of "
+                  "total steps is 10")));
   EXPECT_EQ(scheduler.last_epoch(), 10);
 }
 
@@ -41,35 +44,36 @@ TEST(OneCycleLRTest, StartsAtMaxLROverDivFactor) {
   EXPECT_DOUBLE_EQ(scheduler.get_last_momentum()[1], 0.95);
 }
 
-TEST(OneCycleLRTest, BadOptionsNameTheOptionAndValue) {
-  auto optimizer = make_sgd({0.1});
-  auto error = [&](OneCycleLROptions options) {
-    return error_of([&] { OneCycleLR(*optimizer, options); });
-  };
-  EXPECT_NE(
-      error(OneCycleLROptions(0.1, 0)).find("total_steps must be > 0, got 0"),
-      std::string::npos);
-  EXPECT_NE(error(OneCycleLROptions(0.1, 100).pct_start(1.0))
-                .find("pct_start must be in (0, 1), got 1"),
-            std::string::npos);
-  EXPECT_NE(error(OneCycleLROptions(0.1, 100).pct_start(0))
-                .find("pct_start must be in (0, 1), got 0"),
-            std::string::npos);
-  EXPECT_NE(error(OneCycleLROptions(-0.1, 100))
-                .find("max_lr must be a finite number "
-                      "> 0, got -0.1"),
-            std::string::npos);
-  EXPECT_NE(error(OneCycleLROptions(0.1, 100).div_factor(0))
-                .find("div_factor must be a finite number > 0, got 0"),
-            std::string::npos);
-  EXPECT_NE(error(OneCycleLROptions(0.1, 3))
-                .find("pct_start * total_steps must be > "
-                      "1"),
-            std::string::npos);
-  EXPECT_NE(error(OneCycleLROptions(0.1, 100).three_phase(true).pct_start(0.6))
-                .find("with three_phase, pct_start must leave room"),
-            std::string::npos);
+struct BadOption {
+  OneCycleLROptions options;
+  std::string message;
+};
+
+class OneCycleLRBadOptionsTest : public ::testing::TestWithParam<BadOption> {};
+
+TEST_P(OneCycleLRBadOptionsTest, NameTheOptionAndValue) {
+  auto optimizer = make_sgd({0.1, 0.1});
+  EXPECT_THAT([&] { OneCycleLR(*optimizer, GetParam().options); },
+              ThrowsMessage<c10::Error>(HasSubstr(GetParam().message)));
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    AllOptions,
+    OneCycleLRBadOptionsTest,
+    ::testing::Values(
+        BadOption{OneCycleLROptions(0.1, 0), "total_steps must be > 0, got 0"},
+        BadOption{OneCycleLROptions(0.1, 100).pct_start(1.0),
+                  "pct_start must be in (0, 1), got 1"},
+        BadOption{OneCycleLROptions(0.1, 100).pct_start(0),
+                  "pct_start must be in (0, 1), got 0"},
+        BadOption{OneCycleLROptions(-0.1, 100),
+                  "max_lr must be a finite number > 0, got -0.1"},
+        BadOption{OneCycleLROptions(0.1, 100).div_factor(0),
+                  "div_factor must be a finite number > 0, got 0"},
+        BadOption{OneCycleLROptions(0.1, 3),
+                  "pct_start * total_steps must be > 1"},
+        BadOption{OneCycleLROptions(0.1, 100).three_phase(true).pct_start(0.6),
+                  "with three_phase, pct_start must leave room"}));
 
 }  // namespace
 }  // namespace torchclr::test

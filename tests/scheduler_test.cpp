@@ -1,6 +1,7 @@
 // Behaviour shared by every scheduler: state files, param-group checks, the
 // baselines' option checks, and LRs that stay finite and positive.
 
+#include <gmock/gmock.h>
 #include <torchclr/torchclr.h>
 #include <unistd.h>
 
@@ -14,6 +15,9 @@
 
 namespace torchclr::test {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 namespace fs = std::filesystem;
 
@@ -142,18 +146,17 @@ TEST(SchedulerTest, LoadRefusesAnotherPolicyOrGroupCount) {
 
   auto other = make_sgd({0.1});
   LinearLR linear(*other);
-  EXPECT_NE(
-      error_of([&] { torch::load(linear, path); })
-          .find("LinearLR: the archive holds the state of a ExponentialLR, "
-                "not a LinearLR"),
-      std::string::npos);
+  EXPECT_THAT([&] { torch::load(linear, path); },
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "LinearLR: the archive holds the state of a ExponentialLR, "
+                  "not a LinearLR")));
   auto two_groups = make_sgd({0.1, 0.1});
   ExponentialLR wider(*two_groups, 0.9);
-  EXPECT_NE(
-      error_of([&] { torch::load(wider, path); })
-          .find("the archive was saved with 1 param groups but this scheduler "
-                "has 2"),
-      std::string::npos);
+  EXPECT_THAT(
+      [&] { torch::load(wider, path); },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "the archive was saved with 1 param groups but this scheduler "
+          "has 2")));
   {
     // A damaged archive: the policy is stored as a number.
     torch::serialize::OutputArchive damaged;
@@ -161,15 +164,13 @@ TEST(SchedulerTest, LoadRefusesAnotherPolicyOrGroupCount) {
     damaged.write("policy", c10::IValue(int64_t{7}));
     damaged.save_to(path);
   }
-  EXPECT_NE(error_of([&] {
-              torch::load(linear, path);
-            }).find("LinearLR: the archive's 'policy' is not a string"),
-            std::string::npos);
+  EXPECT_THAT([&] { torch::load(linear, path); },
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "LinearLR: the archive's 'policy' is not a string")));
   torch::save(*optimizer, path);
-  EXPECT_NE(error_of([&] {
-              torch::load(linear, path);
-            }).find("LinearLR: the archive holds no torchclr scheduler state"),
-            std::string::npos);
+  EXPECT_THAT([&] { torch::load(linear, path); },
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "LinearLR: the archive holds no torchclr scheduler state")));
   fs::remove(path);
 }
 
@@ -192,16 +193,18 @@ TEST(SchedulerTest, LoadRefusesOtherOptionsAndChangesNothing) {
                  CyclicLROptions(0.001, 0.005).step_size_up(4));
   other.step();
   const auto lrs_before = values_of(*other_optimizer);
-  EXPECT_EQ(error_of([&] { torch::load(other, path); }),
-            "CyclicLR: the archive was saved with other options: saved "
-            "'base_lr=[0.001];max_lr=[0.0050000000000000001];step_size_up=4;"
-            "step_size_down=4;waveform=triangle;mode=triangular2;gamma=1;"
-            "cycle_momentum=true;base_momentum=[0.80000000000000004];"
-            "max_momentum=[0.90000000000000002]', this scheduler has "
-            "'base_lr=[0.001];max_lr=[0.0050000000000000001];step_size_up=4;"
-            "step_size_down=4;waveform=triangle;mode=triangular;gamma=1;"
-            "cycle_momentum=true;base_momentum=[0.80000000000000004];"
-            "max_momentum=[0.90000000000000002]'");
+  EXPECT_THAT(
+      [&] { torch::load(other, path); },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "CyclicLR: the archive was saved with other options: saved "
+          "'base_lr=[0.001];max_lr=[0.0050000000000000001];step_size_up=4;"
+          "step_size_down=4;waveform=triangle;mode=triangular2;gamma=1;"
+          "cycle_momentum=true;base_momentum=[0.80000000000000004];"
+          "max_momentum=[0.90000000000000002]', this scheduler has "
+          "'base_lr=[0.001];max_lr=[0.0050000000000000001];step_size_up=4;"
+          "step_size_down=4;waveform=triangle;mode=triangular;gamma=1;"
+          "cycle_momentum=true;base_momentum=[0.80000000000000004];"
+          "max_momentum=[0.90000000000000002]'")));
   EXPECT_EQ(other.last_epoch(), 1);
   EXPECT_EQ(values_of(*other_optimizer), lrs_before);
 
@@ -209,10 +212,10 @@ TEST(SchedulerTest, LoadRefusesOtherOptionsAndChangesNothing) {
   torch::save(exponential, path);
   auto fresh = make_sgd({0.1});
   ExponentialLR faster(*fresh, 0.8);
-  EXPECT_NE(error_of([&] { torch::load(faster, path); })
-                .find("saved 'gamma=0.90000000000000002', this scheduler has "
-                      "'gamma=0.80000000000000004'"),
-            std::string::npos);
+  EXPECT_THAT([&] { torch::load(faster, path); },
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "saved 'gamma=0.90000000000000002', this scheduler has "
+                  "'gamma=0.80000000000000004'")));
   EXPECT_EQ(faster.get_last_lr(), std::vector<double>{0.1});
   fs::remove(path);
 }
@@ -241,10 +244,9 @@ TEST(SequentialLRTest, RefusedLoadLeavesEveryStageAsItWas) {
   auto optimizer = make_sgd({0.1});
   auto scheduler = make(*optimizer, true);
   scheduler->step();
-  EXPECT_NE(error_of([&] {
-              torch::load(*scheduler, path);
-            }).find("SequentialLR: the archive was saved with other options"),
-            std::string::npos);
+  EXPECT_THAT([&] { torch::load(*scheduler, path); },
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "SequentialLR: the archive was saved with other options")));
   // It goes on exactly as a scheduler that never saw the archive.
   auto reference_optimizer = make_sgd({0.1});
   auto reference = make(*reference_optimizer, true);
@@ -300,52 +302,52 @@ TEST(SchedulerTest, ParamGroupAddedAfterConstructionIsReported) {
   ExponentialLR scheduler(*optimizer, 0.9);
   optimizer->add_param_group(torch::optim::OptimizerParamGroup(
       {torch::zeros({1}, torch::requires_grad())}));
-  EXPECT_NE(error_of([&] { scheduler.step(); })
-                .find("ExponentialLR: the optimizer has 2 param groups but the "
-                      "scheduler was built for 1"),
-            std::string::npos);
+  EXPECT_THAT([&] { scheduler.step(); },
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "ExponentialLR: the optimizer has 2 param groups but the "
+                  "scheduler was built for 1")));
 }
 
 TEST(SchedulerTest, BaselineBadOptionsNameTheOptionAndValue) {
   auto optimizer = make_sgd({0.1});
-  EXPECT_NE(error_of([&] {
-              ExponentialLR(*optimizer, 0.0);
-            }).find("ExponentialLR: gamma must be in (0, 1], got 0"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] {
-              ExponentialLR(*optimizer, 1.5);
-            }).find("ExponentialLR: gamma must be in (0, 1], got 1.5"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] {
-              LinearLR(*optimizer, LinearLROptions().start_factor(0));
-            }).find("LinearLR: start_factor must be in (0, 1], got 0"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] {
-              LinearLR(*optimizer, LinearLROptions().total_iters(0));
-            }).find("LinearLR: total_iters must be > 0, got 0"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] {
-              MultiStepLR(*optimizer, MultiStepLROptions({5, 0}));
-            }).find("MultiStepLR: every milestone must be > 0, got 0"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] {
-              CosineAnnealingWarmRestarts(
-                  *optimizer, CosineAnnealingWarmRestartsOptions(0));
-            }).find("CosineAnnealingWarmRestarts: T_0 must be > 0, got 0"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] {
-              CosineAnnealingWarmRestarts(
-                  *optimizer,
-                  CosineAnnealingWarmRestartsOptions(5).eta_min(-1));
-            }).find("eta_min must be a finite number >= 0, got -1"),
-            std::string::npos);
+  EXPECT_THAT([&] { ExponentialLR(*optimizer, 0.0); },
+              ThrowsMessage<c10::Error>(
+                  HasSubstr("ExponentialLR: gamma must be in (0, 1], got 0")));
+  EXPECT_THAT([&] { ExponentialLR(*optimizer, 1.5); },
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "ExponentialLR: gamma must be in (0, 1], got 1.5")));
+  EXPECT_THAT([&] { LinearLR(*optimizer, LinearLROptions().start_factor(0)); },
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "LinearLR: start_factor must be in (0, 1], got 0")));
+  EXPECT_THAT([&] { LinearLR(*optimizer, LinearLROptions().total_iters(0)); },
+              ThrowsMessage<c10::Error>(
+                  HasSubstr("LinearLR: total_iters must be > 0, got 0")));
+  EXPECT_THAT(
+      [&] {
+        MultiStepLR(*optimizer, MultiStepLROptions({5, 0}));
+      },
+      ThrowsMessage<c10::Error>(
+          HasSubstr("MultiStepLR: every milestone must be > 0, got 0")));
+  EXPECT_THAT(
+      [&] {
+        CosineAnnealingWarmRestarts(*optimizer,
+                                    CosineAnnealingWarmRestartsOptions(0));
+      },
+      ThrowsMessage<c10::Error>(
+          HasSubstr("CosineAnnealingWarmRestarts: T_0 must be > 0, got 0")));
+  EXPECT_THAT(
+      [&] {
+        CosineAnnealingWarmRestarts(
+            *optimizer, CosineAnnealingWarmRestartsOptions(5).eta_min(-1));
+      },
+      ThrowsMessage<c10::Error>(
+          HasSubstr("eta_min must be a finite number >= 0, got -1")));
   auto zero_lr = make_sgd({0.0});
-  EXPECT_NE(
-      error_of([&] { ExponentialLR(*zero_lr, 0.9); })
-          .find(
-              "ExponentialLR: the optimizer's lr must be a finite number > 0, "
-              "got 0"),
-      std::string::npos);
+  EXPECT_THAT(
+      [&] { ExponentialLR(*zero_lr, 0.9); },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "ExponentialLR: the optimizer's lr must be a finite number > 0, "
+          "got 0")));
 }
 
 TEST(SequentialLRTest, BadArgumentsAreExplained) {
@@ -354,23 +356,26 @@ TEST(SequentialLRTest, BadArgumentsAreExplained) {
   auto a = std::make_shared<ExponentialLR>(*optimizer, 0.9);
   auto b = std::make_shared<ExponentialLR>(*optimizer, 0.8);
   auto foreign = std::make_shared<ExponentialLR>(*other, 0.8);
-  EXPECT_NE(error_of([&] {
-              SequentialLR(*optimizer, {a, b}, {});
-            })
-                .find("expected one milestone fewer than schedulers, got 2 "
-                      "schedulers and 0 milestones"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] {
-              SequentialLR(*optimizer, {a, foreign}, {3});
-            }).find("scheduler 1 (ExponentialLR) drives a different optimizer"),
-            std::string::npos);
-  EXPECT_NE(
-      error_of([&] {
+  EXPECT_THAT(
+      [&] {
+        SequentialLR(*optimizer, {a, b}, {});
+      },
+      ThrowsMessage<c10::Error>(
+          HasSubstr("expected one milestone fewer than schedulers, got 2 "
+                    "schedulers and 0 milestones")));
+  EXPECT_THAT(
+      [&] {
+        SequentialLR(*optimizer, {a, foreign}, {3});
+      },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "scheduler 1 (ExponentialLR) drives a different optimizer")));
+  EXPECT_THAT(
+      [&] {
         SequentialLR(*optimizer, {a, b, a}, {5, 5});
-      })
-          .find("milestones must be > 0 and strictly increasing, got 5 at "
-                "index 1"),
-      std::string::npos);
+      },
+      ThrowsMessage<c10::Error>(
+          HasSubstr("milestones must be > 0 and strictly increasing, got 5 at "
+                    "index 1")));
 }
 
 // Random valid options of every policy, stepped far beyond their schedules:
@@ -437,6 +442,50 @@ TEST(SchedulerTest, ValidOptionsNeverGiveNonFiniteOrNegativeLR) {
     }
   }
   EXPECT_GT(checked, 100000);
+}
+
+}  // namespace
+}  // namespace torchclr::test
+
+namespace torchclr::test {
+namespace {
+
+// Archives written by the code before the scheduler base was reshaped (format
+// version 2, commit f352406) load unchanged.
+TEST(SchedulerTest, ArchivesFromBeforeTheReshapeLoad) {
+  const std::string dir = std::string(TORCHCLR_TEST_DATA_DIR) + "/archives/";
+  {
+    auto optimizer = make_sgd({0.5});
+    CyclicLR scheduler(*optimizer,
+                       CyclicLROptions(0.001, 0.006)
+                           .step_size_up(10)
+                           .mode(CyclicMode::kTriangular2));
+    torch::load(scheduler, dir + "cyclic_lr_triangular2_step17.pt");
+    // Step 17 of a 20-step cycle: falling, t = 0.3 of the way from the top.
+    EXPECT_EQ(scheduler.last_epoch(), 17);
+    expect_close(scheduler.get_last_lr()[0], 0.001 + 0.005 * 0.3, "lr");
+    expect_close(scheduler.get_last_momentum()[0], 0.9 - 0.1 * 0.3, "m");
+  }
+  {
+    auto optimizer = make_sgd({0.5});
+    auto up = [&](double low, int64_t step_size) {
+      return std::make_shared<CyclicLR>(*optimizer,
+                                        CyclicLROptions(low, 5 * low)
+                                            .step_size_up(step_size)
+                                            .mode(CyclicMode::kTriangular2));
+    };
+    auto first = up(0.001, 4);
+    auto second = up(0.0001, 2);
+    auto decay = std::make_shared<ExponentialLR>(*optimizer, 0.9);
+    SequentialLR scheduler(*optimizer, {first, second, decay}, {16, 24});
+    torch::load(scheduler, dir + "sequential_lr_step27.pt");
+    EXPECT_EQ(scheduler.last_epoch(), 27);
+    // Stage 3 from the first stage's base LR, 3 steps in; momentum where
+    // stage 2 left it (its step 7: cycle 2 at half height, scale 1/2).
+    expect_close(scheduler.get_last_lr()[0], 0.001 * 0.9 * 0.9 * 0.9, "lr");
+    expect_close(
+        scheduler.get_last_momentum()[0], 0.9 - 0.1 * 0.5 * 0.5, "momentum");
+  }
 }
 
 }  // namespace

@@ -39,28 +39,17 @@ double cosine_restart_lr(double base_lr,
 /// SGDR (Loshchilov & Hutter), PyTorch's
 /// `torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`, stepped without an
 /// epoch argument. Starts from the optimizer's LRs at construction.
-class CosineAnnealingWarmRestarts final : public Scheduler {
+class CosineAnnealingWarmRestarts final
+    : public OptionsScheduler<CosineAnnealingWarmRestartsOptions> {
  public:
   /// The optimizer must outlive the scheduler.
   explicit CosineAnnealingWarmRestarts(
       torch::optim::Optimizer& optimizer,
       CosineAnnealingWarmRestartsOptions options);
 
-  const char* name() const noexcept override {
-    return "CosineAnnealingWarmRestarts";
-  }
   std::string options_text() const override;
-  const CosineAnnealingWarmRestartsOptions& options() const noexcept {
-    return options_;
-  }
 
- protected:
-  void compute(int64_t epoch,
-               std::vector<double>& lrs,
-               std::vector<double>& momentums) const override;
-
- private:
-  CosineAnnealingWarmRestartsOptions options_;
+  double lr_at(int64_t step, std::size_t group) const override;
 };
 
 }  // namespace torchclr

@@ -91,32 +91,21 @@ double cyclic_momentum(double base_momentum,
 /// `torch.optim.lr_scheduler.CyclicLR`: call `step()` after every batch.
 /// Momentum is cycled inversely; for Adam/AdamW, beta1 is cycled (ours: PyTorch
 /// 1.13 refuses Adam).
-class CyclicLR final : public Scheduler {
+class CyclicLR final : public OptionsScheduler<CyclicLROptions> {
  public:
   /// The optimizer must outlive the scheduler.
   explicit CyclicLR(torch::optim::Optimizer& optimizer,
                     CyclicLROptions options);
 
-  const char* name() const noexcept override {
-    return "CyclicLR";
-  }
   std::string options_text() const override;
-  const CyclicLROptions& options() const noexcept {
-    return options_;
-  }
-
- protected:
-  bool starts_from_optimizer_lr() const noexcept override {
-    return false;
-  }
-  void compute(int64_t epoch,
-               std::vector<double>& lrs,
-               std::vector<double>& momentums) const override;
+  double lr_at(int64_t step, std::size_t group) const override;
+  std::optional<double> momentum_at(int64_t step,
+                                    std::size_t group) const override;
 
  private:
-  double scale_at(const CyclePosition& position, int64_t epoch) const;
+  CyclePosition position_at(int64_t step) const;
+  double scale_at(const CyclePosition& position, int64_t step) const;
 
-  CyclicLROptions options_;
   std::vector<double> max_lrs_;
   std::vector<double> base_momentums_;
   std::vector<double> max_momentums_;

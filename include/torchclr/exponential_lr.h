@@ -20,27 +20,15 @@ double exponential_lr(double base_lr, double gamma, int64_t step);
 /// The paper's "exp" baseline, PyTorch's `ExponentialLR`: lr = base_lr *
 /// gamma^k, from the optimizer's LRs at construction. PyTorch multiplies by
 /// gamma at every step; the closed form agrees to ~1e-13 after 10^5 steps.
-class ExponentialLR final : public Scheduler {
+class ExponentialLR final : public OptionsScheduler<ExponentialLROptions> {
  public:
   /// The optimizer must outlive the scheduler.
   explicit ExponentialLR(torch::optim::Optimizer& optimizer,
                          ExponentialLROptions options);
 
-  const char* name() const noexcept override {
-    return "ExponentialLR";
-  }
   std::string options_text() const override;
-  const ExponentialLROptions& options() const noexcept {
-    return options_;
-  }
 
- protected:
-  void compute(int64_t epoch,
-               std::vector<double>& lrs,
-               std::vector<double>& momentums) const override;
-
- private:
-  ExponentialLROptions options_;
+  double lr_at(int64_t step, std::size_t group) const override;
 };
 
 }  // namespace torchclr

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <initializer_list>
+#include <string>
 #include <vector>
 
 namespace torchclr {
@@ -20,7 +21,7 @@ class GroupValues {
   /// must have exactly one entry per group. `owner` and `option` name the
   /// class and option in the error message.
   std::vector<double> resolve(std::size_t num_groups,
-                              const char* owner,
+                              const std::string& owner,
                               const char* option) const;
 
   const std::vector<double>& values() const noexcept {

@@ -24,27 +24,15 @@ double linear_lr(double base_lr, const LinearLROptions& options, int64_t step);
 /// The paper's "decay" baseline, PyTorch's `LinearLR`: a straight line from
 /// start_factor * base_lr to end_factor * base_lr over total_iters steps, then
 /// held; base_lr is the optimizer's LR at construction.
-class LinearLR final : public Scheduler {
+class LinearLR final : public OptionsScheduler<LinearLROptions> {
  public:
   /// The optimizer must outlive the scheduler.
   explicit LinearLR(torch::optim::Optimizer& optimizer,
                     LinearLROptions options = {});
 
-  const char* name() const noexcept override {
-    return "LinearLR";
-  }
   std::string options_text() const override;
-  const LinearLROptions& options() const noexcept {
-    return options_;
-  }
 
- protected:
-  void compute(int64_t epoch,
-               std::vector<double>& lrs,
-               std::vector<double>& momentums) const override;
-
- private:
-  LinearLROptions options_;
+  double lr_at(int64_t step, std::size_t group) const override;
 };
 
 }  // namespace torchclr

@@ -28,27 +28,16 @@ double multi_step_lr(double base_lr,
 
 /// PyTorch's `MultiStepLR`; the paper's "fixed" run is Caffe's schedule, which
 /// drops the LR 10x at two milestones (60k and 65k for CIFAR-10).
-class MultiStepLR final : public Scheduler {
+class MultiStepLR final : public OptionsScheduler<MultiStepLROptions> {
  public:
   /// The optimizer must outlive the scheduler.
   explicit MultiStepLR(torch::optim::Optimizer& optimizer,
                        MultiStepLROptions options);
 
-  const char* name() const noexcept override {
-    return "MultiStepLR";
-  }
   std::string options_text() const override;
-  const MultiStepLROptions& options() const noexcept {
-    return options_;
-  }
-
- protected:
-  void compute(int64_t epoch,
-               std::vector<double>& lrs,
-               std::vector<double>& momentums) const override;
+  double lr_at(int64_t step, std::size_t group) const override;
 
  private:
-  MultiStepLROptions options_;
   std::vector<int64_t> sorted_milestones_;
 };
 

@@ -47,19 +47,16 @@ double anneal(AnnealStrategy strategy, double start, double end, double pct);
 /// Deviation: after the last call, whose LR no training step uses, PyTorch
 /// extrapolates past the end of the schedule (a negative LR with linear
 /// annealing); torchclr holds the final values (min_lr, max_momentum).
-class OneCycleLR final : public Scheduler {
+class OneCycleLR final : public OptionsScheduler<OneCycleLROptions> {
  public:
   /// The optimizer must outlive the scheduler.
   explicit OneCycleLR(torch::optim::Optimizer& optimizer,
                       OneCycleLROptions options);
 
-  const char* name() const noexcept override {
-    return "OneCycleLR";
-  }
   std::string options_text() const override;
-  const OneCycleLROptions& options() const noexcept {
-    return options_;
-  }
+  double lr_at(int64_t step, std::size_t group) const override;
+  std::optional<double> momentum_at(int64_t step,
+                                    std::size_t group) const override;
 
   /// One phase of the cycle: the step it ends on, and where LR and momentum
   /// go (indices into {initial, max, min} LRs and {max, base} momentum).
@@ -71,16 +68,19 @@ class OneCycleLR final : public Scheduler {
     int end_momentum;
   };
 
- protected:
-  bool starts_from_optimizer_lr() const noexcept override {
-    return false;
-  }
-  void compute(int64_t epoch,
-               std::vector<double>& lrs,
-               std::vector<double>& momentums) const override;
-
  private:
-  OneCycleLROptions options_;
+  /// The phase of `step` and how far into it (0 to 1); `past_end` at step
+  /// total_steps, where the final values are held.
+  struct PhaseProgress {
+    const Phase* phase;
+    double pct;
+    bool past_end;
+  };
+  PhaseProgress progress_at(int64_t step) const;
+  double anneal_between(const PhaseProgress& progress,
+                        double start,
+                        double end) const;
+
   std::vector<Phase> phases_;
   // Per group: {initial_lr, max_lr, min_lr} and {max_momentum, base_momentum}.
   std::vector<std::array<double, 3>> lr_points_;

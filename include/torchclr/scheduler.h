@@ -6,12 +6,12 @@
 #include <torchclr/detail/momentum.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace torchclr {
-
-class SequentialLR;
 
 /// Common base of every torchclr scheduler: a `torch::optim::LRScheduler`
 /// whose learning rate (and, where asked, momentum) after `k` calls of
@@ -21,11 +21,29 @@ class SequentialLR;
 /// first step: right after it, the optimizer holds the step-0 values.
 /// `step()` through a `torch::optim::LRScheduler&` sets both LR and momentum.
 ///
+/// A policy overrides `lr_at` (and `momentum_at` when it cycles momentum) and
+/// `options_text`; composites such as `SequentialLR` use the same public API.
+///
 /// The scheduler keeps a reference to the optimizer: the caller keeps the
 /// optimizer alive for as long as the scheduler is used.
 class Scheduler : public torch::optim::LRScheduler {
  public:
   ~Scheduler() override = default;
+
+  /// The policy's class name ("CyclicLR", ...), stored in archives.
+  const std::string& name() const noexcept {
+    return name_;
+  }
+  /// Every option that shapes the schedule, as canonical text
+  /// ("key=value;..."); archives store it.
+  virtual std::string options_text() const = 0;
+
+  /// The LR of param group `group` after `step` calls of `step()`; pure.
+  virtual double lr_at(int64_t step, std::size_t group) const = 0;
+  /// The momentum (or Adam's beta1) of `group` at `step`, or nullopt where
+  /// the schedule leaves momentum alone; only asked when `cycles_momentum()`.
+  virtual std::optional<double> momentum_at(int64_t step,
+                                            std::size_t group) const;
 
   /// The learning rates last set, one per param group (`get_last_lr()`).
   const std::vector<double>& get_last_lr() const noexcept {
@@ -44,60 +62,19 @@ class Scheduler : public torch::optim::LRScheduler {
   const std::vector<double>& base_lrs() const noexcept {
     return base_lrs_;
   }
-  /// A short name of the policy, stored in archives ("CyclicLR", ...).
-  virtual const char* name() const noexcept = 0;
-
-  /// Every option that shapes the schedule, as canonical text
-  /// ("key=value;..."); archives store it.
-  virtual std::string options_text() const = 0;
-
-  /// Writes the step count, base LRs and options, with a format version.
-  virtual void save(torch::serialize::OutputArchive& archive) const;
-  /// Restores what `save` wrote and re-applies that step's LR and momentum to
-  /// the optimizer. Throws, changing nothing, if the policy, the param-group
-  /// count or any option differ from the saved ones.
-  void load(torch::serialize::InputArchive& archive);
-
- protected:
-  /// Reads the optimizer's current LRs as `base_lrs()`; the derived
-  /// constructor validates its options, then calls `initial_step()`.
-  /// `owner` names the class in errors (name() is not callable yet).
-  Scheduler(torch::optim::Optimizer& optimizer, const char* owner);
-
-  /// PyTorch's constructor step: applies the values of step 0.
-  void initial_step();
-
-  /// What `save` wrote; `stages` holds a `SequentialLR`'s stages.
-  struct SavedState {
-    int64_t last_epoch = 0;
-    std::vector<double> base_lrs;
-    std::vector<SavedState> stages;
-  };
-  /// Reads and checks what `save` wrote, changing nothing, so that a refused
-  /// archive leaves the scheduler as it was.
-  virtual SavedState read_state(torch::serialize::InputArchive& archive) const;
-  /// Takes a checked state over (not the step: `load` applies that).
-  virtual void restore(const SavedState& state);
-
-  /// Fills `lrs` (one per group, already sized) for the step `epoch`, and
-  /// `momentums` (resized by the callee) when momentum is cycled.
-  virtual void compute(int64_t epoch,
-                       std::vector<double>& lrs,
-                       std::vector<double>& momentums) const = 0;
-
-  /// True when the schedule starts from the optimizer's LRs (read at
-  /// construction) rather than from LRs given in the options.
-  virtual bool starts_from_optimizer_lr() const noexcept {
-    return true;
+  /// True when `base_lrs()` were read from the optimizer at construction
+  /// (PyTorch's `initial_lr`), false when the options give the LRs.
+  bool starts_from_optimizer_lr() const noexcept {
+    return starts_from_optimizer_lr_;
   }
-
-  /// Checks that `cycle_momentum` can be honoured by every param group.
-  void require_momentum(const char* owner);
-
-  /// Sets the optimizer's momentum of every group (SGD/RMSprop momentum,
-  /// Adam/AdamW beta1).
-  void set_momentums(const std::vector<double>& momentums);
-
+  /// Moves a schedule that starts from the optimizer's LRs to start from
+  /// `base_lrs` (one per group, finite and > 0); for composites.
+  void rebase(std::vector<double> base_lrs);
+  /// True when `step()` sets the optimizer's momentum too.
+  bool cycles_momentum() const noexcept {
+    return !momentum_kinds_.empty();
+  }
+  /// The optimizer this scheduler drives.
   torch::optim::Optimizer& optimizer() const noexcept {
     return optimizer_;
   }
@@ -105,18 +82,77 @@ class Scheduler : public torch::optim::LRScheduler {
     return base_lrs_.size();
   }
 
-  std::vector<double> base_lrs_;
+  /// Writes the step count, base LRs and options, with a format version.
+  virtual void save(torch::serialize::OutputArchive& archive) const;
+  /// Restores what `save` wrote and re-applies that step's LR and momentum to
+  /// the optimizer. Throws, changing nothing, if the policy, the param-group
+  /// count or any option differ from the saved ones.
+  virtual void load(torch::serialize::InputArchive& archive);
+  /// Takes only the step count from an archive of the same policy saved with
+  /// any options, and continues this scheduler's own schedule from that step:
+  /// a run resumed into a changed plan (a longer `OneCycleLR`, ...), on
+  /// purpose. Base LRs stay this scheduler's.
+  void load_step(torch::serialize::InputArchive& archive);
 
- private:
-  friend class SequentialLR;
+  /// What `save` wrote, as read and checked by `read_state`.
+  struct SavedState {
+    int64_t last_epoch = 0;
+    std::vector<double> base_lrs;
+  };
+  /// Reads and checks what `save` wrote, changing nothing, so that a refused
+  /// archive leaves the scheduler as it was. With `check_options` false, an
+  /// archive saved with other options is taken too.
+  SavedState read_state(torch::serialize::InputArchive& archive,
+                        bool check_options = true) const;
+  /// Takes the base LRs of a checked state over (of a schedule that starts
+  /// from the optimizer's LRs); does not step. For composites.
+  void restore_base_lrs(const SavedState& state);
 
-  std::vector<double> get_lrs() final;
+ protected:
+  /// Reads the optimizer's current LRs as `base_lrs()`; the derived
+  /// constructor validates its options, then calls `initial_step()`.
+  Scheduler(torch::optim::Optimizer& optimizer, std::string name);
+
+  /// For policies whose options give the LRs (`CyclicLR`, `OneCycleLR`).
+  void set_base_lrs_from_options(std::vector<double> base_lrs);
+
+  /// PyTorch's constructor step: applies the values of step 0.
+  void initial_step();
+
+  /// Checks that every param group has a momentum to cycle, and from then on
+  /// sets it in `step()`.
+  void require_momentum();
+
+  /// Sets the optimizer to the values of `epoch` and counts from there.
   void apply(int64_t epoch);
 
+ private:
+  std::vector<double> get_lrs() final;
+
+  std::string name_;
   torch::optim::Optimizer& optimizer_;
+  std::vector<double> base_lrs_;
+  bool starts_from_optimizer_lr_ = true;
   std::vector<detail::MomentumKind> momentum_kinds_;
   std::vector<double> last_lrs_;
   std::vector<double> last_momentums_;
+};
+
+/// A scheduler configured by one options struct: keeps it and returns it.
+template <typename Options>
+class OptionsScheduler : public Scheduler {
+ public:
+  const Options& options() const noexcept {
+    return options_;
+  }
+
+ protected:
+  OptionsScheduler(torch::optim::Optimizer& optimizer,
+                   std::string name,
+                   Options options)
+      : Scheduler(optimizer, std::move(name)), options_(std::move(options)) {}
+
+  Options options_;
 };
 
 /// `torch::save(scheduler, path)` support.

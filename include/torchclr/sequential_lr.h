@@ -25,27 +25,26 @@ class SequentialLR final : public Scheduler {
                std::vector<std::shared_ptr<Scheduler>> schedulers,
                std::vector<int64_t> milestones);
 
-  const char* name() const noexcept override {
-    return "SequentialLR";
-  }
-
   /// The milestones and every stage's name and options.
   std::string options_text() const override;
 
+  double lr_at(int64_t step, std::size_t group) const override;
+  /// The current stage's momentum; a stage without momentum cycling keeps it
+  /// where the last earlier stage with it left off.
+  std::optional<double> momentum_at(int64_t step,
+                                    std::size_t group) const override;
+
   /// Saves its own state and, under "stage_<i>", every stage's.
   void save(torch::serialize::OutputArchive& archive) const override;
-
- protected:
-  SavedState read_state(torch::serialize::InputArchive& archive) const override;
-  void restore(const SavedState& state) override;
-  bool starts_from_optimizer_lr() const noexcept override {
-    return false;
-  }
-  void compute(int64_t epoch,
-               std::vector<double>& lrs,
-               std::vector<double>& momentums) const override;
+  /// Reads every stage's state before taking any over.
+  void load(torch::serialize::InputArchive& archive) override;
 
  private:
+  /// The stage that runs at `step`.
+  std::size_t stage_at(int64_t step) const;
+  /// The step at which stage `stage` takes over.
+  int64_t stage_start(std::size_t stage) const;
+
   std::vector<std::shared_ptr<Scheduler>> schedulers_;
   std::vector<int64_t> milestones_;
 };

@@ -5,7 +5,9 @@
 
 namespace torchclr::detail {
 
-void check_positive(double value, const char* owner, const char* option) {
+void check_positive(double value,
+                    const std::string& owner,
+                    const char* option) {
   TORCH_CHECK(std::isfinite(value) && value > 0,
               owner,
               ": ",
@@ -15,14 +17,16 @@ void check_positive(double value, const char* owner, const char* option) {
 }
 
 void check_positive(const std::vector<double>& values,
-                    const char* owner,
+                    const std::string& owner,
                     const char* option) {
   for (double value : values) {
     check_positive(value, owner, option);
   }
 }
 
-void check_unit_interval(double value, const char* owner, const char* option) {
+void check_unit_interval(double value,
+                         const std::string& owner,
+                         const char* option) {
   TORCH_CHECK(std::isfinite(value) && value > 0 && value <= 1,
               owner,
               ": ",
@@ -31,7 +35,9 @@ void check_unit_interval(double value, const char* owner, const char* option) {
               value);
 }
 
-void check_non_negative(double value, const char* owner, const char* option) {
+void check_non_negative(double value,
+                        const std::string& owner,
+                        const char* option) {
   TORCH_CHECK(std::isfinite(value) && value >= 0,
               owner,
               ": ",
@@ -42,7 +48,7 @@ void check_non_negative(double value, const char* owner, const char* option) {
 
 void check_momentum_bounds(const std::vector<double>& base_momentum,
                            const std::vector<double>& max_momentum,
-                           const char* owner) {
+                           const std::string& owner) {
   for (std::size_t i = 0; i < base_momentum.size(); ++i) {
     TORCH_CHECK(std::isfinite(base_momentum[i]) && base_momentum[i] >= 0,
                 owner,
@@ -63,7 +69,7 @@ void check_momentum_bounds(const std::vector<double>& base_momentum,
 }
 
 void check_positive_count(int64_t value,
-                          const char* owner,
+                          const std::string& owner,
                           const char* option) {
   TORCH_CHECK(value > 0, owner, ": ", option, " must be > 0, got ", value);
 }

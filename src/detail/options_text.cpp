@@ -31,7 +31,8 @@ std::string exact_text(double value) {
   return out.str();
 }
 
-OptionsText& OptionsText::append(const char* key, const std::string& value) {
+OptionsText& OptionsText::append(const std::string& key,
+                                 const std::string& value) {
   if (!text_.empty()) {
     text_ += ";";
   }
@@ -41,32 +42,33 @@ OptionsText& OptionsText::append(const char* key, const std::string& value) {
   return *this;
 }
 
-OptionsText& OptionsText::add(const char* key, bool value) {
+OptionsText& OptionsText::add(const std::string& key, bool value) {
   return append(key, value ? "true" : "false");
 }
 
-OptionsText& OptionsText::add(const char* key, int64_t value) {
+OptionsText& OptionsText::add(const std::string& key, int64_t value) {
   return append(key, std::to_string(value));
 }
 
-OptionsText& OptionsText::add(const char* key, double value) {
+OptionsText& OptionsText::add(const std::string& key, double value) {
   return append(key, exact_text(value));
 }
 
-OptionsText& OptionsText::add(const char* key, const std::string& value) {
+OptionsText& OptionsText::add(const std::string& key,
+                              const std::string& value) {
   return append(key, value);
 }
 
-OptionsText& OptionsText::add(const char* key, const char* value) {
+OptionsText& OptionsText::add(const std::string& key, const char* value) {
   return append(key, value);
 }
 
-OptionsText& OptionsText::add(const char* key,
+OptionsText& OptionsText::add(const std::string& key,
                               const std::vector<int64_t>& values) {
   return append(key, join(values));
 }
 
-OptionsText& OptionsText::add(const char* key,
+OptionsText& OptionsText::add(const std::string& key,
                               const std::vector<double>& values) {
   return append(key, join(values));
 }

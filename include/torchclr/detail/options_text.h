@@ -14,21 +14,21 @@ std::string exact_text(double value);
 /// Doubles keep 17 significant digits: equal text means equal values.
 class OptionsText {
  public:
-  OptionsText& add(const char* key, bool value);
-  OptionsText& add(const char* key, int64_t value);
-  OptionsText& add(const char* key, double value);
-  OptionsText& add(const char* key, const std::string& value);
+  OptionsText& add(const std::string& key, bool value);
+  OptionsText& add(const std::string& key, int64_t value);
+  OptionsText& add(const std::string& key, double value);
+  OptionsText& add(const std::string& key, const std::string& value);
   /// Without it a string literal would pick the bool overload.
-  OptionsText& add(const char* key, const char* value);
-  OptionsText& add(const char* key, const std::vector<int64_t>& values);
-  OptionsText& add(const char* key, const std::vector<double>& values);
+  OptionsText& add(const std::string& key, const char* value);
+  OptionsText& add(const std::string& key, const std::vector<int64_t>& values);
+  OptionsText& add(const std::string& key, const std::vector<double>& values);
 
   const std::string& str() const noexcept {
     return text_;
   }
 
  private:
-  OptionsText& append(const char* key, const std::string& value);
+  OptionsText& append(const std::string& key, const std::string& value);
 
   std::string text_;
 };
