@@ -6,11 +6,10 @@
 #include <torchclr/scheduler.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
-#include "network.h"
+#include "cifar10_full.h"
 #include "progress.h"
 
 namespace torchclr::examples {
@@ -29,23 +28,13 @@ double evaluate(Cifar10Full& model,
   torch::NoGradGuard no_grad;
   model->eval();
   int64_t correct = 0;
-  const int64_t n = test.images.size(0);
-  for (int64_t start = 0; start < n; start += 1000) {
-    const int64_t end = std::min(n, start + 1000);
-    auto images = test.images.slice(0, start, end).to(device);
-    auto predicted = model->forward(images).argmax(1).cpu();
-    correct +=
-        predicted.eq(test.targets.slice(0, start, end)).sum().item<int64_t>();
+  SplitBatches batches(test, 1000, std::nullopt);
+  while (auto batch = batches.next()) {
+    auto predicted = model->forward(batch->input.to(device)).argmax(1).cpu();
+    correct += predicted.eq(batch->target).sum().item<int64_t>();
   }
   model->train();
-  return static_cast<double>(correct) / static_cast<double>(n);
-}
-
-// The permutation of epoch `epoch` depends only on the seed and the epoch, so
-// a resumed run draws exactly the batches the uninterrupted run drew.
-torch::Tensor epoch_order(uint64_t seed, int64_t epoch, int64_t n) {
-  torch::manual_seed(seed * 1000003ULL + static_cast<uint64_t>(epoch));
-  return torch::randperm(n, torch::kLong);
+  return static_cast<double>(correct) / static_cast<double>(test.size());
 }
 
 std::string digest(Cifar10Full& model) {
@@ -93,11 +82,13 @@ std::vector<LogRow> log_rows(const torch::Tensor& tensor) {
 // one by one: every policy flag, the optimizer's settings and the data shape.
 std::string run_settings(const TrainConfig& config, const DataSplit& train) {
   const auto shape = train.images.sizes();
-  return fmt::format("{};momentum={};weight_decay={};train_images={}",
-                     describe(config.policy),
-                     config.momentum,
-                     config.weight_decay,
-                     fmt::join(shape.begin(), shape.end(), "x"));
+  return fmt::format(
+      "{};momentum={};weight_decay={};eval_images={};train_images={}",
+      describe(config.policy),
+      config.momentum,
+      config.weight_decay,
+      config.eval_images,
+      fmt::join(shape.begin(), shape.end(), "x"));
 }
 
 void save_checkpoint(const TrainConfig& config,
@@ -133,12 +124,19 @@ void save_checkpoint(const TrainConfig& config,
   torchclr::write_file_atomically(path, bytes.str(), "--checkpoint");
 }
 
-void write_outputs(const TrainConfig& config, const std::vector<LogRow>& log) {
+void write_log(const TrainConfig& config, const std::vector<LogRow>& log) {
+  if (!config.out_dir.empty()) {
+    torchclr::write_file_atomically(
+        fs::path(config.out_dir) / "log.csv", log_csv(log), "--out");
+  }
+}
+
+// gnuplot takes a while to start: the plot is drawn once, at the end.
+void write_plot(const TrainConfig& config) {
   if (config.out_dir.empty()) {
     return;
   }
   const std::string csv = (fs::path(config.out_dir) / "log.csv").string();
-  torchclr::write_file_atomically(csv, log_csv(log), "--out");
   const std::string png = (fs::path(config.out_dir) / "accuracy.png").string();
   const std::string script = fmt::format(
       "set terminal pngcairo size 800,400 noenhanced\n"
@@ -245,10 +243,9 @@ TrainResult train_network(const TrainConfig& config,
                           const DataSplit& test) {
   TORCH_CHECK(config.iterations > 0, "--iterations must be > 0");
   TORCH_CHECK(config.eval_every > 0, "--eval-every must be > 0");
-  const int64_t n = train.images.size(0);
-  TORCH_CHECK(n >= config.batch_size,
+  TORCH_CHECK(train.size() >= config.batch_size,
               "the training split has ",
-              n,
+              train.size(),
               " images, fewer than one batch of ",
               config.batch_size);
 
@@ -287,26 +284,21 @@ TrainResult train_network(const TrainConfig& config,
     }
   }
 
-  const int64_t per_epoch = n / config.batch_size;
+  SplitBatches batches(train, config.batch_size, config.seed);
+  const DataSplit curve_test = test.first(config.eval_images);
   double seconds = log.empty() ? 0.0 : log.back().seconds;
   double data_seconds = 0;
-  double loss_sum = 0;
+  // The loss is summed on the device and read at evaluations and progress
+  // redraws only: a per-step item() would wait for the device every step.
+  auto loss_sum = torch::zeros({}, torch::TensorOptions(config.device));
   int64_t loss_count = 0;
   ProgressBar bar(config.label, config.iterations, config.progress);
-  torch::Tensor order;
-  int64_t order_epoch = -1;
   auto started = std::chrono::steady_clock::now();
   while (iteration < config.iterations) {
-    const int64_t epoch = iteration / per_epoch;
-    if (epoch != order_epoch) {
-      order = epoch_order(config.seed, epoch, n);
-      order_epoch = epoch;
-    }
     const auto data_started = std::chrono::steady_clock::now();
-    const int64_t offset = (iteration % per_epoch) * config.batch_size;
-    auto index = order.slice(0, offset, offset + config.batch_size);
-    auto images = train.images.index_select(0, index).to(config.device);
-    auto targets = train.targets.index_select(0, index).to(config.device);
+    auto batch = batches.batch_at(iteration);
+    auto images = batch.input.to(config.device);
+    auto targets = batch.target.to(config.device);
     data_seconds += std::chrono::duration<double>(
                         std::chrono::steady_clock::now() - data_started)
                         .count();
@@ -318,55 +310,59 @@ TrainResult train_network(const TrainConfig& config,
     optimizer.step();
     scheduler->step();
     ++iteration;
-    const double loss_value = loss.item<double>();
-    TORCH_CHECK(std::isfinite(loss_value),
-                "training diverged: loss is ",
-                loss_value,
-                " at iteration ",
+    loss_sum += loss.detach();
+    ++loss_count;
+    const bool evaluate_now =
+        iteration % config.eval_every == 0 || iteration == config.iterations;
+    if (!evaluate_now && !bar.due()) {
+      continue;
+    }
+    const double mean_loss =
+        loss_sum.item<double>() / static_cast<double>(loss_count);
+    TORCH_CHECK(std::isfinite(mean_loss),
+                "training diverged: the loss is not finite by iteration ",
                 iteration,
                 " (lower the learning rate)");
-    loss_sum += loss_value;
-    ++loss_count;
     bar.update(iteration,
                fmt::format("lr {:.2e}  loss {:.3f}",
                            optimizer.param_groups()[0].options().get_lr(),
-                           loss_value));
-
-    if (iteration % config.eval_every == 0 || iteration == config.iterations) {
-      const auto now = std::chrono::steady_clock::now();
-      seconds += std::chrono::duration<double>(now - started).count();
-      const double accuracy = evaluate(model, test, config.device);
-      log.push_back({iteration,
-                     optimizer.param_groups()[0].options().get_lr(),
-                     momentum_of(optimizer),
-                     loss_sum / static_cast<double>(loss_count),
-                     accuracy,
-                     seconds});
-      loss_sum = 0;
-      loss_count = 0;
-      if (!config.checkpoint.empty()) {
-        save_checkpoint(config,
-                        settings,
-                        config.checkpoint,
-                        model,
-                        optimizer,
-                        *scheduler,
-                        iteration,
-                        log);
-      }
-      write_outputs(config, log);
-      if (config.stop_after > 0 && iteration >= config.stop_after) {
-        std::_Exit(3);  // simulates a killed run, for the resume test
-      }
-      started = std::chrono::steady_clock::now();
+                           mean_loss));
+    if (!evaluate_now) {
+      continue;
     }
+    const auto now = std::chrono::steady_clock::now();
+    seconds += std::chrono::duration<double>(now - started).count();
+    const double accuracy = evaluate(model, curve_test, config.device);
+    log.push_back({iteration,
+                   optimizer.param_groups()[0].options().get_lr(),
+                   momentum_of(optimizer),
+                   mean_loss,
+                   accuracy,
+                   seconds});
+    loss_sum.zero_();
+    loss_count = 0;
+    if (!config.checkpoint.empty()) {
+      save_checkpoint(config,
+                      settings,
+                      config.checkpoint,
+                      model,
+                      optimizer,
+                      *scheduler,
+                      iteration,
+                      log);
+    }
+    write_log(config, log);
+    started = std::chrono::steady_clock::now();
   }
-  bar.finish(iteration,
-             fmt::format("accuracy {:.4f}",
-                         log.empty() ? 0.0 : log.back().test_accuracy));
+  const double curve_accuracy = log.empty() ? 0.0 : log.back().test_accuracy;
+  const double final_accuracy = curve_test.size() == test.size()
+                                    ? curve_accuracy
+                                    : evaluate(model, test, config.device);
+  bar.finish(iteration, fmt::format("accuracy {:.4f}", final_accuracy));
+  write_plot(config);
   TrainResult result;
   result.log = log;
-  result.final_accuracy = log.empty() ? 0.0 : log.back().test_accuracy;
+  result.final_accuracy = final_accuracy;
   result.seconds = seconds;
   result.data_seconds = data_seconds;
   result.weights_digest = digest(model);

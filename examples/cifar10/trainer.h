@@ -9,20 +9,18 @@
 #include <string>
 #include <vector>
 
+#include "data.h"
 #include "policy_cli.h"
 
 namespace torchclr::examples {
-
-/// A whole split in memory: float images NxCxHxW and int64 labels N.
-struct DataSplit {
-  torch::Tensor images;
-  torch::Tensor targets;
-};
 
 struct TrainConfig {
   PolicyFlags policy;
   int64_t iterations = 70000;
   int64_t eval_every = 1000;
+  /// The curve's points test the first `eval_images` test images (0: all);
+  /// the final accuracy always tests the whole test split.
+  int64_t eval_images = 0;
   int64_t batch_size = 100;
   double momentum = 0.9;
   double weight_decay = 0.004;
@@ -31,7 +29,6 @@ struct TrainConfig {
   std::string out_dir;     ///< log.csv and accuracy.png; empty: none
   std::string checkpoint;  ///< file written every eval; empty: none
   bool resume = false;     ///< continue from `checkpoint` if it exists
-  int64_t stop_after = 0;  ///< testing: exit(3) after this iteration's save
   bool progress = true;
   std::string label = "train";
 };
@@ -41,13 +38,14 @@ struct LogRow {
   int64_t iteration;
   double lr;
   double momentum;
-  double train_loss;  ///< mean over the iterations since the previous row
-  double test_accuracy;
-  double seconds;  ///< training wall time so far, evaluations excluded
+  double train_loss;     ///< mean over the iterations since the previous row
+  double test_accuracy;  ///< on the first `eval_images` test images
+  double seconds;        ///< training wall time so far, evaluations excluded
 };
 
 struct TrainResult {
   std::vector<LogRow> log;
+  /// On the whole test split, at the end.
   double final_accuracy = 0;
   double seconds = 0;
   /// Of `seconds`, the time spent cutting batches out of the split and
@@ -57,8 +55,10 @@ struct TrainResult {
   std::string weights_digest;
 };
 
-/// Trains a fresh network (seeded by `config.seed`) on `train`, evaluating
-/// on `test` every `eval_every` iterations and at the end.
+/// Trains a fresh cifar10_full (seeded by `config.seed`) on `train` with
+/// batches from `SplitBatches`, evaluating on `test` every `eval_every`
+/// iterations and at the end. With a checkpoint, a killed run resumes to the
+/// same weights and log.
 TrainResult train_network(const TrainConfig& config,
                           const DataSplit& train,
                           const DataSplit& test);

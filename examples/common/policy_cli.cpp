@@ -1,7 +1,7 @@
 #include "policy_cli.h"
 
+#include <fmt/format.h>
 #include <torch/optim/schedulers/step_lr.h>
-#include <torchclr/detail/options_text.h>
 
 #include <cmath>
 #include <limits>
@@ -9,6 +9,27 @@
 
 namespace torchclr::examples {
 namespace {
+
+// "key=value;" text; fmt writes the shortest text that reads back as the
+// same double, so equal text means equal values.
+class KeyValues {
+ public:
+  template <typename T>
+  KeyValues& add(const char* key, const T& value) {
+    text_ += fmt::format("{}={};", key, value);
+    return *this;
+  }
+  KeyValues& add(const char* key, const std::vector<int64_t>& values) {
+    text_ += fmt::format("{}={};", key, fmt::join(values, ","));
+    return *this;
+  }
+  const std::string& str() const {
+    return text_;
+  }
+
+ private:
+  std::string text_;
+};
 
 template <typename Enum>
 Enum parse_choice(const std::string& flag,
@@ -76,7 +97,7 @@ const CLI::Validator& non_negative_number() {
 }
 
 std::string describe(const PolicyFlags& f) {
-  return detail::OptionsText()
+  return KeyValues()
       .add("policy", f.policy)
       .add("base_lr", f.base_lr)
       .add("max_lr", f.max_lr)

@@ -1,64 +1,41 @@
 #pragma once
 
-#include <fmt/format.h>
+// Progress of a long loop on standard error, for a terminal or a log file.
 
-#include <algorithm>
 #include <chrono>
-#include <cstdio>
+#include <cstdint>
 #include <string>
 
 namespace torchclr::examples {
 
-/// A one-line progress bar on standard error, redrawn at most 5 times a
-/// second: `[#####-----] 1200/5000  lr 0.0031  loss 1.234  85 it/s`.
+/// On a terminal, a one-line bar redrawn at most 5 times a second:
+/// `label [#####-----] 1200/5000  lr 0.0031  loss 1.234  85 it/s`. When
+/// standard error is not a terminal (a log file, CI), one plain line every
+/// 5% of `total` instead, so a log stays readable.
 class ProgressBar {
  public:
-  ProgressBar(std::string label, int64_t total, bool enabled = true)
-      : label_(std::move(label)),
-        total_(total),
-        enabled_(enabled),
-        start_(Clock::now()),
-        last_draw_(start_) {}
+  ProgressBar(std::string label, int64_t total, bool enabled = true);
 
-  /// Redraws (if due) with `done` of `total` finished and a free-form status.
-  void update(int64_t done, const std::string& status, bool force = false) {
-    const auto now = Clock::now();
-    if (!enabled_ ||
-        (!force && now - last_draw_ < std::chrono::milliseconds(200))) {
-      return;
-    }
-    last_draw_ = now;
-    const double seconds = std::chrono::duration<double>(now - start_).count();
-    constexpr int kWidth = 24;
-    const int filled = static_cast<int>(std::clamp<int64_t>(
-        total_ > 0 ? kWidth * done / total_ : 0, 0, kWidth));
-    fmt::print(stderr,
-               "\r{} [{}{}] {}/{}  {}  {:.0f} it/s   ",
-               label_,
-               std::string(filled, '#'),
-               std::string(kWidth - filled, '-'),
-               done,
-               total_,
-               status,
-               seconds > 0 ? done / seconds : 0.0);
-    std::fflush(stderr);
-  }
+  /// True when `update` would draw now: callers build the status text (and
+  /// read values off the device) only then.
+  bool due() const;
+
+  /// Draws (if due) with `done` of `total` finished and a free-form status.
+  void update(int64_t done, const std::string& status, bool force = false);
 
   /// Draws the final state and ends the line.
-  void finish(int64_t done, const std::string& status) {
-    update(done, status, true);
-    if (enabled_) {
-      fmt::print(stderr, "\n");
-    }
-  }
+  void finish(int64_t done, const std::string& status);
 
  private:
   using Clock = std::chrono::steady_clock;
   std::string label_;
   int64_t total_;
   bool enabled_;
+  bool terminal_;
   Clock::time_point start_;
   Clock::time_point last_draw_;
+  int64_t next_percent_ = 5;
+  int64_t done_ = 0;
 };
 
 }  // namespace torchclr::examples

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cifar10_clr end to end on generated CIFAR-10 files: training gets well above
-# chance, a run killed after a checkpoint resumes to the same final weights
+# chance, a run killed (SIGKILL, from outside) once its first checkpoint is
+# written resumes to the same final weights
 # and log as an uninterrupted one (a torchclr schedule and LibTorch's StepLR),
 # a checkpoint of other settings is refused, and bad flags are refused before
 # any training.
@@ -12,22 +13,36 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 "$here/make_cifar10.py" "$work/data" 200 200
 
-# 10 batches per epoch; the kill at 45 falls mid-epoch.
+# 10 batches per epoch; the first checkpoint (iteration 15) falls mid-epoch.
 policy=(--policy triangular2 --base-lr 0.001 --max-lr 0.006 --step-size-up 10)
 run() {
   "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
     "${policy[@]}" --iterations 60 --eval-every 15 "$@"
 }
 
+# Starts `run --checkpoint FILE ARGS...` in the background and kills it with
+# SIGKILL as soon as FILE appears (it is renamed into place whole).
+run_and_kill() {
+  local checkpoint=$1
+  shift
+  run --checkpoint "$checkpoint" "$@" > /dev/null &
+  local pid=$!
+  while [ ! -f "$checkpoint" ]; do
+    kill -0 "$pid" 2>/dev/null ||
+      { echo "FAIL: the run ended before its first checkpoint"; exit 1; }
+    sleep 0.02
+  done
+  kill -KILL "$pid"
+  local status=0
+  wait "$pid" 2>/dev/null || status=$?
+  [ "$status" -eq 137 ] ||
+    { echo "FAIL: the run exited $status before the kill reached it"; exit 1; }
+}
+
 full=$(run --out "$work/full" --checkpoint "$work/full.pt" | tail -n 1)
 echo "uninterrupted: $full"
 
-set +e
-run --out "$work/part" --checkpoint "$work/part.pt" --stop-after 45 > /dev/null
-status=$?
-set -e
-[ "$status" -eq 3 ] || { echo "FAIL: the killed run exited $status, not 3"; exit 1; }
-[ -f "$work/part.pt" ] || { echo "FAIL: no checkpoint after the kill"; exit 1; }
+run_and_kill "$work/part.pt" --out "$work/part"
 [ ! -e "$work/part.pt.tmp" ] || { echo "FAIL: temporary checkpoint left"; exit 1; }
 resumed=$(run --out "$work/part" --checkpoint "$work/part.pt" --resume | tail -n 1)
 echo "resumed:       $resumed"
@@ -43,9 +58,7 @@ diff <(cut -d, -f1-5 "$work/full/log.csv") <(cut -d, -f1-5 "$work/part/log.csv")
 # LibTorch's own StepLR has no state to save; resume replays its steps.
 policy=(--policy step --lr 0.004 --step-size 20 --step-gamma 0.5)
 step_full=$(run --checkpoint "$work/step_full.pt" | tail -n 1)
-set +e
-run --checkpoint "$work/step.pt" --stop-after 30 > /dev/null
-set -e
+run_and_kill "$work/step.pt"
 step_resumed=$(run --checkpoint "$work/step.pt" --resume | tail -n 1)
 [ "$(digest "$step_full")" = "$(digest "$step_resumed")" ] ||
   { echo "FAIL: resumed StepLR run differs"; exit 1; }

@@ -1,4 +1,4 @@
-#include "network.h"
+#include "cifar10_full.h"
 
 namespace torchclr::examples {
 namespace F = torch::nn::functional;

@@ -1,0 +1,41 @@
+#pragma once
+
+// The subcommands of cifar10_clr, one file each; main.cpp parses the command
+// line and runs the one asked for.
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "data.h"
+#include "trainer.h"
+
+namespace torchclr::examples {
+
+/// Flags every subcommand takes.
+struct CommonFlags {
+  DataFlags data;
+  uint64_t seed = 1;
+  int64_t batch_size = 100;
+  std::string out;  ///< empty: the subcommand's own default folder
+  bool quiet = false;
+};
+
+/// Registers the data flags, --seed, --batch-size, --out and --quiet.
+void add_common_flags(CLI::App& app, CommonFlags& flags);
+
+/// The training settings `flags` give (batch size, seed, progress, device).
+TrainConfig train_config(const CommonFlags& flags);
+
+/// A registered subcommand and what runs it after parsing.
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+
+Command add_train_command(CLI::App& app);
+Command add_compare_command(CLI::App& app);
+Command add_range_test_command(CLI::App& app);
+Command add_workflow_command(CLI::App& app);
+
+}  // namespace torchclr::examples

@@ -1,0 +1,78 @@
+#pragma once
+
+// The data of cifar10_clr: a whole split in memory, the flags that choose it,
+// and the one batcher every experiment draws its batches from.
+
+#include <torchclr/torchclr.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace torchclr::examples {
+
+/// A whole split in memory: float images NxCxHxW and int64 labels N.
+struct DataSplit {
+  torch::Tensor images;
+  torch::Tensor targets;
+
+  int64_t size() const {
+    return images.size(0);
+  }
+  /// The first `count` images (all of them when `count` is 0 or larger).
+  DataSplit first(int64_t count) const;
+};
+
+/// Which data set, where, and how much of it.
+struct DataFlags {
+  std::string dataset = "cifar10";
+  std::string dir;              ///< empty: the data set's usual folder
+  bool subtract_mean = true;    ///< Caffe's mean image, as in the paper
+  int64_t train_limit = 0;      ///< use the first N training images (0: all)
+  int64_t test_limit = 0;       ///< use the first N test images (0: all)
+  std::string device = "auto";  ///< cpu, cuda or auto
+};
+
+/// Registers --dataset, --data, --subtract-mean, --train-limit, --test-limit
+/// and --device on `app`.
+void add_data_flags(CLI::App& app, DataFlags& flags);
+
+/// The training and test splits `flags` name, as Caffe feeds them: raw
+/// 0..255 pixels minus the training split's mean image.
+std::pair<DataSplit, DataSplit> load_data(const DataFlags& flags);
+
+/// The device --device names; throws when CUDA is asked for but missing.
+torch::Device pick_device(const std::string& name);
+
+/// Batches of one split. Shuffled: each epoch is a permutation drawn from
+/// (seed, epoch) alone and holds whole batches only, so batch k of a run is
+/// the same whether or not the run was resumed. In order: the whole split,
+/// the last batch possibly smaller. Also a `BatchSource` for the range test.
+class SplitBatches final : public torchclr::BatchSource {
+ public:
+  /// `seed` empty: in order. The split must outlive this object.
+  SplitBatches(const DataSplit& split,
+               int64_t batch_size,
+               std::optional<uint64_t> seed);
+
+  /// Batch number `iteration` (from 0) of the endless shuffled sequence.
+  torchclr::Batch batch_at(int64_t iteration);
+  /// The next batch of the current pass; empty at its end.
+  std::optional<torchclr::Batch> next() override;
+
+  int64_t batches_per_epoch() const;
+
+ private:
+  torchclr::Batch cut(int64_t begin, int64_t end);
+
+  const DataSplit& split_;
+  int64_t batch_size_;
+  std::optional<uint64_t> seed_;
+  torch::Tensor order_;
+  int64_t order_epoch_ = -1;
+  int64_t pass_ = -1;
+  int64_t pass_position_ = 0;
+};
+
+}  // namespace torchclr::examples

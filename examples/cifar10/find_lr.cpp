@@ -1,0 +1,165 @@
+// `cifar10_clr range-test`: sweep the LR upwards and suggest CLR bounds.
+
+#include "find_lr.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cifar10_full.h"
+#include "commands.h"
+#include "policy_cli.h"
+#include "progress.h"
+
+namespace torchclr::examples {
+
+namespace fs = std::filesystem;
+
+void add_range_flags(CLI::App& app, RangeFlags& flags) {
+  app.add_option("--start-lr", flags.start_lr)
+      ->check(finite_number())
+      ->check(positive_number())
+      ->capture_default_str();
+  app.add_option("--end-lr", flags.end_lr)
+      ->check(finite_number())
+      ->check(positive_number())
+      ->capture_default_str();
+  app.add_option("--num-iter", flags.num_iter)
+      ->check(positive_number())
+      ->capture_default_str();
+  app.add_option("--sweep", flags.sweep, "exponential or linear")
+      ->check(CLI::IsMember({"exponential", "linear"}))
+      ->capture_default_str();
+}
+
+std::string format_lr(const std::optional<double>& lr) {
+  return lr ? fmt::format("{:.3g}", *lr) : std::string("none");
+}
+
+torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
+                                    const TrainConfig& config,
+                                    const DataSplit& train,
+                                    const DataSplit& test,
+                                    const fs::path& out) {
+  fs::create_directories(out);  // fails here, not after the sweep
+  torch::manual_seed(config.seed);
+  Cifar10Full model(
+      train.images.size(1), train.images.size(2), train.images.size(3));
+  model->to(config.device);
+  torch::optim::SGD optimizer(
+      model->param_groups(flags.start_lr, config.momentum, config.weight_decay),
+      torch::optim::SGDOptions(flags.start_lr));
+
+  ProgressBar bar("range-test", flags.num_iter, config.progress);
+  torchclr::LRRangeTestOptions options;
+  options.start_lr(flags.start_lr)
+      .end_lr(flags.end_lr)
+      .num_iter(flags.num_iter)
+      .sweep(flags.sweep == "linear" ? torchclr::LRSweep::kLinear
+                                     : torchclr::LRSweep::kExponential)
+      .metric(torchclr::RangeTestMetric::kAccuracy)
+      .eval_every(std::max<int64_t>(1, flags.eval_every))
+      .device(config.device)
+      .on_progress([&](int64_t iteration, double lr, double loss) {
+        if (bar.due()) {
+          bar.update(iteration + 1,
+                     fmt::format("lr {:.2e}  loss {:.3f}", lr, loss));
+        }
+      });
+  torchclr::LRRangeTest range_test(model, optimizer, options);
+  SplitBatches batches(train, config.batch_size, config.seed);
+  const DataSplit validation = test.first(flags.eval_images);
+  SplitBatches validation_batches(validation, 500, std::nullopt);
+  auto result = flags.eval_every > 0
+                    ? range_test.run(batches, &validation_batches)
+                    : range_test.run(batches);
+  bar.finish(result.stop_iteration, "done");
+
+  const auto report = torchclr::write_csv_and_plot(
+      result, out / "range_test.csv", out / "range_test.png");
+  if (report.status != torchclr::PlotStatus::kWritten) {
+    fmt::print(stderr, "note: no range-test plot ({})\n", report.message);
+  }
+  return result;
+}
+
+namespace {
+
+struct RangeTestFlags {
+  CommonFlags common;
+  RangeFlags range;
+  double step_size_epochs = 4;
+};
+
+int run_range_test(const RangeTestFlags& flags) {
+  const TrainConfig config = train_config(flags.common);
+  const auto [train, test] = load_data(flags.common.data);
+  const fs::path out =
+      flags.common.out.empty() ? "out/range_test" : flags.common.out;
+  const auto result = find_lr(flags.range, config, train, test, out);
+  const auto& s = result.suggestions;
+  const char* reasons[] = {"completed", "diverged", "non-finite loss"};
+  fmt::print(
+      "range test on {}: {} iterations, stopped: {} at lr {:.3g}\n"
+      "  paper rule:       base_lr {}  max_lr {}\n"
+      "  steepest descent: {}\n  fastai valley:    {}\n",
+      flags.common.data.dataset,
+      result.stop_iteration,
+      reasons[static_cast<int>(result.stop_reason)],
+      result.stop_lr,
+      format_lr(s.base_lr),
+      format_lr(s.max_lr),
+      format_lr(s.steepest_lr),
+      format_lr(s.valley_lr));
+  std::string summary =
+      fmt::format("base_lr={}\nmax_lr={}\nsteepest_lr={}\nvalley_lr={}\n",
+                  format_lr(s.base_lr),
+                  format_lr(s.max_lr),
+                  format_lr(s.steepest_lr),
+                  format_lr(s.valley_lr));
+  if (s.base_lr && s.max_lr) {
+    const int64_t per_epoch = train.size() / config.batch_size;
+    const auto cyclic =
+        result.to_cyclic_options(per_epoch, flags.step_size_epochs);
+    summary += fmt::format("step_size_up={}\n", cyclic.step_size_up());
+    fmt::print(
+        "  train with:       cifar10_clr train --dataset {} --policy "
+        "triangular --base-lr {:.3g} --max-lr {:.3g} --step-size-up {}\n",
+        flags.common.data.dataset,
+        cyclic.base_lr().values()[0],
+        cyclic.max_lr().values()[0],
+        cyclic.step_size_up());
+  }
+  torchclr::write_file_atomically(out / "suggestions.txt", summary, "--out");
+  fmt::print("wrote {}\n", (out / "range_test.csv").string());
+  return 0;
+}
+
+}  // namespace
+
+Command add_range_test_command(CLI::App& app) {
+  auto flags = std::make_shared<RangeTestFlags>();
+  auto* range = app.add_subcommand(
+      "range-test", "Sweep the LR upwards and suggest CLR bounds");
+  add_common_flags(*range, flags->common);
+  add_range_flags(*range, flags->range);
+  range
+      ->add_option(
+          "--eval-every",
+          flags->range.eval_every,
+          "Test accuracy every n iterations, as the paper did (0: off)")
+      ->check(non_negative_number());
+  range->add_option("--eval-images", flags->range.eval_images)
+      ->check(positive_number())
+      ->capture_default_str();
+  range
+      ->add_option("--step-size-epochs",
+                   flags->step_size_epochs,
+                   "Suggested CLR half cycle, in epochs (up to 1e6)")
+      ->check(finite_number())
+      ->check(CLI::Range(1e-6, 1e6))
+      ->capture_default_str();
+  return {range, [flags] { return run_range_test(*flags); }};
+}
+
+}  // namespace torchclr::examples

@@ -1,0 +1,71 @@
+// `cifar10_clr train`: one policy, with a log, a plot and checkpoints.
+
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "commands.h"
+#include "policy_cli.h"
+
+namespace torchclr::examples {
+namespace {
+
+struct TrainFlags {
+  CommonFlags common;
+  PolicyFlags policy;
+  int64_t iterations = 70000;
+  int64_t eval_every = 1000;
+  int64_t eval_images = 0;
+  std::string checkpoint;
+  bool resume = false;
+};
+
+int run_train(const TrainFlags& flags) {
+  TrainConfig config = train_config(flags.common);
+  config.policy = flags.policy;
+  config.iterations = flags.iterations;
+  config.eval_every = flags.eval_every;
+  config.eval_images = flags.eval_images;
+  config.out_dir = flags.common.out;
+  config.checkpoint = flags.checkpoint;
+  config.resume = flags.resume;
+  const auto [train, test] = load_data(flags.common.data);
+  const TrainResult result = train_network(config, train, test);
+  fmt::print(
+      "{}: {} iterations, test accuracy {:.4f}, {:.1f} s of training "
+      "(data pipeline {:.1f}%), weights digest {}\n",
+      config.policy.policy,
+      config.iterations,
+      result.final_accuracy,
+      result.seconds,
+      result.seconds > 0 ? 100 * result.data_seconds / result.seconds : 0.0,
+      result.weights_digest);
+  return 0;
+}
+
+}  // namespace
+
+Command add_train_command(CLI::App& app) {
+  auto flags = std::make_shared<TrainFlags>();
+  auto* train = app.add_subcommand("train", "Train with one policy");
+  add_common_flags(*train, flags->common);
+  add_policy_flags(*train, flags->policy);
+  train->add_option("--iterations", flags->iterations)
+      ->check(positive_number())
+      ->capture_default_str();
+  train->add_option("--eval-every", flags->eval_every)
+      ->check(positive_number())
+      ->capture_default_str();
+  train
+      ->add_option("--eval-images",
+                   flags->eval_images,
+                   "The curve's points test the first N test images (0: all; "
+                   "the final accuracy tests all)")
+      ->check(non_negative_number())
+      ->capture_default_str();
+  train->add_option("--checkpoint", flags->checkpoint, "Checkpoint file");
+  train->add_flag("--resume", flags->resume, "Continue from --checkpoint");
+  return {train, [flags] { return run_train(*flags); }};
+}
+
+}  // namespace torchclr::examples

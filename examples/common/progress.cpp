@@ -1,0 +1,88 @@
+#include "progress.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace torchclr::examples {
+namespace {
+
+constexpr int64_t kLogStepPercent = 5;
+
+}  // namespace
+
+ProgressBar::ProgressBar(std::string label, int64_t total, bool enabled)
+    : label_(std::move(label)),
+      total_(total),
+      enabled_(enabled),
+      terminal_(isatty(fileno(stderr)) == 1),
+      start_(Clock::now()),
+      last_draw_(start_) {}
+
+bool ProgressBar::due() const {
+  if (!enabled_) {
+    return false;
+  }
+  if (terminal_) {
+    return Clock::now() - last_draw_ >= std::chrono::milliseconds(200);
+  }
+  // `done_` is the last count seen; the next one is at most one more.
+  return total_ > 0 && 100 * (done_ + 1) >= next_percent_ * total_;
+}
+
+void ProgressBar::update(int64_t done, const std::string& status, bool force) {
+  done_ = done;
+  if (!enabled_) {
+    return;
+  }
+  const auto now = Clock::now();
+  const double seconds = std::chrono::duration<double>(now - start_).count();
+  const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0.0;
+  if (!terminal_) {
+    if (!force && (total_ <= 0 || 100 * done < next_percent_ * total_)) {
+      return;
+    }
+    const int64_t percent = total_ > 0 ? 100 * done / total_ : 100;
+    next_percent_ = (percent / kLogStepPercent + 1) * kLogStepPercent;
+    fmt::print(stderr,
+               "{}: {}/{} ({}%)  {}  {:.0f} it/s\n",
+               label_,
+               done,
+               total_,
+               percent,
+               status,
+               rate);
+    return;
+  }
+  if (!force && now - last_draw_ < std::chrono::milliseconds(200)) {
+    return;
+  }
+  last_draw_ = now;
+  constexpr int kWidth = 24;
+  const int filled = static_cast<int>(
+      std::clamp<int64_t>(total_ > 0 ? kWidth * done / total_ : 0, 0, kWidth));
+  fmt::print(stderr,
+             "\r{} [{}{}] {}/{}  {}  {:.0f} it/s   ",
+             label_,
+             std::string(filled, '#'),
+             std::string(kWidth - filled, '-'),
+             done,
+             total_,
+             status,
+             rate);
+  std::fflush(stderr);
+}
+
+void ProgressBar::finish(int64_t done, const std::string& status) {
+  if (!enabled_) {
+    return;
+  }
+  update(done, status, true);
+  if (terminal_) {
+    fmt::print(stderr, "\n");
+  }
+}
+
+}  // namespace torchclr::examples
