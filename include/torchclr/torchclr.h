@@ -14,3 +14,6 @@
 #include <torchclr/range_test.h>
 #include <torchclr/scheduler.h>
 #include <torchclr/sequential_lr.h>
+#ifdef TORCHCLR_DISTRIBUTED
+#include <torchclr/distributed.h>
+#endif
