@@ -15,7 +15,7 @@
 
 #include <time.h>
 #include <torch/torch.h>
-#include <torchclr/range_test.h>
+#include <torchclr/lr_finder.h>
 
 #include <algorithm>
 #include <chrono>
@@ -141,7 +141,8 @@ Sample time_range_test(Net& net,
           .end_lr(0.05)
           .num_iter(iterations)
           .loss_fn(loss_fn)
-          .diverge_threshold(std::numeric_limits<double>::infinity()));
+          .diverge_threshold(std::numeric_limits<double>::infinity())
+          .stop_on_climb_back(false));
   const Stopwatch stopwatch;
   const auto result = range_test.run(batches);
   const auto [wall, cpu] = stopwatch.elapsed();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <torchclr/batch_source.h>
 #include <torchclr/cosine_annealing_warm_restarts.h>
 #include <torchclr/cyclic_lr.h>
 #include <torchclr/data/cifar.h>
@@ -8,10 +9,12 @@
 #include <torchclr/files.h>
 #include <torchclr/group_values.h>
 #include <torchclr/linear_lr.h>
+#include <torchclr/lr_finder.h>
+#include <torchclr/lr_finder_plot.h>
+#include <torchclr/lr_suggestions.h>
 #include <torchclr/momentum.h>
 #include <torchclr/multi_step_lr.h>
 #include <torchclr/one_cycle_lr.h>
-#include <torchclr/range_test.h>
 #include <torchclr/scheduler.h>
 #include <torchclr/sequential_lr.h>
 #ifdef TORCHCLR_DISTRIBUTED
