@@ -1,7 +1,6 @@
 #pragma once
 
 #include <torchclr/batch_source.h>
-#include <torchclr/batch_source.h>
 #include <torchclr/cosine_annealing_warm_restarts.h>
 #include <torchclr/cyclic_lr.h>
 #include <torchclr/data/cifar.h>
@@ -10,9 +9,6 @@
 #include <torchclr/files.h>
 #include <torchclr/group_values.h>
 #include <torchclr/linear_lr.h>
-#include <torchclr/lr_finder.h>
-#include <torchclr/lr_finder_plot.h>
-#include <torchclr/lr_suggestions.h>
 #include <torchclr/lr_finder.h>
 #include <torchclr/lr_finder_plot.h>
 #include <torchclr/lr_suggestions.h>
