@@ -1,18 +1,35 @@
 #!/usr/bin/python3
-"""The same cifar10_full training loop in PyTorch (Python), for images/s.
+"""The cifar10_clr training loop in PyTorch (Python), for images/s.
 
-Batch 100, SGD momentum 0.9, the same param groups, LRN and pooling as
-examples/cifar10/network.cpp, on random CIFAR-shaped data held in memory
-(index_select per batch, as cifar10_clr does).
+Same data as `cifar10_clr train --data DIR` (the official CIFAR-10 binary
+files, raw 0..255 pixels minus the training split's mean image, held in memory
+as float), same network, LRN and pooling as examples/cifar10/cifar10_full.cpp,
+batch 100, SGD momentum 0.9 with the same param groups, triangular2 CyclicLR,
+a fresh permutation per epoch and index_select per batch. Timed like
+cifar10_clr: from the first training iteration to the last, data loading
+excluded.
 
-    pytorch_cifar10_full.py ITERATIONS THREADS
+    pytorch_cifar10_full.py DATA_DIR ITERATIONS THREADS
 """
+import os
 import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+
+def load_cifar10(folder):
+    records = []
+    for b in range(1, 6):
+        with open(os.path.join(folder, f"data_batch_{b}.bin"), "rb") as f:
+            records.append(torch.frombuffer(bytearray(f.read()),
+                                            dtype=torch.uint8))
+    data = torch.cat(records).view(-1, 3073)
+    targets = data[:, 0].long()
+    images = data[:, 1:].reshape(-1, 3, 32, 32).float()
+    return images - images.mean(0), targets
 
 
 def lrn(x):
@@ -37,13 +54,13 @@ class Cifar10Full(nn.Module):
 
 
 def main():
-    iterations = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-    torch.set_num_threads(int(sys.argv[2]) if len(sys.argv) > 2 else 2)
+    folder = sys.argv[1]
+    iterations = int(sys.argv[2])
+    torch.set_num_threads(int(sys.argv[3]))
     torch.manual_seed(1)
-    images = torch.rand(5000, 3, 32, 32)
-    targets = torch.randint(0, 10, (5000,))
-    model = Cifar10Full()
-    m = model
+    images, targets = load_cifar10(folder)
+    n = images.size(0)
+    m = Cifar10Full()
     optimizer = torch.optim.SGD([
         {"params": [m.conv1.weight, m.conv2.weight, m.conv3.weight],
          "weight_decay": 0.004},
@@ -54,16 +71,17 @@ def main():
     scheduler = torch.optim.lr_scheduler.CyclicLR(
         optimizer, [0.001, 0.002, 0.001], [0.006, 0.012, 0.006],
         step_size_up=2000, mode="triangular2", cycle_momentum=False)
-    order = torch.randperm(5000)
-    start = None
-    for it in range(iterations + 10):
-        if it == 10:  # warm-up excluded
-            start = time.perf_counter()
-        offset = (it * 100) % 5000
+    per_epoch = n // 100
+    start = time.perf_counter()
+    order = None
+    for it in range(iterations):
+        if it % per_epoch == 0:
+            order = torch.randperm(n)
+        offset = (it % per_epoch) * 100
         index = order[offset:offset + 100]
         x, y = images.index_select(0, index), targets.index_select(0, index)
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
+        loss = F.cross_entropy(m(x), y)
         loss.backward()
         optimizer.step()
         scheduler.step()

@@ -1,27 +1,99 @@
 #!/usr/bin/env bash
-# Training images per second: cifar10_clr (LibTorch) against the same loop in
-# PyTorch (Python), same network, batch 100 and threads, in one run.
-#   bash bench/train_throughput.sh [build dir] [iterations]
+# Training images per second: cifar10_clr (LibTorch, as built: tcmalloc linked
+# by default) against the same loop in PyTorch (Python, Debian's
+# python3-torch) with its defaults and with the same allocator preloaded; same
+# network, batch 100, threads and data (a generated 50,000-image CIFAR-10
+# split in the official layout). Alternating repetitions; median and range of
+# images/s, peak resident memory (/usr/bin/time -v), and GFLOP/s against the
+# machine's FP32 peak. Prints a markdown table. Run by hand, never as a test.
+#   bash bench/train_throughput.sh [build dir] [iterations] [repetitions]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
-iterations=${2:-200}
+iterations=${2:-300}
+repetitions=${3:-5}
 threads=$(nproc)
+bin="$build/examples/cifar10/cifar10_clr"
+[ -x "$bin" ] || { echo "no $bin: build the cifar10_clr target first" >&2; exit 1; }
+tcmalloc=$(ldconfig -p | sed -n 's/.*libtcmalloc_minimal.so.4 .*=> //p' | head -n 1)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python3 tests/examples/make_cifar10.py "$work/data" 1000 100
+python3 tests/examples/make_cifar10.py "$work/data" 10000 100
 
-ours=$(OMP_NUM_THREADS=$threads "$build/examples/cifar10/cifar10_clr" train \
-  --data "$work/data" --device cpu --quiet --iterations "$iterations" \
-  --eval-every "$iterations" --policy triangular2 | tail -n 1)
-seconds=$(sed -n 's/.*, \([0-9.]*\) s of training.*/\1/p' <<<"$ours")
-data_share=$(sed -n 's/.*(data pipeline \([0-9.]*%\)).*/\1/p' <<<"$ours")
-ours_ips=$(python3 -c "print(f'{$iterations * 100 / $seconds:.1f}')")
-theirs=$(/usr/bin/python3 bench/pytorch_cifar10_full.py "$iterations" "$threads")
-theirs_ips=$(awk '{print $2}' <<<"$theirs")
+# Prints "images/s peak_kB" of one run.
+ours() {
+  local line
+  line=$(OMP_NUM_THREADS=$threads /usr/bin/time -o "$work/time" -f "%M" \
+    "$bin" train --data "$work/data" --device cpu --quiet \
+    --iterations "$iterations" --eval-every "$iterations" --test-limit 100 \
+    --policy triangular2 | tail -n 1)
+  local seconds
+  seconds=$(sed -n 's/.*, \([0-9.]*\) s of training.*/\1/p' <<<"$line")
+  echo "$(python3 -c "print($iterations * 100 / $seconds)") $(tail -n 1 "$work/time")"
+}
+pytorch() {
+  local line
+  line=$(env "$@" /usr/bin/time -o "$work/time" -f "%M" \
+    /usr/bin/python3 bench/pytorch_cifar10_full.py "$work/data" \
+    "$iterations" "$threads")
+  echo "$(awk '{print $2}' <<<"$line") $(tail -n 1 "$work/time")"
+}
 
-printf '%-28s %12s\n' "loop ($threads threads)" "images/s"
-printf '%-28s %12s\n' "cifar10_clr (LibTorch)" "$ours_ips"
-printf '%-28s %12s\n' "PyTorch (Python)" "$theirs_ips"
-python3 -c "print(f'ratio: {$ours_ips / $theirs_ips:.2f}x')"
-echo "cifar10_clr data pipeline: $data_share of training time"
+: > "$work/runs"
+for rep in $(seq "$repetitions"); do
+  echo "repetition $rep of $repetitions" >&2
+  echo "ours $(ours)" >> "$work/runs"
+  echo "pytorch $(pytorch)" >> "$work/runs"
+  if [ -n "$tcmalloc" ]; then
+    echo "pytorch_tcmalloc $(pytorch LD_PRELOAD="$tcmalloc")" >> "$work/runs"
+  fi
+done
+
+# FP32 peak: threads x clock x 32 FLOP/cycle (two 256-bit FMA pipes, AVX2 +
+# FMA, as on AMD Zen and Intel since Haswell).
+mhz=$(awk -F: '/^cpu MHz/ {print $2; exit}' /proc/cpuinfo)
+model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+python3 - "$work/runs" "$threads" "$mhz" "$model" "$iterations" "$(date -u +%F)" <<'EOF'
+import statistics
+import sys
+
+runs_file, threads, mhz, model, iterations, date = sys.argv[1:]
+threads, mhz = int(threads), float(mhz)
+# cifar10_full's multiply-adds per 3x32x32 image (conv/fc only; pooling, LRN,
+# ReLU and the loss are elementwise and small): out_h*out_w*out_c*in_c*k*k.
+macs = {"conv1": 32 * 32 * 32 * 3 * 25, "conv2": 16 * 16 * 32 * 32 * 25,
+        "conv3": 8 * 8 * 64 * 32 * 25, "fc": 64 * 4 * 4 * 10}
+total = sum(macs.values())
+# Training: forward (1x), weight gradients (1x), input gradients (1x, none for
+# conv1, whose input needs none); 2 FLOPs per multiply-add.
+flops_per_image = 2 * (3 * total - macs["conv1"])
+peak = threads * mhz / 1000 * 32
+runs = {}
+for line in open(runs_file):
+    name, ips, kb = line.split()
+    runs.setdefault(name, []).append((float(ips), int(kb)))
+labels = {"ours": "cifar10_clr (LibTorch, tcmalloc linked)",
+          "pytorch": "PyTorch (Python), defaults",
+          "pytorch_tcmalloc": "PyTorch (Python), tcmalloc preloaded"}
+base = statistics.median(ips for ips, _ in runs["pytorch"])
+print(f"\n{date}, {model}, {threads} threads, {iterations} iterations of "
+      f"batch 100 on a 50,000-image split, {len(runs['ours'])} alternating "
+      f"repetitions\n")
+print("| program | images/s (median) | range | vs PyTorch default "
+      "| peak RSS (MB) | GFLOP/s | % of FP32 peak |")
+print("|---|---|---|---|---|---|---|")
+for name in ("ours", "pytorch", "pytorch_tcmalloc"):
+    if name not in runs:
+        continue
+    ips = [i for i, _ in runs[name]]
+    median = statistics.median(ips)
+    rss = statistics.median(kb for _, kb in runs[name]) / 1024
+    gflops = median * flops_per_image / 1e9
+    print(f"| {labels[name]} | {median:.0f} | {min(ips):.0f}-{max(ips):.0f} "
+          f"| {median / base:.2f}x | {rss:.0f} | {gflops:.1f} "
+          f"| {100 * gflops / peak:.0f}% |")
+print(f"\nFLOPs per training image: {flops_per_image / 1e6:.1f} M (conv and "
+      f"fc multiply-adds x2, forward + weight gradients + input gradients "
+      f"except conv1's). FP32 peak: {threads} cores x {mhz / 1000:.2f} GHz x "
+      f"32 FLOP/cycle (AVX2 FMA, 2 pipes) = {peak:.0f} GFLOP/s.")
+EOF

@@ -7,6 +7,9 @@ packages=(
   build-essential cmake
   libtorch-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev zlib1g-dev
+  libgoogle-perftools-dev # tcmalloc: the examples train faster with it
+  libjemalloc-dev # measured against tcmalloc by bench/train_throughput.sh
+  time linux-perf # peak memory and profiles in bench/
   libopenblas0-pthread # LibTorch on Debian defaults to the reference BLAS
   gnuplot-nox python3-torch dataset-fashion-mnist
   clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes
