@@ -1,8 +1,11 @@
 #include <c10/util/Exception.h>
 #include <torchclr/detail/options_text.h>
+#include <torchclr/reduce_lr_on_plateau.h>
 #include <torchclr/sequential_lr.h>
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
 #include <string>
 
 namespace torchclr {
@@ -67,6 +70,21 @@ int64_t SequentialLR::stage_start(std::size_t stage) const {
   return stage == 0 ? int64_t{0} : milestones_[stage - 1];
 }
 
+// The only stage kind that takes a metric; a dynamic_cast keeps the
+// Scheduler base free of a hook that one policy needs.
+void SequentialLR::step(double metric) {
+  TORCH_CHECK(std::isfinite(metric),
+              name(),
+              ": the metric must be finite, got ",
+              metric,
+              "; the LRs are unchanged");
+  const auto& stage = schedulers_[stage_at(last_epoch())];
+  if (auto* plateau = dynamic_cast<ReduceLROnPlateau*>(stage.get())) {
+    plateau->update(metric);
+  }
+  step();
+}
+
 double SequentialLR::lr_at(int64_t step, std::size_t group) const {
   const auto stage = stage_at(step);
   return schedulers_[stage]->lr_at(step - stage_start(stage), group);
@@ -104,6 +122,7 @@ void SequentialLR::save(torch::serialize::OutputArchive& archive) const {
 void SequentialLR::load(torch::serialize::InputArchive& archive) {
   const auto state = read_state(archive);
   std::vector<SavedState> stages;
+  std::vector<std::optional<PlateauState>> plateaus;
   for (std::size_t i = 0; i < schedulers_.size(); ++i) {
     torch::serialize::InputArchive stage_archive;
     TORCH_CHECK(archive.try_read("stage_" + std::to_string(i), stage_archive),
@@ -114,9 +133,20 @@ void SequentialLR::load(torch::serialize::InputArchive& archive) {
                 schedulers_[i]->name(),
                 ")");
     stages.push_back(schedulers_[i]->read_state(stage_archive));
+    if (const auto* plateau =
+            dynamic_cast<const ReduceLROnPlateau*>(schedulers_[i].get())) {
+      plateaus.emplace_back(
+          plateau->read_plateau_state(stage_archive, stages[i].base_lrs));
+    } else {
+      plateaus.emplace_back();
+    }
   }
   for (std::size_t i = 0; i < schedulers_.size(); ++i) {
     schedulers_[i]->restore_base_lrs(stages[i]);
+    if (plateaus[i]) {
+      dynamic_cast<ReduceLROnPlateau&>(*schedulers_[i])
+          .restore_plateau_state(std::move(*plateaus[i]));
+    }
   }
   apply(state.last_epoch);
 }

@@ -14,8 +14,11 @@ namespace torchclr {
 /// The paper's triangular2 run (Table 2) is three `CyclicLR` stages in a row.
 ///
 /// As in PyTorch, the stages that start from the optimizer's LR (exponential,
-/// linear, multi-step, warm restarts) all start from the LRs the first stage
-/// was built with, not from where the previous stage left off.
+/// linear, multi-step, warm restarts, plateau) all start from the LRs the
+/// first stage was built with, not from where the previous stage left off.
+///
+/// A `ReduceLROnPlateau` stage (after a warm-up, say) is driven by
+/// `step(metric)`, which PyTorch's `SequentialLR` cannot do.
 class SequentialLR final : public Scheduler {
  public:
   /// Every scheduler must drive `optimizer`, and `milestones` (strictly
@@ -24,6 +27,15 @@ class SequentialLR final : public Scheduler {
   SequentialLR(torch::optim::Optimizer& optimizer,
                std::vector<std::shared_ptr<Scheduler>> schedulers,
                std::vector<int64_t> milestones);
+
+  /// Advances one step as `step()` does. When the stage that ran the step
+  /// just finished (the one at `last_epoch()`) is a `ReduceLROnPlateau`, it
+  /// records `metric` first (`ReduceLROnPlateau::update`); other stages
+  /// ignore it, so a plateau stage sees only the metrics of its own epochs.
+  /// Throws, changing nothing, if `metric` is not finite.
+  void step(double metric);
+  /// Advances one step; a plateau stage keeps its LRs.
+  using torch::optim::LRScheduler::step;
 
   /// The milestones and every stage's name and options.
   std::string options_text() const override;
@@ -36,7 +48,8 @@ class SequentialLR final : public Scheduler {
 
   /// Saves its own state and, under "stage_<i>", every stage's.
   void save(torch::serialize::OutputArchive& archive) const override;
-  /// Reads every stage's state before taking any over.
+  /// Reads every stage's state (a plateau stage's too) before taking any
+  /// over.
   void load(torch::serialize::InputArchive& archive) override;
 
  private:
