@@ -105,6 +105,16 @@ void BM_SequentialLR(benchmark::State& state) {
         std::vector<int64_t>{kHuge});
   });
 }
+// step(metric): a new best every 16 steps, a reduction after 11 bad ones.
+void BM_ReduceLROnPlateau(benchmark::State& state) {
+  auto optimizer = make_sgd(state.range(0));
+  ReduceLROnPlateau scheduler(*optimizer);
+  int64_t epoch = 0;
+  for (auto _ : state) {
+    scheduler.step(-static_cast<double>(epoch++ / 16));
+  }
+  benchmark::DoNotOptimize(optimizer->param_groups()[0].options().get_lr());
+}
 void BM_LibTorch_StepLR(benchmark::State& state) {
   run(state, [](auto& o) {
     return std::make_unique<torch::optim::StepLR>(o, 1000, 0.99);
@@ -123,6 +133,7 @@ TORCHCLR_BENCH(BM_ExponentialLR);
 TORCHCLR_BENCH(BM_LinearLR);
 TORCHCLR_BENCH(BM_MultiStepLR);
 TORCHCLR_BENCH(BM_SequentialLR);
+TORCHCLR_BENCH(BM_ReduceLROnPlateau);
 TORCHCLR_BENCH(BM_LibTorch_StepLR);
 
 }  // namespace

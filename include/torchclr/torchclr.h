@@ -15,6 +15,7 @@
 #include <torchclr/momentum.h>
 #include <torchclr/multi_step_lr.h>
 #include <torchclr/one_cycle_lr.h>
+#include <torchclr/reduce_lr_on_plateau.h>
 #include <torchclr/scheduler.h>
 #include <torchclr/sequential_lr.h>
 #ifdef TORCHCLR_DISTRIBUTED

@@ -158,5 +158,69 @@ def main():
            cyclic_then_restarts, 60)
 
 
+def record_plateau(name, lrs, metrics, **options):
+    """ReduceLROnPlateau(**options) on SGD with one group per entry of lrs,
+    stepped with each metric in turn: records the LRs, the metric and the
+    scheduler's best, num_bad_epochs and cooldown_counter after 0, 1, 2, ...
+    calls of step(metric) (metric nan at step 0, before any)."""
+    opt = optimizer("sgd", lrs)
+    scheduler = S.ReduceLROnPlateau(opt, **options)
+    groups = opt.param_groups
+    header = (["step"] + [f"lr_{i}" for i in range(len(groups))] +
+              ["metric", "best", "num_bad_epochs", "cooldown_counter"])
+    rows = []
+    for step, metric in enumerate([math.nan] + list(metrics)):
+        if step > 0:
+            opt.step()
+            scheduler.step(metric)
+        assert scheduler.last_epoch == step
+        rows.append(",".join(
+            [str(step)] + [repr(float(g["lr"])) for g in groups] +
+            [repr(float(metric)), repr(float(scheduler.best)),
+             str(scheduler.num_bad_epochs), str(scheduler.cooldown_counter)]))
+    path = os.path.join(OUT, name + ".csv")
+    with open(path + ".tmp", "w") as f:
+        f.write(",".join(header) + "\n" + "\n".join(rows) + "\n")
+    os.replace(path + ".tmp", path)
+
+
+def reduce_lr_on_plateau_cases():
+    """ReduceLROnPlateau on fixed metric sequences; repeated by name in
+    tests/reduce_lr_on_plateau_test.cpp. Only these, from the repository root:
+    /usr/bin/python3 -c 'import sys; sys.path.insert(0, "tests/data");
+    import generate_reference as g; g.reduce_lr_on_plateau_cases()'"""
+    # Improvements under the relative threshold, cooldown, min_lr reached by
+    # groups 0 and 1, and group 2's reductions skipped as smaller than eps.
+    record_plateau("plateau_min_rel_groups", [0.1, 0.05, 0.01],
+                   [1.0, 0.9, 0.85, 0.845, 0.85, 0.84, 0.84, 0.84, 0.84,
+                    0.9, 0.9, 0.9, 0.9, 0.5, 0.496, 0.4951, 0.494] +
+                   [0.6] * 36,
+                   factor=0.5, patience=2, threshold=0.01, cooldown=1,
+                   min_lr=[0.001, 0.02, 0.0099999], eps=1e-6)
+    # Accuracies: a reduction at the first bad epoch, then two of cooldown.
+    record_plateau("plateau_max_abs", [0.2, 0.02],
+                   [0.1, 0.2, 0.3, 0.34, 0.4, 0.5, 0.52, 0.53, 0.54, 0.6,
+                    0.7, 0.71, 0.72, 0.73, 0.74] + [0.8] * 10,
+                   mode="max", factor=0.3, patience=0, threshold=0.05,
+                   threshold_mode="abs", cooldown=2, min_lr=0.005)
+    # Group 1's reductions (0.01 -> 0.0095) are not more than eps.
+    record_plateau("plateau_min_abs_eps", [1.0, 0.01],
+                   [5.0, 4.0, 3.95, 3.92, 3.5, 3.45, 3.41, 3.0, 3.0, 3.0,
+                    3.0, -1.0, -1.05, -1.2, -1.25, -1.29] + [-1.3] * 20,
+                   factor=0.9, patience=1, threshold=0.1,
+                   threshold_mode="abs", min_lr=[0.0, 0.0095], eps=1e-3)
+    # Negative metrics: best * (1 + threshold) lies below best.
+    record_plateau("plateau_max_rel_negative", [0.1, 0.3],
+                   [-10.0, -9.0, -9.5, -8.5, -8.0, -8.0, -8.0, -8.0, 1.0,
+                    1.05, 1.09, 1.1, 1.2, 1.3, 1.25, 1.3, 1.31, 1.32] +
+                   [1.0] * 12,
+                   mode="max", patience=3, threshold=0.1, cooldown=1,
+                   min_lr=[1e-4, 0.0])
+    # PyTorch's defaults: patience 10, relative threshold 1e-4.
+    record_plateau("plateau_defaults", [0.1, 0.01],
+                   [1.0 - 1e-5 * k for k in range(30)] + [0.5] * 25)
+
+
 if __name__ == "__main__":
     main()
+    reduce_lr_on_plateau_cases()
