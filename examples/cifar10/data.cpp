@@ -65,7 +65,8 @@ void add_data_flags(CLI::App& app, DataFlags& flags) {
   app.add_option("--subtract-mean", flags.subtract_mean)->capture_default_str();
   app.add_option(
          "--train-limit", flags.train_limit, "Use the first N images (0: all)")
-      ->check(non_negative_number());
+      ->check(non_negative_number())
+      ->capture_default_str();
   app.add_option("--test-limit",
                  flags.test_limit,
                  "Use the first N test images (0: all)")

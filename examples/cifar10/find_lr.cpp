@@ -61,7 +61,7 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
       .eval_every(std::max<int64_t>(1, flags.eval_every))
       .device(config.device)
       .on_progress([&](int64_t iteration, double lr, double loss) {
-        if (bar.due()) {
+        if (bar.due(iteration + 1)) {
           bar.update(iteration + 1,
                      fmt::format("lr {:.2e}  loss {:.3f}", lr, loss));
         }

@@ -314,7 +314,7 @@ TrainResult train_network(const TrainConfig& config,
     ++loss_count;
     const bool evaluate_now =
         iteration % config.eval_every == 0 || iteration == config.iterations;
-    if (!evaluate_now && !bar.due()) {
+    if (!evaluate_now && !bar.due(iteration)) {
       continue;
     }
     const double mean_loss =

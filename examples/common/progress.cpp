@@ -21,19 +21,17 @@ ProgressBar::ProgressBar(std::string label, int64_t total, bool enabled)
       start_(Clock::now()),
       last_draw_(start_) {}
 
-bool ProgressBar::due() const {
+bool ProgressBar::due(int64_t done) const {
   if (!enabled_) {
     return false;
   }
   if (terminal_) {
     return Clock::now() - last_draw_ >= std::chrono::milliseconds(200);
   }
-  // `done_` is the last count seen; the next one is at most one more.
-  return total_ > 0 && 100 * (done_ + 1) >= next_percent_ * total_;
+  return total_ > 0 && 100 * done >= next_percent_ * total_;
 }
 
 void ProgressBar::update(int64_t done, const std::string& status, bool force) {
-  done_ = done;
   if (!enabled_) {
     return;
   }

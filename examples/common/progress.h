@@ -16,9 +16,9 @@ class ProgressBar {
  public:
   ProgressBar(std::string label, int64_t total, bool enabled = true);
 
-  /// True when `update` would draw now: callers build the status text (and
-  /// read values off the device) only then.
-  bool due() const;
+  /// True when `update(done, ...)` would draw now: callers build the status
+  /// text (and read values off the device) only then.
+  bool due(int64_t done) const;
 
   /// Draws (if due) with `done` of `total` finished and a free-form status.
   void update(int64_t done, const std::string& status, bool force = false);
@@ -35,7 +35,6 @@ class ProgressBar {
   Clock::time_point start_;
   Clock::time_point last_draw_;
   int64_t next_percent_ = 5;
-  int64_t done_ = 0;
 };
 
 }  // namespace torchclr::examples
