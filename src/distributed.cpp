@@ -504,7 +504,7 @@ void ProcessGroup::report_failure(
   if (store_ && size() > 1) {
     const std::string prefix = kAliveKey + std::to_string(*sequence_) + "/";
     try {
-      store_->set(prefix + std::to_string(rank()), {1});
+      store_->set(prefix + std::to_string(rank()), std::vector<uint8_t>{1});
       const auto deadline =
           std::max(started + timeout_, Clock::now() + std::chrono::seconds(2));
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
