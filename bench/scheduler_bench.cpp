@@ -105,6 +105,47 @@ void BM_SequentialLR(benchmark::State& state) {
         std::vector<int64_t>{kHuge});
   });
 }
+void BM_StepLR(benchmark::State& state) {
+  run(state, [](auto& o) {
+    return std::make_unique<StepLR>(o, StepLROptions(1000).gamma(0.99));
+  });
+}
+void BM_ConstantLR(benchmark::State& state) {
+  run(state, [](auto& o) {
+    return std::make_unique<ConstantLR>(o,
+                                        ConstantLROptions().total_iters(kHuge));
+  });
+}
+void BM_PolynomialLR(benchmark::State& state) {
+  run(state, [](auto& o) {
+    return std::make_unique<PolynomialLR>(
+        o, PolynomialLROptions().total_iters(kHuge).power(2.0));
+  });
+}
+void BM_CosineAnnealingLR(benchmark::State& state) {
+  run(state,
+      [](auto& o) { return std::make_unique<CosineAnnealingLR>(o, 10000); });
+}
+void BM_LambdaLR(benchmark::State& state) {
+  run(state, [](auto& o) {
+    return std::make_unique<LambdaLR>(
+        o, LRLambda([](int64_t k) { return 1.0 / (1.0 + 1e-4 * k); }));
+  });
+}
+void BM_MultiplicativeLR(benchmark::State& state) {
+  run(state, [](auto& o) {
+    return std::make_unique<MultiplicativeLR>(
+        o, LRLambda([](int64_t) { return 0.99999; }));
+  });
+}
+void BM_ChainedScheduler(benchmark::State& state) {
+  run(state, [](auto& o) {
+    auto warm = std::make_shared<ConstantLR>(o);
+    auto decay = std::make_shared<ExponentialLR>(o, 0.99999);
+    return std::make_unique<ChainedScheduler>(
+        o, std::vector<std::shared_ptr<Scheduler>>{warm, decay});
+  });
+}
 // step(metric): a new best every 16 steps, a reduction after 11 bad ones.
 void BM_ReduceLROnPlateau(benchmark::State& state) {
   auto optimizer = make_sgd(state.range(0));
@@ -133,6 +174,13 @@ TORCHCLR_BENCH(BM_ExponentialLR);
 TORCHCLR_BENCH(BM_LinearLR);
 TORCHCLR_BENCH(BM_MultiStepLR);
 TORCHCLR_BENCH(BM_SequentialLR);
+TORCHCLR_BENCH(BM_StepLR);
+TORCHCLR_BENCH(BM_ConstantLR);
+TORCHCLR_BENCH(BM_PolynomialLR);
+TORCHCLR_BENCH(BM_CosineAnnealingLR);
+TORCHCLR_BENCH(BM_LambdaLR);
+TORCHCLR_BENCH(BM_MultiplicativeLR);
+TORCHCLR_BENCH(BM_ChainedScheduler);
 TORCHCLR_BENCH(BM_ReduceLROnPlateau);
 TORCHCLR_BENCH(BM_LibTorch_StepLR);
 

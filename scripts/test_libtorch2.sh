@@ -15,7 +15,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 root="${TORCHCLR_LIBTORCH2_ROOT:-$repo/build-libtorch2/trixie}"
 mirror="${TORCHCLR_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-packages=(libtorch-dev libfmt-dev libgtest-dev libcli11-dev libbenchmark-dev
+packages=(libtorch-dev libfmt-dev libgtest-dev libgmock-dev libgloo-dev
+  libgoogle-perftools-dev libcli11-dev libbenchmark-dev
   zlib1g-dev libopenblas0-pthread cmake g++ make gnuplot-nox python3
   dataset-fashion-mnist)
 

@@ -18,6 +18,7 @@ ExponentialLR::ExponentialLR(torch::optim::Optimizer& optimizer,
     : OptionsScheduler(optimizer, "ExponentialLR", options) {
   detail::check_unit_interval(options_.gamma(), name(), "gamma");
   detail::check_positive(base_lrs(), name(), "the optimizer's lr");
+  set_scales_base_lr();
   initial_step();
 }
 

@@ -102,7 +102,6 @@ std::string gnuplot_quote(const std::string& text) {
   return quoted + "'";
 }
 
-
 PlotReport render_gnuplot(const std::string& script,
                           const fs::path& png,
                           const std::string& gnuplot) {

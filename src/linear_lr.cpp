@@ -26,6 +26,7 @@ LinearLR::LinearLR(torch::optim::Optimizer& optimizer, LinearLROptions options)
               options_.end_factor());
   detail::check_positive_count(options_.total_iters(), name(), "total_iters");
   detail::check_positive(base_lrs(), name(), "the optimizer's lr");
+  set_scales_base_lr();
   initial_step();
 }
 

@@ -35,6 +35,7 @@ MultiStepLR::MultiStepLR(torch::optim::Optimizer& optimizer,
   detail::check_positive(base_lrs(), name(), "the optimizer's lr");
   sorted_milestones_ = options_.milestones();
   std::sort(sorted_milestones_.begin(), sorted_milestones_.end());
+  set_scales_base_lr();
   initial_step();
 }
 

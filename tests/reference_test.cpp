@@ -281,5 +281,131 @@ TEST(SequentialLRTest, CyclicThenWarmRestartsMatchesPyTorch) {
   compare("sequential_cyclic_then_restarts", *optimizer, scheduler);
 }
 
+TEST(StepLRTest, PerGroupLRsMatchPyTorch) {
+  auto optimizer = make_sgd({0.1, 0.2});
+  StepLR scheduler(*optimizer, StepLROptions(7).gamma(0.5));
+  compare("step_lr_groups", *optimizer, scheduler);
+}
+
+TEST(ConstantLRTest, DefaultsMatchPyTorch) {
+  auto optimizer = make_sgd({0.1});
+  ConstantLR scheduler(*optimizer);
+  compare("constant_lr_default", *optimizer, scheduler);
+}
+
+TEST(ConstantLRTest, PerGroupLRsMatchPyTorch) {
+  auto optimizer = make_sgd({0.1, 0.3});
+  ConstantLR scheduler(*optimizer,
+                       ConstantLROptions().factor(0.5).total_iters(3));
+  compare("constant_lr_groups", *optimizer, scheduler);
+}
+
+TEST(PolynomialLRTest, DefaultsMatchPyTorch) {
+  auto optimizer = make_sgd({0.1});
+  PolynomialLR scheduler(*optimizer);
+  compare("polynomial_lr_default", *optimizer, scheduler);
+}
+
+TEST(PolynomialLRTest, SquareBeyondTotalItersMatchesPyTorch) {
+  auto optimizer = make_sgd({0.1, 0.05});
+  PolynomialLR scheduler(*optimizer,
+                         PolynomialLROptions().total_iters(20).power(2.0));
+  compare("polynomial_lr_power2", *optimizer, scheduler);
+}
+
+TEST(CosineAnnealingLRTest, PastTMaxMatchesPyTorch) {
+  auto optimizer = make_sgd({0.1, 0.05});
+  CosineAnnealingLR scheduler(*optimizer,
+                              CosineAnnealingLROptions(10).eta_min(0.001));
+  compare("cosine_annealing_past_t_max", *optimizer, scheduler);
+}
+
+TEST(LambdaLRTest, OneFunctionPerGroupMatchesPyTorch) {
+  auto optimizer = make_sgd({0.1, 0.2});
+  LambdaLR scheduler(
+      *optimizer,
+      std::vector<LRLambda>{
+          [](int64_t step) { return std::pow(0.95, step); },
+          [](int64_t step) { return 1.0 / (1 + static_cast<double>(step)); }});
+  compare("lambda_lr_per_group", *optimizer, scheduler);
+}
+
+double up_every_third(int64_t step) {
+  return step % 3 != 0 ? 0.9 : 1.05;
+}
+
+TEST(MultiplicativeLRTest, MatchesPyTorch) {
+  auto optimizer = make_sgd({0.1, 0.2});
+  MultiplicativeLR scheduler(*optimizer, LRLambda(up_every_third));
+  compare("multiplicative_lr", *optimizer, scheduler);
+}
+
+// The chainable schedulers of generate_reference.py's CHAINABLE, same options.
+using MakeScheduler =
+    std::function<std::shared_ptr<Scheduler>(torch::optim::Optimizer&)>;
+
+const std::vector<std::pair<std::string, MakeScheduler>>& chainable() {
+  static const std::vector<std::pair<std::string, MakeScheduler>> all = {
+      {"step",
+       [](auto& o) {
+         return std::make_shared<StepLR>(o, StepLROptions(4).gamma(0.5));
+       }},
+      {"multi_step",
+       [](auto& o) {
+         return std::make_shared<MultiStepLR>(
+             o, MultiStepLROptions({3, 9}).gamma(0.7));
+       }},
+      {"constant",
+       [](auto& o) {
+         return std::make_shared<ConstantLR>(
+             o, ConstantLROptions().factor(0.25).total_iters(6));
+       }},
+      {"linear",
+       [](auto& o) {
+         return std::make_shared<LinearLR>(
+             o, LinearLROptions().start_factor(0.2).total_iters(8));
+       }},
+      {"exponential",
+       [](auto& o) { return std::make_shared<ExponentialLR>(o, 0.95); }},
+      {"polynomial",
+       [](auto& o) {
+         return std::make_shared<PolynomialLR>(
+             o, PolynomialLROptions().total_iters(25).power(1.5));
+       }},
+      {"multiplicative",
+       [](auto& o) {
+         return std::make_shared<MultiplicativeLR>(o, LRLambda(up_every_third));
+       }},
+  };
+  return all;
+}
+
+class ChainedPairTest
+    : public ::testing::TestWithParam<std::pair<std::size_t, std::size_t>> {};
+
+TEST_P(ChainedPairTest, MatchesPyTorch) {
+  const auto& [first_name, make_first] = chainable()[GetParam().first];
+  const auto& [second_name, make_second] = chainable()[GetParam().second];
+  auto optimizer = make_sgd({0.1, 0.2});
+  auto first = make_first(*optimizer);
+  auto second = make_second(*optimizer);
+  ChainedScheduler scheduler(*optimizer, {first, second});
+  compare("chained_" + first_name + "_" + second_name, *optimizer, scheduler);
+}
+
+std::vector<std::pair<std::size_t, std::size_t>> every_pair() {
+  std::vector<std::pair<std::size_t, std::size_t>> pairs;
+  for (std::size_t i = 0; i < chainable().size(); ++i) {
+    for (std::size_t j = i + 1; j < chainable().size(); ++j) {
+      pairs.emplace_back(i, j);
+    }
+  }
+  return pairs;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryChainablePair,
+                         ChainedPairTest,
+                         ::testing::ValuesIn(every_pair()));
+
 }  // namespace
 }  // namespace torchclr::test

@@ -4,6 +4,7 @@
 #include <torchclr/scheduler.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace torchclr {
@@ -18,6 +19,12 @@ struct CosineAnnealingWarmRestartsOptions {
   TORCH_ARG(int64_t, T_mult) = 1;
   /// LR at the bottom of every cycle.
   TORCH_ARG(double, eta_min) = 0.0;
+  /// Each restart's peak is the last one's times this, in (0, 1] (timm's
+  /// `cycle_decay`; not in PyTorch).
+  TORCH_ARG(double, cycle_decay) = 1.0;
+  /// After this many cycles, hold eta_min (timm's `cycle_limit`; not in
+  /// PyTorch); unset: restart forever.
+  TORCH_ARG(std::optional<int64_t>, cycle_limit) = std::nullopt;
 };
 
 /// Position inside the warm-restart schedule: steps since the last restart
@@ -26,14 +33,18 @@ struct CosineAnnealingWarmRestartsOptions {
 struct RestartPosition {
   int64_t T_cur;
   double T_i;
+  /// 0-based number of the current cycle.
+  int64_t cycle;
 };
 
 /// Where step `k` falls: cycles of length T_0, T_0 T_mult, T_0 T_mult^2, ...
 RestartPosition restart_position(int64_t step, int64_t T_0, int64_t T_mult);
 
-/// eta_min + (base_lr - eta_min) * (1 + cos(pi T_cur / T_i)) / 2.
+/// eta_min + (base_lr - eta_min) * (1 + cos(pi T_cur / T_i)) / 2; with
+/// `cycle_decay`, base_lr * cycle_decay^cycle instead of base_lr, and eta_min
+/// from cycle `cycle_limit` on.
 double cosine_restart_lr(double base_lr,
-                         double eta_min,
+                         const CosineAnnealingWarmRestartsOptions& options,
                          const RestartPosition& position);
 
 /// SGDR (Loshchilov & Hutter), PyTorch's

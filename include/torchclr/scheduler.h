@@ -28,8 +28,6 @@ namespace torchclr {
 /// optimizer alive for as long as the scheduler is used.
 class Scheduler : public torch::optim::LRScheduler {
  public:
-  ~Scheduler() override = default;
-
   /// The policy's class name ("CyclicLR", ...), stored in archives.
   const std::string& name() const noexcept {
     return name_;
@@ -70,6 +68,11 @@ class Scheduler : public torch::optim::LRScheduler {
   /// Moves a schedule that starts from the optimizer's LRs to start from
   /// `base_lrs` (one per group, finite and > 0); for composites.
   void rebase(std::vector<double> base_lrs);
+  /// True when the LR is `base_lrs()` times a factor of the step alone
+  /// (PyTorch's chainable schedulers), which `ChainedScheduler` multiplies.
+  bool scales_base_lr() const noexcept {
+    return scales_base_lr_;
+  }
   /// True when `step()` sets the optimizer's momentum too.
   bool cycles_momentum() const noexcept {
     return !momentum_kinds_.empty();
@@ -116,6 +119,11 @@ class Scheduler : public torch::optim::LRScheduler {
   /// For policies whose options give the LRs (`CyclicLR`, `OneCycleLR`).
   void set_base_lrs_from_options(std::vector<double> base_lrs);
 
+  /// Declares that `lr_at` is `base_lrs()[group]` times a factor of the step.
+  void set_scales_base_lr() noexcept {
+    scales_base_lr_ = true;
+  }
+
   /// PyTorch's constructor step: applies the values of step 0.
   void initial_step();
 
@@ -133,6 +141,7 @@ class Scheduler : public torch::optim::LRScheduler {
   torch::optim::Optimizer& optimizer_;
   std::vector<double> base_lrs_;
   bool starts_from_optimizer_lr_ = true;
+  bool scales_base_lr_ = false;
   std::vector<detail::MomentumKind> momentum_kinds_;
   std::vector<double> last_lrs_;
   std::vector<double> last_momentums_;

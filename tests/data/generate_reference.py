@@ -156,6 +156,48 @@ def main():
         return S.SequentialLR(o, stages, milestones=[20])
     record("sequential_cyclic_then_restarts", optimizer("sgd", [0.1]),
            cyclic_then_restarts, 60)
+    pytorch_schedulers()
+
+
+# Chainable pairs for ChainedScheduler: PyTorch's schedulers whose step
+# multiplies the current LR. Each entry: (name, factory).
+CHAINABLE = [
+    ("step", lambda o: S.StepLR(o, step_size=4, gamma=0.5)),
+    ("multi_step", lambda o: S.MultiStepLR(o, milestones=[3, 9], gamma=0.7)),
+    ("constant", lambda o: S.ConstantLR(o, factor=0.25, total_iters=6)),
+    ("linear", lambda o: S.LinearLR(o, start_factor=0.2, total_iters=8)),
+    ("exponential", lambda o: S.ExponentialLR(o, gamma=0.95)),
+    ("polynomial", lambda o: S.PolynomialLR(o, total_iters=25, power=1.5)),
+    ("multiplicative",
+     lambda o: S.MultiplicativeLR(o, lambda e: 0.9 if e % 3 else 1.05)),
+]
+
+
+def pytorch_schedulers():
+    """StepLR ... ChainedScheduler: the schedulers added for issue 9."""
+    record("step_lr_groups", optimizer("sgd", [0.1, 0.2]),
+           lambda o: S.StepLR(o, step_size=7, gamma=0.5), 40)
+    record("constant_lr_default", optimizer("sgd", [0.1]),
+           lambda o: S.ConstantLR(o), 10)
+    record("constant_lr_groups", optimizer("sgd", [0.1, 0.3]),
+           lambda o: S.ConstantLR(o, factor=0.5, total_iters=3), 10)
+    record("polynomial_lr_default", optimizer("sgd", [0.1]),
+           lambda o: S.PolynomialLR(o), 10)
+    record("polynomial_lr_power2", optimizer("sgd", [0.1, 0.05]),
+           lambda o: S.PolynomialLR(o, total_iters=20, power=2.0), 30)
+    record("cosine_annealing_past_t_max", optimizer("sgd", [0.1, 0.05]),
+           lambda o: S.CosineAnnealingLR(o, T_max=10, eta_min=0.001), 45)
+    record("lambda_lr_per_group", optimizer("sgd", [0.1, 0.2]),
+           lambda o: S.LambdaLR(o, [lambda e: 0.95 ** e,
+                                    lambda e: 1.0 / (1 + e)]), 30)
+    record("multiplicative_lr", optimizer("sgd", [0.1, 0.2]),
+           lambda o: S.MultiplicativeLR(o, lambda e: 0.9 if e % 3 else 1.05),
+           30)
+    for i, (first, make_first) in enumerate(CHAINABLE):
+        for second, make_second in CHAINABLE[i + 1:]:
+            record(f"chained_{first}_{second}", optimizer("sgd", [0.1, 0.2]),
+                   lambda o, a=make_first, b=make_second:
+                   S.ChainedScheduler([a(o), b(o)]), 30)
 
 
 def record_plateau(name, lrs, metrics, **options):

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <torch/arg.h>
+#include <torchclr/scheduler.h>
+
+#include <cstdint>
+#include <string>
+
+namespace torchclr {
+
+/// Options of `StepLR`, with PyTorch's names and defaults.
+struct StepLROptions {
+  /* implicit */ StepLROptions(int64_t step_size);
+
+  /// Steps between two decays (64-bit; LibTorch's `StepLR` takes `unsigned`).
+  TORCH_ARG(int64_t, step_size);
+  /// Multiplicative decay every `step_size` steps, in (0, 1].
+  TORCH_ARG(double, gamma) = 0.1;
+};
+
+/// base_lr * gamma^floor(step / step_size).
+double step_lr(double base_lr, const StepLROptions& options, int64_t step);
+
+/// PyTorch's `StepLR`: the LR decays by gamma every step_size steps, from the
+/// optimizer's LRs at construction. Unlike LibTorch's own `StepLR` it has
+/// state to save and can be a `SequentialLR` or `ChainedScheduler` stage.
+class StepLR final : public OptionsScheduler<StepLROptions> {
+ public:
+  /// The optimizer must outlive the scheduler.
+  explicit StepLR(torch::optim::Optimizer& optimizer, StepLROptions options);
+
+  std::string options_text() const override;
+  double lr_at(int64_t step, std::size_t group) const override;
+};
+
+}  // namespace torchclr

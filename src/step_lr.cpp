@@ -1,0 +1,36 @@
+#include <torchclr/detail/checks.h>
+#include <torchclr/detail/options_text.h>
+#include <torchclr/step_lr.h>
+
+#include <cmath>
+
+namespace torchclr {
+
+StepLROptions::StepLROptions(int64_t step_size) : step_size_(step_size) {}
+
+double step_lr(double base_lr, const StepLROptions& options, int64_t step) {
+  return base_lr * std::pow(options.gamma(),
+                            static_cast<double>(step / options.step_size()));
+}
+
+StepLR::StepLR(torch::optim::Optimizer& optimizer, StepLROptions options)
+    : OptionsScheduler(optimizer, "StepLR", options) {
+  detail::check_positive_count(options_.step_size(), name(), "step_size");
+  detail::check_unit_interval(options_.gamma(), name(), "gamma");
+  detail::check_positive(base_lrs(), name(), "the optimizer's lr");
+  set_scales_base_lr();
+  initial_step();
+}
+
+double StepLR::lr_at(int64_t step, std::size_t group) const {
+  return step_lr(base_lrs()[group], options_, step);
+}
+
+std::string StepLR::options_text() const {
+  return detail::OptionsText()
+      .add("step_size", options_.step_size())
+      .add("gamma", options_.gamma())
+      .str();
+}
+
+}  // namespace torchclr
