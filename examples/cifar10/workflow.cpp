@@ -26,7 +26,7 @@ struct WorkflowFlags {
   double step_size_epochs = 2;
   int64_t cycles = 1;
   std::vector<uint64_t> seeds = {1, 2};
-  std::string fixed_rule = "valley";
+  std::string fixed_rule = "max_lr";
   int64_t eval_points = 12;
   int64_t eval_images = 2000;
 };
@@ -149,14 +149,15 @@ std::string plot_script(const LRRangeTestResult& range,
     script += "EOD\n";
   }
   script += fmt::format(
-      "set title {}\nset logscale x\nset xlabel 'learning rate'\n"
-      "set ylabel 'smoothed training loss'\nset grid\nset key top left\n"
+      "set title {}\nset logscale x\nset format x '%.0e'\n"
+      "set xlabel 'learning rate'\nset ylabel 'smoothed training loss'\n"
+      "set grid\nunset key\n"
       "set arrow from {},graph 0 to {},graph 1 nohead dt 2 lc 'blue'\n"
       "set arrow from {},graph 0 to {},graph 1 nohead dt 2 lc 'blue'\n"
       "set arrow from {},graph 0 to {},graph 1 nohead dt 3 lc 'red'\n"
-      "plot $range using 1:2 with lines lw 2 title 'range test (dashed: "
-      "base_lr, max_lr; dotted: fixed)'\n",
-      gnuplot_quote("LR range test (" + dataset + ")"),
+      "plot $range using 1:2 with lines lw 2\n",
+      gnuplot_quote("LR range test (" + dataset +
+                    "); dashed: base_lr, max_lr; dotted: fixed LR"),
       base_lr,
       base_lr,
       max_lr,
@@ -164,9 +165,10 @@ std::string plot_script(const LRRangeTestResult& range,
       fixed,
       fixed);
   script +=
-      "unset arrow\nunset logscale x\nset title 'Test accuracy'\n"
+      "unset arrow\nunset logscale x\nset format x '%g'\n"
+      "set title 'Test accuracy'\nset key bottom right\n"
       "set xlabel 'iteration'\nset ylabel 'test accuracy'\n"
-      "set key bottom right\nplot ";
+      "plot ";
   for (size_t i = 0; i < runs.size(); ++i) {
     script += fmt::format(
         "{}$run{} using 1:2 with linespoints lc '{}' dt {} title '{} seed {}'",
