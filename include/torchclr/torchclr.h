@@ -1,5 +1,6 @@
 #pragma once
 
+#include <torchclr/adadelta.h>
 #include <torchclr/batch_source.h>
 #include <torchclr/chained_scheduler.h>
 #include <torchclr/constant_lr.h>
