@@ -23,15 +23,11 @@ double cosine_annealing_lr(double base_lr,
 
 CosineAnnealingLR::CosineAnnealingLR(torch::optim::Optimizer& optimizer,
                                      CosineAnnealingLROptions options)
-    : OptionsScheduler(optimizer, "CosineAnnealingLR", options) {
+    : ClosedFormScheduler(
+          optimizer, "CosineAnnealingLR", std::move(options), false) {
   detail::check_positive_count(options_.T_max(), name(), "T_max");
   detail::check_non_negative(options_.eta_min(), name(), "eta_min");
-  detail::check_positive(base_lrs(), name(), "the optimizer's lr");
   initial_step();
-}
-
-double CosineAnnealingLR::lr_at(int64_t step, std::size_t group) const {
-  return cosine_annealing_lr(base_lrs()[group], options_, step);
 }
 
 std::string CosineAnnealingLR::options_text() const {

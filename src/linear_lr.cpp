@@ -17,7 +17,7 @@ double linear_lr(double base_lr, const LinearLROptions& options, int64_t step) {
 }
 
 LinearLR::LinearLR(torch::optim::Optimizer& optimizer, LinearLROptions options)
-    : OptionsScheduler(optimizer, "LinearLR", options) {
+    : ClosedFormScheduler(optimizer, "LinearLR", std::move(options), true) {
   detail::check_unit_interval(options_.start_factor(), name(), "start_factor");
   TORCH_CHECK(std::isfinite(options_.end_factor()) &&
                   options_.end_factor() >= 0 && options_.end_factor() <= 1,
@@ -25,13 +25,7 @@ LinearLR::LinearLR(torch::optim::Optimizer& optimizer, LinearLROptions options)
               ": end_factor must be in [0, 1], got ",
               options_.end_factor());
   detail::check_positive_count(options_.total_iters(), name(), "total_iters");
-  detail::check_positive(base_lrs(), name(), "the optimizer's lr");
-  set_scales_base_lr();
   initial_step();
-}
-
-double LinearLR::lr_at(int64_t step, std::size_t group) const {
-  return linear_lr(base_lrs()[group], options_, step);
 }
 
 std::string LinearLR::options_text() const {

@@ -18,16 +18,10 @@ double polynomial_lr(double base_lr,
 
 PolynomialLR::PolynomialLR(torch::optim::Optimizer& optimizer,
                            PolynomialLROptions options)
-    : OptionsScheduler(optimizer, "PolynomialLR", options) {
+    : ClosedFormScheduler(optimizer, "PolynomialLR", std::move(options), true) {
   detail::check_positive_count(options_.total_iters(), name(), "total_iters");
   detail::check_positive(options_.power(), name(), "power");
-  detail::check_positive(base_lrs(), name(), "the optimizer's lr");
-  set_scales_base_lr();
   initial_step();
-}
-
-double PolynomialLR::lr_at(int64_t step, std::size_t group) const {
-  return polynomial_lr(base_lrs()[group], options_, step);
 }
 
 std::string PolynomialLR::options_text() const {

@@ -1,5 +1,6 @@
 #include <torch/serialize.h>
 #include <torch/types.h>
+#include <torchclr/detail/checks.h>
 #include <torchclr/group_values.h>
 #include <torchclr/scheduler.h>
 
@@ -82,6 +83,10 @@ void Scheduler::rebase(std::vector<double> base_lrs) {
                 lr);
   }
   base_lrs_ = std::move(base_lrs);
+}
+
+void Scheduler::check_optimizer_lrs() const {
+  detail::check_positive(base_lrs_, name_, "the optimizer's lr");
 }
 
 void Scheduler::initial_step() {

@@ -14,16 +14,10 @@ double step_lr(double base_lr, const StepLROptions& options, int64_t step) {
 }
 
 StepLR::StepLR(torch::optim::Optimizer& optimizer, StepLROptions options)
-    : OptionsScheduler(optimizer, "StepLR", options) {
+    : ClosedFormScheduler(optimizer, "StepLR", std::move(options), true) {
   detail::check_positive_count(options_.step_size(), name(), "step_size");
   detail::check_unit_interval(options_.gamma(), name(), "gamma");
-  detail::check_positive(base_lrs(), name(), "the optimizer's lr");
-  set_scales_base_lr();
   initial_step();
-}
-
-double StepLR::lr_at(int64_t step, std::size_t group) const {
-  return step_lr(base_lrs()[group], options_, step);
 }
 
 std::string StepLR::options_text() const {

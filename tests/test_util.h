@@ -73,15 +73,4 @@ class TempDir {
 /// Writes `bytes` to `path` (a test fixture file); fails the test on error.
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 
-/// Message of the c10::Error thrown by `fn`, or "" if nothing was thrown.
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  return "";
-}
-
 }  // namespace torchclr::test

@@ -23,14 +23,14 @@ double constant_lr(double base_lr,
 
 /// PyTorch's `ConstantLR`: the optimizer's LR times `factor` for the first
 /// `total_iters` steps (a constant warm-up), then the LR itself.
-class ConstantLR final : public OptionsScheduler<ConstantLROptions> {
+class ConstantLR final
+    : public ClosedFormScheduler<ConstantLROptions, constant_lr> {
  public:
   /// The optimizer must outlive the scheduler.
   explicit ConstantLR(torch::optim::Optimizer& optimizer,
                       ConstantLROptions options = {});
 
   std::string options_text() const override;
-  double lr_at(int64_t step, std::size_t group) const override;
 };
 
 }  // namespace torchclr

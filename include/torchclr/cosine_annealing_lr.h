@@ -29,14 +29,14 @@ double cosine_annealing_lr(double base_lr,
 /// from the last one; this closed form agrees to ~1e-15 relative (exactly 0
 /// where PyTorch leaves ~1e-18 at eta_min = 0).
 class CosineAnnealingLR final
-    : public OptionsScheduler<CosineAnnealingLROptions> {
+    : public ClosedFormScheduler<CosineAnnealingLROptions,
+                                 cosine_annealing_lr> {
  public:
   /// The optimizer must outlive the scheduler.
   explicit CosineAnnealingLR(torch::optim::Optimizer& optimizer,
                              CosineAnnealingLROptions options);
 
   std::string options_text() const override;
-  double lr_at(int64_t step, std::size_t group) const override;
 };
 
 }  // namespace torchclr

@@ -15,20 +15,21 @@ struct ExponentialLROptions {
 };
 
 /// base_lr * gamma^step (PyTorch's closed form).
-double exponential_lr(double base_lr, double gamma, int64_t step);
+double exponential_lr(double base_lr,
+                      const ExponentialLROptions& options,
+                      int64_t step);
 
 /// The paper's "exp" baseline, PyTorch's `ExponentialLR`: lr = base_lr *
 /// gamma^k, from the optimizer's LRs at construction. PyTorch multiplies by
 /// gamma at every step; the closed form agrees to ~1e-13 after 10^5 steps.
-class ExponentialLR final : public OptionsScheduler<ExponentialLROptions> {
+class ExponentialLR final
+    : public ClosedFormScheduler<ExponentialLROptions, exponential_lr> {
  public:
   /// The optimizer must outlive the scheduler.
   explicit ExponentialLR(torch::optim::Optimizer& optimizer,
                          ExponentialLROptions options);
 
   std::string options_text() const override;
-
-  double lr_at(int64_t step, std::size_t group) const override;
 };
 
 }  // namespace torchclr

@@ -24,15 +24,13 @@ double linear_lr(double base_lr, const LinearLROptions& options, int64_t step);
 /// The paper's "decay" baseline, PyTorch's `LinearLR`: a straight line from
 /// start_factor * base_lr to end_factor * base_lr over total_iters steps, then
 /// held; base_lr is the optimizer's LR at construction.
-class LinearLR final : public OptionsScheduler<LinearLROptions> {
+class LinearLR final : public ClosedFormScheduler<LinearLROptions, linear_lr> {
  public:
   /// The optimizer must outlive the scheduler.
   explicit LinearLR(torch::optim::Optimizer& optimizer,
                     LinearLROptions options = {});
 
   std::string options_text() const override;
-
-  double lr_at(int64_t step, std::size_t group) const override;
 };
 
 }  // namespace torchclr

@@ -24,14 +24,14 @@ double polynomial_lr(double base_lr,
 
 /// PyTorch's `PolynomialLR`: decays the optimizer's LR to 0 over total_iters
 /// steps along a polynomial, then holds 0.
-class PolynomialLR final : public OptionsScheduler<PolynomialLROptions> {
+class PolynomialLR final
+    : public ClosedFormScheduler<PolynomialLROptions, polynomial_lr> {
  public:
   /// The optimizer must outlive the scheduler.
   explicit PolynomialLR(torch::optim::Optimizer& optimizer,
                         PolynomialLROptions options = {});
 
   std::string options_text() const override;
-  double lr_at(int64_t step, std::size_t group) const override;
 };
 
 }  // namespace torchclr

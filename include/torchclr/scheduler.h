@@ -124,6 +124,9 @@ class Scheduler : public torch::optim::LRScheduler {
     scales_base_lr_ = true;
   }
 
+  /// Checks that the optimizer's LRs (the base LRs) are finite and > 0.
+  void check_optimizer_lrs() const;
+
   /// PyTorch's constructor step: applies the values of step 0.
   void initial_step();
 
@@ -162,6 +165,32 @@ class OptionsScheduler : public Scheduler {
       : Scheduler(optimizer, std::move(name)), options_(std::move(options)) {}
 
   Options options_;
+};
+
+/// A policy whose LR is `schedule(base_lr, options, step)`, from the
+/// optimizer's LRs at construction (which must be finite and > 0): the
+/// derived class validates its options and calls `initial_step()`.
+template <typename Options,
+          double (*schedule)(double base_lr, const Options&, int64_t step)>
+class ClosedFormScheduler : public OptionsScheduler<Options> {
+ public:
+  double lr_at(int64_t step, std::size_t group) const override {
+    return schedule(this->base_lrs()[group], this->options_, step);
+  }
+
+ protected:
+  /// `scales_base_lr`: the schedule is base_lr times a factor of the step.
+  ClosedFormScheduler(torch::optim::Optimizer& optimizer,
+                      std::string name,
+                      Options options,
+                      bool scales_base_lr)
+      : OptionsScheduler<Options>(
+            optimizer, std::move(name), std::move(options)) {
+    this->check_optimizer_lrs();
+    if (scales_base_lr) {
+      this->set_scales_base_lr();
+    }
+  }
 };
 
 /// `torch::save(scheduler, path)` support.

@@ -24,13 +24,12 @@ double step_lr(double base_lr, const StepLROptions& options, int64_t step);
 /// PyTorch's `StepLR`: the LR decays by gamma every step_size steps, from the
 /// optimizer's LRs at construction. Unlike LibTorch's own `StepLR` it has
 /// state to save and can be a `SequentialLR` or `ChainedScheduler` stage.
-class StepLR final : public OptionsScheduler<StepLROptions> {
+class StepLR final : public ClosedFormScheduler<StepLROptions, step_lr> {
  public:
   /// The optimizer must outlive the scheduler.
   explicit StepLR(torch::optim::Optimizer& optimizer, StepLROptions options);
 
   std::string options_text() const override;
-  double lr_at(int64_t step, std::size_t group) const override;
 };
 
 }  // namespace torchclr
