@@ -105,11 +105,16 @@ CyclicLR::CyclicLR(torch::optim::Optimizer& optimizer, CyclicLROptions options)
   initial_step();
 }
 
-CyclePosition CyclicLR::position_at(int64_t step) const {
-  return cyclic_position(step,
-                         static_cast<double>(options_.step_size_up()),
-                         step_size_down_,
-                         options_.waveform());
+const CyclicLR::StepShape& CyclicLR::shape_at(int64_t step) const {
+  if (shape_.step != step) {
+    const auto position =
+        cyclic_position(step,
+                        static_cast<double>(options_.step_size_up()),
+                        step_size_down_,
+                        options_.waveform());
+    shape_ = {step, position, scale_at(position, step)};
+  }
+  return shape_;
 }
 
 double CyclicLR::scale_at(const CyclePosition& position, int64_t step) const {
@@ -131,20 +136,18 @@ double CyclicLR::scale_at(const CyclePosition& position, int64_t step) const {
 }
 
 double CyclicLR::lr_at(int64_t step, std::size_t group) const {
-  const auto position = position_at(step);
-  return cyclic_lr(base_lrs()[group],
-                   max_lrs_[group],
-                   position.height,
-                   scale_at(position, step));
+  const auto& shape = shape_at(step);
+  return cyclic_lr(
+      base_lrs()[group], max_lrs_[group], shape.position.height, shape.scale);
 }
 
 std::optional<double> CyclicLR::momentum_at(int64_t step,
                                             std::size_t group) const {
-  const auto position = position_at(step);
+  const auto& shape = shape_at(step);
   return cyclic_momentum(base_momentums_[group],
                          max_momentums_[group],
-                         position.height,
-                         scale_at(position, step));
+                         shape.position.height,
+                         shape.scale);
 }
 
 std::string CyclicLR::options_text() const {

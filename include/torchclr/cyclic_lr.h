@@ -103,8 +103,17 @@ class CyclicLR final : public OptionsScheduler<CyclicLROptions> {
                                     std::size_t group) const override;
 
  private:
-  CyclePosition position_at(int64_t step) const;
+  // Where `step` falls and its amplitude scale, the same for every group:
+  // computed once per step and kept for the other groups and momentum.
+  struct StepShape {
+    int64_t step = -1;
+    CyclePosition position{};
+    double scale = 0;
+  };
+  const StepShape& shape_at(int64_t step) const;
   double scale_at(const CyclePosition& position, int64_t step) const;
+
+  mutable StepShape shape_;
 
   std::vector<double> max_lrs_;
   std::vector<double> base_momentums_;
