@@ -46,5 +46,11 @@ cosine_restarts|cosine_restarts: T_0 2000, T_mult 2, lr 0.006|no|--policy cosine
 fixed|fixed (Caffe multistep): 0.001, /10 at 6000 and 9000|no|--policy fixed --milestones 6000 9000
 exp|exp: 0.001 * 0.9998^t|no|--policy exp --gamma 0.9998
 decay|decay: 0.007 to 0.001 over 4000 iterations, then held|no|--policy decay --lr 0.007 --end-lr 0.001
+step|step (StepLR): 0.006, /2 every 3000|no|--policy step --lr 0.006 --step-size 3000 --step-gamma 0.5
+constant|constant (ConstantLR): 0.006 x 1/3 until 4000|no|--policy constant --lr 0.006 --total-iters 4000
+polynomial|polynomial (PolynomialLR): 0.006 to 0 over 10000, power 2|no|--policy polynomial --lr 0.006 --total-iters 10000 --power 2
+cosine|cosine (CosineAnnealingLR): 0.006, T_max 10000|no|--policy cosine --lr 0.006 --T-max 10000
+cosine_restarts_decay|SGDR: T_0 2000, peak x0.7 per restart, 4 cycles|no|--policy cosine_restarts --lr 0.006 --T-0 2000 --cycle-decay 0.7 --cycle-limit 4
+warmup_cosine|cosine after a 1000-step warm-up (--warmup-steps)|no|--policy cosine --lr 0.006 --T-max 11000 --warmup-steps 1000
 POLICIES
 echo "plot_schedules: wrote $(ls "$out" | wc -l) plots to $out"

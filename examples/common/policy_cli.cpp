@@ -1,7 +1,6 @@
 #include "policy_cli.h"
 
 #include <fmt/format.h>
-#include <torch/optim/schedulers/step_lr.h>
 
 #include <cmath>
 #include <limits>
@@ -23,6 +22,16 @@ class KeyValues {
     text_ += fmt::format("{}={};", key, fmt::join(values, ","));
     return *this;
   }
+  template <typename T>
+  KeyValues& add_unless_default(const char* key,
+                                const T& value,
+                                const T& default_value) {
+    return value == default_value ? *this : add(key, value);
+  }
+  // "stages=[<stage 0>][<stage 1>]...;stage_milestones=...;", nothing when
+  // there are none.
+  KeyValues& add_stages(const std::vector<PolicyFlags>& stages,
+                        const std::vector<int64_t>& milestones);
   const std::string& str() const {
     return text_;
   }
@@ -30,6 +39,19 @@ class KeyValues {
  private:
   std::string text_;
 };
+
+KeyValues& KeyValues::add_stages(const std::vector<PolicyFlags>& stages,
+                                 const std::vector<int64_t>& milestones) {
+  if (stages.empty()) {
+    return *this;
+  }
+  std::string text;
+  for (const auto& stage : stages) {
+    text += "[" + describe(stage) + "]";
+  }
+  add("stages", text);
+  return add("stage_milestones", milestones);
+}
 
 template <typename Enum>
 Enum parse_choice(const std::string& flag,
@@ -97,6 +119,9 @@ const CLI::Validator& non_negative_number() {
 }
 
 std::string describe(const PolicyFlags& f) {
+  // Flags added after checkpoints were first written appear only when set,
+  // so those checkpoints still resume.
+  const PolicyFlags defaults;
   return KeyValues()
       .add("policy", f.policy)
       .add("base_lr", f.base_lr)
@@ -124,6 +149,18 @@ std::string describe(const PolicyFlags& f) {
       .add("T_0", f.T_0)
       .add("T_mult", f.T_mult)
       .add("eta_min", f.eta_min)
+      .add_unless_default("cycle_decay", f.cycle_decay, defaults.cycle_decay)
+      .add_unless_default("cycle_limit", f.cycle_limit, defaults.cycle_limit)
+      .add_unless_default(
+          "constant_factor", f.constant_factor, defaults.constant_factor)
+      .add_unless_default("total_iters", f.total_iters, defaults.total_iters)
+      .add_unless_default("power", f.power, defaults.power)
+      .add_unless_default("T_max", f.T_max, defaults.T_max)
+      .add_unless_default("warmup_steps", f.warmup_steps, defaults.warmup_steps)
+      .add_unless_default("warmup_start_factor",
+                          f.warmup_start_factor,
+                          defaults.warmup_start_factor)
+      .add_stages(f.stages, f.stage_milestones)
       .str();
 }
 
@@ -136,7 +173,10 @@ const std::vector<std::string>& policy_names() {
                                                  "triangular2",
                                                  "exp_range",
                                                  "one_cycle",
-                                                 "cosine_restarts"};
+                                                 "cosine_restarts",
+                                                 "constant",
+                                                 "polynomial",
+                                                 "cosine"};
   return names;
 }
 
@@ -206,16 +246,57 @@ void add_policy_flags(CLI::App& app, PolicyFlags& f) {
   app.add_option("--T-0", f.T_0, "cosine_restarts: first cycle")
       ->capture_default_str();
   app.add_option("--T-mult", f.T_mult)->capture_default_str();
-  app.add_option("--eta-min", f.eta_min)
+  app.add_option("--eta-min", f.eta_min, "cosine_restarts/cosine: lowest LR")
+      ->capture_default_str()
+      ->check(finite_number());
+  app.add_option("--cycle-decay",
+                 f.cycle_decay,
+                 "cosine_restarts: each restart's peak times this, in (0, 1]")
+      ->capture_default_str()
+      ->check(finite_number());
+  app.add_option("--cycle-limit",
+                 f.cycle_limit,
+                 "cosine_restarts: hold --eta-min after this many cycles "
+                 "(0: never)")
+      ->capture_default_str()
+      ->check(non_negative_number());
+  app.add_option("--constant-factor",
+                 f.constant_factor,
+                 "constant: LR factor until --total-iters, in [0, 1]")
+      ->capture_default_str()
+      ->check(finite_number());
+  app.add_option("--total-iters",
+                 f.total_iters,
+                 "constant/polynomial: steps until the factor reaches 1 / "
+                 "the LR reaches 0")
+      ->capture_default_str()
+      ->check(non_negative_number());
+  app.add_option("--power", f.power, "polynomial: exponent of the decay")
+      ->capture_default_str()
+      ->check(finite_number());
+  app.add_option("--T-max", f.T_max, "cosine: steps from --lr to --eta-min")
+      ->capture_default_str()
+      ->check(positive_number());
+  app.add_option("--warmup-steps",
+                 f.warmup_steps,
+                 "any policy: linear warm-up over this many steps first (0: "
+                 "none)")
+      ->capture_default_str()
+      ->check(non_negative_number());
+  app.add_option("--warmup-start-factor",
+                 f.warmup_start_factor,
+                 "warm-up: first LR as a factor of the policy's, in (0, 1]")
       ->capture_default_str()
       ->check(finite_number());
 }
 
-std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
-    const PolicyFlags& f,
-    torch::optim::Optimizer& optimizer,
-    int64_t run_steps,
-    std::vector<double> mult) {
+namespace {
+
+// The policy alone, without the warm-up.
+std::unique_ptr<Scheduler> make_policy(const PolicyFlags& f,
+                                       torch::optim::Optimizer& optimizer,
+                                       int64_t run_steps,
+                                       std::vector<double> mult) {
   const std::string& p = f.policy;
   if (mult.empty()) {
     mult.assign(optimizer.param_groups().size(), 1.0);
@@ -283,21 +364,37 @@ std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
         optimizer, MultiStepLROptions(f.milestones).gamma(f.step_gamma));
   }
   if (p == "step") {
-    // LibTorch's StepLR counts in `unsigned` and checks neither value.
-    if (f.step_size < 1 || f.step_size > std::numeric_limits<unsigned>::max()) {
+    if (f.step_size < 1) {
       throw CLI::ValidationError(
-          "--step-size",
-          "must be in [1, " +
-              std::to_string(std::numeric_limits<unsigned>::max()) + "], got " +
-              std::to_string(f.step_size));
+          "--step-size", "must be >= 1, got " + std::to_string(f.step_size));
     }
     if (!(f.step_gamma > 0 && f.step_gamma <= 1)) {
       throw CLI::ValidationError(
           "--step-gamma",
           "must be in (0, 1], got " + std::to_string(f.step_gamma));
     }
-    return std::make_unique<torch::optim::StepLR>(
-        optimizer, static_cast<unsigned>(f.step_size), f.step_gamma);
+    return std::make_unique<StepLR>(
+        optimizer, StepLROptions(f.step_size).gamma(f.step_gamma));
+  }
+  if (p == "constant") {
+    if (!(f.constant_factor >= 0 && f.constant_factor <= 1)) {
+      throw CLI::ValidationError(
+          "--constant-factor",
+          "must be in [0, 1], got " + std::to_string(f.constant_factor));
+    }
+    return std::make_unique<ConstantLR>(optimizer,
+                                        ConstantLROptions()
+                                            .factor(f.constant_factor)
+                                            .total_iters(f.total_iters));
+  }
+  if (p == "polynomial") {
+    return std::make_unique<PolynomialLR>(
+        optimizer,
+        PolynomialLROptions().total_iters(f.total_iters).power(f.power));
+  }
+  if (p == "cosine") {
+    return std::make_unique<CosineAnnealingLR>(
+        optimizer, CosineAnnealingLROptions(f.T_max).eta_min(f.eta_min));
   }
   if (p == "exp") {
     return std::make_unique<ExponentialLR>(optimizer, f.gamma);
@@ -316,12 +413,52 @@ std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
                                           .total_iters(f.decay_iters));
   }
   if (p == "cosine_restarts") {
-    return std::make_unique<CosineAnnealingWarmRestarts>(
-        optimizer,
-        CosineAnnealingWarmRestartsOptions(f.T_0).T_mult(f.T_mult).eta_min(
-            f.eta_min));
+    if (!(f.cycle_decay > 0 && f.cycle_decay <= 1)) {
+      throw CLI::ValidationError(
+          "--cycle-decay",
+          "must be in (0, 1], got " + std::to_string(f.cycle_decay));
+    }
+    CosineAnnealingWarmRestartsOptions options(f.T_0);
+    options.T_mult(f.T_mult).eta_min(f.eta_min).cycle_decay(f.cycle_decay);
+    if (f.cycle_limit > 0) {
+      options.cycle_limit(f.cycle_limit);
+    }
+    return std::make_unique<CosineAnnealingWarmRestarts>(optimizer, options);
   }
   throw CLI::ValidationError("--policy", "unknown policy '" + p + "'");
+}
+
+}  // namespace
+
+std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
+    const PolicyFlags& f,
+    torch::optim::Optimizer& optimizer,
+    int64_t run_steps,
+    std::vector<double> lr_multipliers) {
+  if (!(f.warmup_start_factor > 0 && f.warmup_start_factor <= 1)) {
+    throw CLI::ValidationError(
+        "--warmup-start-factor",
+        "must be in (0, 1], got " + std::to_string(f.warmup_start_factor));
+  }
+  std::unique_ptr<Scheduler> policy;
+  if (f.stages.empty()) {
+    policy = make_policy(f, optimizer, run_steps, std::move(lr_multipliers));
+  } else {
+    std::vector<std::shared_ptr<Scheduler>> stages;
+    for (const auto& stage : f.stages) {
+      stages.push_back(
+          make_policy(stage, optimizer, run_steps, lr_multipliers));
+    }
+    policy = std::make_unique<SequentialLR>(
+        optimizer, std::move(stages), f.stage_milestones);
+  }
+  if (f.warmup_steps == 0) {
+    return policy;
+  }
+  return std::make_unique<SequentialLR>(with_warmup(
+      optimizer,
+      std::shared_ptr<Scheduler>(std::move(policy)),
+      WarmupOptions(f.warmup_steps).start_factor(f.warmup_start_factor)));
 }
 
 }  // namespace torchclr::examples

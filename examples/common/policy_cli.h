@@ -28,7 +28,7 @@ struct PolicyFlags {
   double max_momentum = 0.9;
   double lr = 0.001;  // the optimizer's LR: fixed, step, exp, decay, restarts
   std::vector<int64_t> milestones = {60000, 65000};  // fixed
-  int64_t step_size = 10000;                         // step (LibTorch's StepLR)
+  int64_t step_size = 10000;                         // step (StepLR)
   double step_gamma = 0.1;                           // fixed and step
   double end_lr = 0.001;                             // decay
   int64_t decay_iters = 4000;                        // decay
@@ -40,7 +40,21 @@ struct PolicyFlags {
   bool three_phase = false;
   int64_t T_0 = 2000;
   int64_t T_mult = 1;
-  double eta_min = 0;
+  double eta_min = 0;                // cosine_restarts and cosine
+  double cycle_decay = 1.0;          // cosine_restarts: peak factor per restart
+  int64_t cycle_limit = 0;           // cosine_restarts: 0 means no limit
+  double constant_factor = 1.0 / 3;  // constant (ConstantLR's factor)
+  int64_t total_iters = 5;           // constant and polynomial
+  double power = 1.0;                // polynomial
+  int64_t T_max = 10000;             // cosine (CosineAnnealingLR)
+  int64_t warmup_steps = 0;          // any policy: 0 means no warm-up
+  double warmup_start_factor = 0.1;  // warm-up's first LR factor
+  /// Set in code, not by flags: when not empty, the schedule is a
+  /// SequentialLR of these policies (each with its own flags) switching at
+  /// `stage_milestones`, and the flags above other than the warm-up are
+  /// unused (the paper's Table 2 triangular2 run, for one).
+  std::vector<PolicyFlags> stages;
+  std::vector<int64_t> stage_milestones;
 };
 
 /// Names accepted by --policy.
