@@ -273,6 +273,9 @@ TEST_P(RestoreTest, RestoresModelAndOptimizerBitForBit) {
           .start_lr(1e-3)
           .end_lr(outcome == Outcome::kDiverged ? 1e3 : 1e-1)
           .num_iter(6)
+          // The outcome is the loss function's, not the climb-back rule's,
+          // which a 6-point curve can trip (it did on LibTorch 2.6).
+          .stop_on_climb_back(false)
           .on_progress([&](int64_t, double, double) {
             trained =
                 trained || !torch::equal(net->fc1->weight, original_weight);
