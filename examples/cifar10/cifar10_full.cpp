@@ -66,25 +66,13 @@ std::vector<double> Cifar10FullImpl::lr_multipliers() {
   return {1.0, 2.0, 1.0};
 }
 
-std::vector<torch::optim::OptimizerParamGroup> Cifar10FullImpl::param_groups(
-    double lr, double momentum, double weight_decay) {
-  std::vector<torch::Tensor> weights = {
-      conv1_->weight, conv2_->weight, conv3_->weight};
-  std::vector<torch::Tensor> biases = {
-      conv1_->bias, conv2_->bias, conv3_->bias, fc_->bias};
+std::vector<ParamGroupSpec> Cifar10FullImpl::param_groups() {
   const auto mult = lr_multipliers();
-  auto options = [&](double lr_mult, double decay_mult) {
-    return std::make_unique<torch::optim::SGDOptions>(
-        torch::optim::SGDOptions(lr * lr_mult)
-            .momentum(momentum)
-            .weight_decay(weight_decay * decay_mult));
+  return {
+      {{conv1_->weight, conv2_->weight, conv3_->weight}, mult[0], 1.0},
+      {{conv1_->bias, conv2_->bias, conv3_->bias, fc_->bias}, mult[1], 0.0},
+      {{fc_->weight}, mult[2], 250.0},
   };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(weights, options(mult[0], 1.0));
-  groups.emplace_back(biases, options(mult[1], 0.0));
-  groups.emplace_back(std::vector<torch::Tensor>{fc_->weight},
-                      options(mult[2], 250.0));
-  return groups;
 }
 
 }  // namespace torchclr::examples

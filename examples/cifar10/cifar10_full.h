@@ -6,6 +6,8 @@
 
 #include <vector>
 
+#include "network.h"
+
 namespace torchclr::examples {
 
 /// Caffe's within-channel local response normalisation:
@@ -28,10 +30,9 @@ class Cifar10FullImpl : public torch::nn::Module {
   torch::Tensor forward(torch::Tensor x);
 
   /// Caffe's solver settings as param groups: weights (lr x1, decay x1),
-  /// biases (lr x2, no decay), fc weights (lr x1, decay x250). The LR of
-  /// each group is `lr` times `lr_multipliers()[i]`.
-  std::vector<torch::optim::OptimizerParamGroup> param_groups(
-      double lr, double momentum, double weight_decay);
+  /// biases (lr x2, no decay), fc weights (lr x1, decay x250); the LR
+  /// multipliers are `lr_multipliers()`.
+  std::vector<ParamGroupSpec> param_groups();
   /// LR multiplier of each group of `param_groups`, in order.
   static std::vector<double> lr_multipliers();
 

@@ -17,14 +17,17 @@ struct CommonFlags {
   DataFlags data;
   uint64_t seed = 1;
   int64_t batch_size = 100;
+  std::string optimizer = "sgd";
   std::string out;  ///< empty: the subcommand's own default folder
   bool quiet = false;
 };
 
-/// Registers the data flags, --seed, --batch-size, --out and --quiet.
+/// Registers the data flags, --seed, --batch-size, --optimizer, --out and
+/// --quiet.
 void add_common_flags(CLI::App& app, CommonFlags& flags);
 
-/// The training settings `flags` give (batch size, seed, progress, device).
+/// The training settings `flags` give (batch size, seed, optimizer, progress,
+/// device).
 TrainConfig train_config(const CommonFlags& flags);
 
 /// A registered subcommand and what runs it after parsing.

@@ -46,9 +46,11 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
   Cifar10Full model(
       train.images.size(1), train.images.size(2), train.images.size(3));
   model->to(config.device);
-  torch::optim::SGD optimizer(
-      model->param_groups(flags.start_lr, config.momentum, config.weight_decay),
-      torch::optim::SGDOptions(flags.start_lr));
+  auto optimizer = make_optimizer(config.optimizer,
+                                  model->param_groups(),
+                                  flags.start_lr,
+                                  config.momentum,
+                                  config.weight_decay);
 
   ProgressBar bar("range-test", flags.num_iter, config.progress);
   torchclr::LRRangeTestOptions options;
@@ -66,7 +68,7 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
                      fmt::format("lr {:.2e}  loss {:.3f}", lr, loss));
         }
       });
-  torchclr::LRRangeTest range_test(model, optimizer, options);
+  torchclr::LRRangeTest range_test(model, *optimizer, options);
   SplitBatches batches(train, config.batch_size, config.seed);
   const DataSplit validation = test.first(flags.eval_images);
   SplitBatches validation_batches(validation, 500, std::nullopt);

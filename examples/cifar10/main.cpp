@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "network.h"
 #include "policy_cli.h"
 
 namespace ex = torchclr::examples;
@@ -25,6 +26,12 @@ void add_common_flags(CLI::App& app, CommonFlags& flags) {
   app.add_option("--batch-size", flags.batch_size)
       ->check(positive_number())
       ->capture_default_str();
+  app.add_option("--optimizer",
+                 flags.optimizer,
+                 "sgd (Caffe's solver), nesterov, adam, adamw, rmsprop, "
+                 "adagrad or adadelta")
+      ->check(CLI::IsMember(optimizer_names()))
+      ->capture_default_str();
   app.add_option("--out", flags.out, "Output folder");
   app.add_flag("--quiet", flags.quiet, "No progress output");
 }
@@ -33,6 +40,7 @@ TrainConfig train_config(const CommonFlags& flags) {
   TrainConfig config;
   config.seed = flags.seed;
   config.batch_size = flags.batch_size;
+  config.optimizer = flags.optimizer;
   config.progress = !flags.quiet;
   config.device = pick_device(flags.data.device);
   return config;

@@ -82,9 +82,14 @@ std::vector<LogRow> log_rows(const torch::Tensor& tensor) {
 // one by one: every policy flag, the optimizer's settings and the data shape.
 std::string run_settings(const TrainConfig& config, const DataSplit& train) {
   const auto shape = train.images.sizes();
+  // The optimizer joins the text only when not SGD, so checkpoints written
+  // before --optimizer existed still resume.
   return fmt::format(
-      "{};momentum={};weight_decay={};eval_images={};train_images={}",
+      "{};{}momentum={};weight_decay={};eval_images={};train_images={}",
       describe(config.policy),
+      config.optimizer == "sgd"
+          ? std::string()
+          : fmt::format("optimizer={};", config.optimizer),
       config.momentum,
       config.weight_decay,
       config.eval_images,
@@ -112,6 +117,7 @@ void save_checkpoint(const TrainConfig& config,
   }
   archive.write("iteration", c10::IValue(iteration));
   archive.write("policy", c10::IValue(config.policy.policy));
+  archive.write("optimizer_kind", c10::IValue(config.optimizer));
   archive.write("iterations", c10::IValue(config.iterations));
   archive.write("seed", c10::IValue(static_cast<int64_t>(config.seed)));
   archive.write("batch_size", c10::IValue(config.batch_size));
@@ -172,6 +178,14 @@ int64_t resume(const TrainConfig& config,
               value.toStringRef(),
               ", not ",
               config.policy.policy);
+  // Checkpoints from before --optimizer have no key: they are SGD's.
+  const std::string saved_optimizer =
+      archive.try_read("optimizer_kind", value) ? value.toStringRef() : "sgd";
+  TORCH_CHECK(saved_optimizer == config.optimizer,
+              "it was written with --optimizer ",
+              saved_optimizer,
+              ", not ",
+              config.optimizer);
   auto expect_same = [&](const char* key, const char* flag, int64_t current) {
     archive.read(key, value);
     TORCH_CHECK(value.toInt() == current,
@@ -253,14 +267,17 @@ TrainResult train_network(const TrainConfig& config,
   Cifar10Full model(
       train.images.size(1), train.images.size(2), train.images.size(3));
   model->to(config.device);
-  torch::optim::SGD optimizer(
-      model->param_groups(
-          config.policy.lr, config.momentum, config.weight_decay),
-      torch::optim::SGDOptions(config.policy.lr));
-  auto scheduler = make_scheduler(config.policy,
-                                  optimizer,
-                                  config.iterations,
-                                  Cifar10FullImpl::lr_multipliers());
+  auto optimizer_owner = make_optimizer(config.optimizer,
+                                        model->param_groups(),
+                                        config.policy.lr,
+                                        config.momentum,
+                                        config.weight_decay);
+  torch::optim::Optimizer& optimizer = *optimizer_owner;
+  auto scheduler = make_scheduler(
+      momentum_follows_optimizer(config.policy, config.optimizer, optimizer),
+      optimizer,
+      config.iterations,
+      Cifar10FullImpl::lr_multipliers());
   // Folders that cannot be written fail now, not after the training.
   if (!config.out_dir.empty()) {
     fs::create_directories(config.out_dir);

@@ -22,6 +22,9 @@ struct TrainConfig {
   /// the final accuracy always tests the whole test split.
   int64_t eval_images = 0;
   int64_t batch_size = 100;
+  /// One of optimizer_names(): sgd (Caffe's solver, the default), nesterov,
+  /// adam, adamw, rmsprop, adagrad or adadelta.
+  std::string optimizer = "sgd";
   double momentum = 0.9;
   double weight_decay = 0.004;
   uint64_t seed = 1;

@@ -80,6 +80,32 @@ fi
 grep -q "cannot resume from $work/step.pt: it was written with other settings: .*step_gamma=0.5;" "$work/err" ||
   { echo "FAIL: unclear message: $(cat "$work/err")"; exit 1; }
 
+# Every --optimizer trains: the mean loss of iterations 11-20 is finite and
+# below that of iterations 1-10 (an LR each one takes to).
+for optimizer_lr in sgd:0.004 nesterov:0.002 adam:0.001 adamw:0.001 \
+  rmsprop:0.0001 adagrad:0.01 adadelta:1.0; do
+  optimizer=${optimizer_lr%%:*}
+  "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
+    --optimizer "$optimizer" --policy fixed --lr "${optimizer_lr#*:}" \
+    --iterations 20 --eval-every 10 --out "$work/$optimizer" > /dev/null ||
+    { echo "FAIL: --optimizer $optimizer did not finish"; exit 1; }
+  losses=$(tail -n +2 "$work/$optimizer/log.csv" | cut -d, -f4 | tr '\n' ' ')
+  python3 -c "import math, sys; a, b = map(float, sys.argv[1:3]); \
+sys.exit(0 if math.isfinite(b) and b < a else 1)" $losses ||
+    { echo "FAIL: --optimizer $optimizer: loss did not fall: $losses"; exit 1; }
+done
+# A checkpoint of one optimizer is refused by a run with another.
+"$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
+  --optimizer adam --iterations 4 --eval-every 2 \
+  --checkpoint "$work/adam.pt" > /dev/null
+if "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
+  --optimizer adamw --iterations 4 --eval-every 2 \
+  --checkpoint "$work/adam.pt" --resume 2> "$work/err"; then
+  echo "FAIL: resumed an adam checkpoint with adamw"; exit 1
+fi
+grep -q "cannot resume from $work/adam.pt: it was written with --optimizer adam, not adamw" "$work/err" ||
+  { echo "FAIL: unclear message: $(cat "$work/err")"; exit 1; }
+
 # Bad flags are refused before any training, naming the flag.
 refuses() {
   local expected=$1
@@ -103,9 +129,13 @@ refuses "--checkpoint: the folder $work/missing does not exist" \
   train --iterations 2 --checkpoint "$work/missing/x.pt"
 refuses "--step-size-epochs: must be a finite number" \
   range-test --step-size-epochs nan
+refuses "--optimizer: adamx not in {sgd,nesterov,adam,adamw,rmsprop,adagrad,adadelta}" \
+  train --optimizer adamx
+refuses "--cycle-momentum: --optimizer adagrad has no momentum to cycle" \
+  train --optimizer adagrad --policy triangular --cycle-momentum --iterations 2
 
 accuracy=$(tail -n 1 "$work/full/log.csv" | cut -d, -f5)
 echo "final test accuracy: $accuracy (chance: 0.1)"
 python3 -c "import sys; sys.exit(0 if float('$accuracy') >= 0.5 else 1)" ||
   { echo "FAIL: accuracy $accuracy is not well above chance"; exit 1; }
-echo "cifar10_clr_test: 7 passed, 0 failed"
+echo "cifar10_clr_test: 10 passed, 0 failed"

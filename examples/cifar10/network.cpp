@@ -1,0 +1,132 @@
+#include "network.h"
+
+#include <torchclr/adadelta.h>
+#include <torchclr/momentum.h>
+
+#include <stdexcept>
+
+namespace torchclr::examples {
+namespace {
+
+// The param groups of `groups`, each with the options `make(lr, decay)`
+// gives.
+template <typename Options, typename Make>
+std::vector<torch::optim::OptimizerParamGroup> param_groups(
+    const std::vector<ParamGroupSpec>& groups,
+    double lr,
+    double weight_decay,
+    Make make) {
+  std::vector<torch::optim::OptimizerParamGroup> result;
+  for (const auto& group : groups) {
+    result.emplace_back(
+        group.params,
+        std::make_unique<Options>(
+            make(lr * group.lr_mult, weight_decay * group.decay_mult)));
+  }
+  return result;
+}
+
+}  // namespace
+
+const std::vector<std::string>& optimizer_names() {
+  static const std::vector<std::string> names = {
+      "sgd", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "adadelta"};
+  return names;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(
+    const std::string& kind,
+    const std::vector<ParamGroupSpec>& groups,
+    double lr,
+    double momentum,
+    double weight_decay) {
+  namespace optim = torch::optim;
+  // Every group's options are the optimizer's own type: LibTorch's step()
+  // casts them without a check.
+  if (kind == "sgd" || kind == "nesterov") {
+    const bool nesterov = kind == "nesterov";
+    auto options = [&](double group_lr, double decay) {
+      return optim::SGDOptions(group_lr)
+          .momentum(momentum)
+          .nesterov(nesterov)
+          .weight_decay(decay);
+    };
+    return std::make_unique<optim::SGD>(
+        param_groups<optim::SGDOptions>(groups, lr, weight_decay, options),
+        options(lr, weight_decay));
+  }
+  if (kind == "adam") {
+    auto options = [&](double group_lr, double decay) {
+      return optim::AdamOptions(group_lr)
+          .betas({momentum, 0.999})
+          .weight_decay(decay);
+    };
+    return std::make_unique<optim::Adam>(
+        param_groups<optim::AdamOptions>(groups, lr, weight_decay, options),
+        options(lr, weight_decay));
+  }
+  if (kind == "adamw") {
+    auto options = [&](double group_lr, double decay) {
+      return optim::AdamWOptions(group_lr)
+          .betas({momentum, 0.999})
+          .weight_decay(decay);
+    };
+    return std::make_unique<optim::AdamW>(
+        param_groups<optim::AdamWOptions>(groups, lr, weight_decay, options),
+        options(lr, weight_decay));
+  }
+  if (kind == "rmsprop") {
+    auto options = [&](double group_lr, double decay) {
+      return optim::RMSpropOptions(group_lr).weight_decay(decay);
+    };
+    return std::make_unique<optim::RMSprop>(
+        param_groups<optim::RMSpropOptions>(groups, lr, weight_decay, options),
+        options(lr, weight_decay));
+  }
+  if (kind == "adagrad") {
+    auto options = [&](double group_lr, double decay) {
+      return optim::AdagradOptions(group_lr).weight_decay(decay);
+    };
+    return std::make_unique<optim::Adagrad>(
+        param_groups<optim::AdagradOptions>(groups, lr, weight_decay, options),
+        options(lr, weight_decay));
+  }
+  if (kind == "adadelta") {
+    auto options = [&](double group_lr, double decay) {
+      return AdadeltaOptions().lr(group_lr).weight_decay(decay);
+    };
+    return std::make_unique<Adadelta>(
+        param_groups<AdadeltaOptions>(groups, lr, weight_decay, options),
+        options(lr, weight_decay));
+  }
+  throw CLI::ValidationError("--optimizer", "unknown optimizer '" + kind + "'");
+}
+
+PolicyFlags momentum_follows_optimizer(
+    PolicyFlags policy,
+    const std::string& optimizer_kind,
+    const torch::optim::Optimizer& optimizer) {
+  const auto& options = optimizer.param_groups().front().options();
+  if (torchclr::get_momentum(options)) {
+    return policy;
+  }
+  auto refuse_cycling = [&](const PolicyFlags& stage) {
+    if (stage.cycle_momentum) {
+      throw CLI::ValidationError(
+          "--cycle-momentum",
+          "--optimizer " + optimizer_kind + " has no momentum to cycle");
+    }
+  };
+  refuse_cycling(policy);
+  for (const auto& stage : policy.stages) {
+    refuse_cycling(stage);
+  }
+  // one_cycle cycles momentum unless told not to: without one, it cannot.
+  policy.no_cycle_momentum = true;
+  for (auto& stage : policy.stages) {
+    stage.no_cycle_momentum = true;
+  }
+  return policy;
+}
+
+}  // namespace torchclr::examples
