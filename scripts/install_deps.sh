@@ -9,6 +9,7 @@ packages=(
   libcli11-dev zlib1g-dev
   libgoogle-perftools-dev # tcmalloc: the examples train faster with it
   libjemalloc-dev # measured against tcmalloc by bench/train_throughput.sh
+  libgloo-dev # the distributed (data-parallel) support
   time linux-perf # peak memory and profiles in bench/
   libopenblas0-pthread # LibTorch on Debian defaults to the reference BLAS
   gnuplot-nox python3-torch dataset-fashion-mnist
