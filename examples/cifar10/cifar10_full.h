@@ -24,8 +24,12 @@ torch::Tensor within_channel_lrn(const torch::Tensor& x,
 class Cifar10FullImpl : public torch::nn::Module {
  public:
   /// `channels`, `height`, `width`: the input image shape (3x32x32 for
-  /// CIFAR-10, 1x28x28 for Fashion-MNIST).
-  Cifar10FullImpl(int64_t channels, int64_t height, int64_t width);
+  /// CIFAR-10, 1x28x28 for Fashion-MNIST); `num_classes`: 10, or 100 for
+  /// CIFAR-100.
+  Cifar10FullImpl(int64_t channels,
+                  int64_t height,
+                  int64_t width,
+                  int64_t num_classes = 10);
 
   torch::Tensor forward(torch::Tensor x);
 

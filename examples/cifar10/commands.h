@@ -18,6 +18,7 @@ struct CommonFlags {
   uint64_t seed = 1;
   int64_t batch_size = 100;
   std::string optimizer = "sgd";
+  std::string model = "cifar10_full";
   std::string out;  ///< empty: the subcommand's own default folder
   bool quiet = false;
 };

@@ -10,6 +10,9 @@ namespace torchclr::examples {
 namespace {
 
 std::string default_dir(const std::string& dataset) {
+  if (dataset == "cifar100") {
+    return "data/cifar-100-binary";
+  }
   return dataset == "fashion-mnist" ? "/usr/share/datasets/fashion-mnist"
                                     : "data/cifar-10-batches-bin";
 }
@@ -54,14 +57,15 @@ DataSplit DataSplit::first(int64_t count) const {
 }
 
 void add_data_flags(CLI::App& app, DataFlags& flags) {
-  app.add_option("--dataset", flags.dataset, "cifar10 or fashion-mnist")
-      ->check(CLI::IsMember({"cifar10", "fashion-mnist"}))
-      ->capture_default_str();
   app.add_option(
-      "--data",
-      flags.dir,
-      "Data folder (cifar10: data/cifar-10-batches-bin, fashion-mnist: "
-      "/usr/share/datasets/fashion-mnist)");
+         "--dataset", flags.dataset, "cifar10, cifar100 or fashion-mnist")
+      ->check(CLI::IsMember({"cifar10", "cifar100", "fashion-mnist"}))
+      ->capture_default_str();
+  app.add_option("--data",
+                 flags.dir,
+                 "Data folder (cifar10: data/cifar-10-batches-bin, cifar100: "
+                 "data/cifar-100-binary, fashion-mnist: "
+                 "/usr/share/datasets/fashion-mnist)");
   app.add_option("--subtract-mean", flags.subtract_mean)->capture_default_str();
   app.add_option(
          "--train-limit", flags.train_limit, "Use the first N images (0: all)")
@@ -81,6 +85,9 @@ std::pair<DataSplit, DataSplit> load_data(const DataFlags& flags) {
       flags.dir.empty() ? default_dir(flags.dataset) : flags.dir;
   if (flags.dataset == "fashion-mnist") {
     return load_with<torchclr::data::FashionMNIST>(flags, dir);
+  }
+  if (flags.dataset == "cifar100") {
+    return load_with<torchclr::data::CIFAR100>(flags, dir);  // fine labels
   }
   return load_with<torchclr::data::CIFAR10>(flags, dir);
 }

@@ -43,11 +43,15 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
                                     const fs::path& out) {
   fs::create_directories(out);  // fails here, not after the sweep
   torch::manual_seed(config.seed);
-  Cifar10Full model(
-      train.images.size(1), train.images.size(2), train.images.size(3));
-  model->to(config.device);
+  Network model = make_network(config.model,
+                               config.dataset,
+                               train.images.size(1),
+                               train.images.size(2),
+                               train.images.size(3),
+                               config.num_classes);
+  model.module->to(config.device);
   auto optimizer = make_optimizer(config.optimizer,
-                                  model->param_groups(),
+                                  model.param_groups,
                                   flags.start_lr,
                                   config.momentum,
                                   config.weight_decay);
@@ -68,7 +72,8 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
                      fmt::format("lr {:.2e}  loss {:.3f}", lr, loss));
         }
       });
-  torchclr::LRRangeTest range_test(model, *optimizer, options);
+  torchclr::LRRangeTest range_test(
+      model.module, model.forward, *optimizer, options);
   SplitBatches batches(train, config.batch_size, config.seed);
   const DataSplit validation = test.first(flags.eval_images);
   SplitBatches validation_batches(validation, 500, std::nullopt);

@@ -32,6 +32,12 @@ void add_common_flags(CLI::App& app, CommonFlags& flags) {
                  "adagrad or adadelta")
       ->check(CLI::IsMember(optimizer_names()))
       ->capture_default_str();
+  app.add_option("--model",
+                 flags.model,
+                 "cifar10_full (Caffe's, the paper's) or resnet56 (He et "
+                 "al.'s CIFAR ResNet-56, weight decay 1e-4; 3x32x32 images)")
+      ->check(CLI::IsMember(model_names()))
+      ->capture_default_str();
   app.add_option("--out", flags.out, "Output folder");
   app.add_flag("--quiet", flags.quiet, "No progress output");
 }
@@ -41,6 +47,20 @@ TrainConfig train_config(const CommonFlags& flags) {
   config.seed = flags.seed;
   config.batch_size = flags.batch_size;
   config.optimizer = flags.optimizer;
+  config.model = flags.model;
+  config.dataset = flags.data.dataset;
+  config.num_classes = flags.data.dataset == "cifar100" ? 100 : 10;
+  if (flags.model == "resnet56" && flags.data.dataset == "fashion-mnist") {
+    // Checked before any data is read; make_network checks the shape too.
+    throw CLI::ValidationError("--model",
+                               "resnet56 takes 3x32x32 colour images; "
+                               "--dataset fashion-mnist has 1x28x28 (use "
+                               "cifar10 or cifar100, or --model cifar10_full)");
+  }
+  if (flags.model == "resnet56") {
+    config.weight_decay = 1e-4;  // He et al.'s and the super-convergence
+                                 // paper's, not Caffe's 0.004
+  }
   config.progress = !flags.quiet;
   config.device = pick_device(flags.data.device);
   return config;

@@ -5,6 +5,9 @@
 
 #include <stdexcept>
 
+#include "cifar10_full.h"
+#include "resnet56.h"
+
 namespace torchclr::examples {
 namespace {
 
@@ -27,6 +30,48 @@ std::vector<torch::optim::OptimizerParamGroup> param_groups(
 }
 
 }  // namespace
+
+std::vector<double> Network::lr_multipliers() const {
+  std::vector<double> multipliers;
+  for (const auto& group : param_groups) {
+    multipliers.push_back(group.lr_mult);
+  }
+  return multipliers;
+}
+
+const std::vector<std::string>& model_names() {
+  static const std::vector<std::string> names = {"cifar10_full", "resnet56"};
+  return names;
+}
+
+Network make_network(const std::string& model,
+                     const std::string& dataset,
+                     int64_t channels,
+                     int64_t height,
+                     int64_t width,
+                     int64_t num_classes) {
+  if (model == "cifar10_full") {
+    Cifar10Full net(channels, height, width, num_classes);
+    return {net.ptr(),
+            [net](const torch::Tensor& x) mutable { return net->forward(x); },
+            net->param_groups()};
+  }
+  if (model == "resnet56") {
+    if (channels != 3 || height != 32 || width != 32) {
+      throw CLI::ValidationError(
+          "--model",
+          "resnet56 takes 3x32x32 colour images; --dataset " + dataset +
+              " has " + std::to_string(channels) + "x" +
+              std::to_string(height) + "x" + std::to_string(width) +
+              " (use cifar10 or cifar100, or --model cifar10_full)");
+    }
+    ResNet56 net(num_classes);
+    return {net.ptr(),
+            [net](const torch::Tensor& x) mutable { return net->forward(x); },
+            {ParamGroupSpec{net->parameters(), 1.0, 1.0}}};
+  }
+  throw CLI::ValidationError("--model", "unknown model '" + model + "'");
+}
 
 const std::vector<std::string>& optimizer_names() {
   static const std::vector<std::string> names = {

@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,31 @@ struct ParamGroupSpec {
   double lr_mult = 1.0;
   double decay_mult = 1.0;
 };
+
+/// A model to train: the module (parameters, save/load, train/eval), its
+/// forward and its param groups.
+struct Network {
+  std::shared_ptr<torch::nn::Module> module;
+  std::function<torch::Tensor(const torch::Tensor&)> forward;
+  std::vector<ParamGroupSpec> param_groups;
+
+  /// The lr_mult of each param group, in order.
+  std::vector<double> lr_multipliers() const;
+};
+
+/// Names accepted by --model.
+const std::vector<std::string>& model_names();
+
+/// A fresh `model` (cifar10_full: Caffe's, with its solver's multipliers;
+/// resnet56: He et al.'s CIFAR ResNet-56, one group) for images
+/// channels x height x width of `dataset` with `num_classes` classes. Throws,
+/// naming the model and the data set, when the model cannot take the images.
+Network make_network(const std::string& model,
+                     const std::string& dataset,
+                     int64_t channels,
+                     int64_t height,
+                     int64_t width,
+                     int64_t num_classes);
 
 /// Names accepted by --optimizer.
 const std::vector<std::string>& optimizer_names();

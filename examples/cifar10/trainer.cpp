@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "cifar10_full.h"
+#include "network.h"
 #include "progress.h"
 
 namespace torchclr::examples {
@@ -22,24 +22,22 @@ double momentum_of(torch::optim::Optimizer& optimizer) {
   return torchclr::get_momentum(options).value_or(0.0);
 }
 
-double evaluate(Cifar10Full& model,
-                const DataSplit& test,
-                torch::Device device) {
+double evaluate(Network& model, const DataSplit& test, torch::Device device) {
   torch::NoGradGuard no_grad;
-  model->eval();
+  model.module->eval();
   int64_t correct = 0;
   SplitBatches batches(test, 1000, std::nullopt);
   while (auto batch = batches.next()) {
-    auto predicted = model->forward(batch->input.to(device)).argmax(1).cpu();
+    auto predicted = model.forward(batch->input.to(device)).argmax(1).cpu();
     correct += predicted.eq(batch->target).sum().item<int64_t>();
   }
-  model->train();
+  model.module->train();
   return static_cast<double>(correct) / static_cast<double>(test.size());
 }
 
-std::string digest(Cifar10Full& model) {
+std::string digest(Network& model) {
   uint64_t hash = 1469598103934665603ULL;
-  for (const auto& parameter : model->parameters()) {
+  for (const auto& parameter : model.module->parameters()) {
     auto data = parameter.detach().cpu().contiguous();
     const auto* bytes = static_cast<const uint8_t*>(data.data_ptr());
     for (size_t i = 0; i < data.nbytes(); ++i) {
@@ -85,11 +83,13 @@ std::string run_settings(const TrainConfig& config, const DataSplit& train) {
   // The optimizer joins the text only when not SGD, so checkpoints written
   // before --optimizer existed still resume.
   return fmt::format(
-      "{};{}momentum={};weight_decay={};eval_images={};train_images={}",
+      "{};{}{}momentum={};weight_decay={};eval_images={};train_images={}",
       describe(config.policy),
       config.optimizer == "sgd"
           ? std::string()
           : fmt::format("optimizer={};", config.optimizer),
+      config.model == "cifar10_full" ? std::string()
+                                     : fmt::format("model={};", config.model),
       config.momentum,
       config.weight_decay,
       config.eval_images,
@@ -99,14 +99,14 @@ std::string run_settings(const TrainConfig& config, const DataSplit& train) {
 void save_checkpoint(const TrainConfig& config,
                      const std::string& settings,
                      const std::string& path,
-                     Cifar10Full& model,
+                     Network& model,
                      torch::optim::Optimizer& optimizer,
                      torch::optim::LRScheduler& scheduler,
                      int64_t iteration,
                      const std::vector<LogRow>& log) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive, optimizer_archive;
-  model->save(model_archive);
+  model.module->save(model_archive);
   optimizer.save(optimizer_archive);
   archive.write("model", model_archive);
   archive.write("optimizer", optimizer_archive);
@@ -165,7 +165,7 @@ void write_plot(const TrainConfig& config) {
 // returns its iteration; refuses one written for other settings.
 int64_t resume(const TrainConfig& config,
                const std::string& settings,
-               Cifar10Full& model,
+               Network& model,
                torch::optim::Optimizer& optimizer,
                torch::optim::LRScheduler& scheduler,
                std::vector<LogRow>& log) {
@@ -222,7 +222,7 @@ int64_t resume(const TrainConfig& config,
   torch::serialize::InputArchive model_archive, optimizer_archive;
   archive.read("model", model_archive);
   archive.read("optimizer", optimizer_archive);
-  model->load(model_archive);
+  model.module->load(model_archive);
   optimizer.load(optimizer_archive);
   if (ours) {
     torch::serialize::InputArchive scheduler_archive;
@@ -264,11 +264,15 @@ TrainResult train_network(const TrainConfig& config,
               config.batch_size);
 
   torch::manual_seed(config.seed);
-  Cifar10Full model(
-      train.images.size(1), train.images.size(2), train.images.size(3));
-  model->to(config.device);
+  Network model = make_network(config.model,
+                               config.dataset,
+                               train.images.size(1),
+                               train.images.size(2),
+                               train.images.size(3),
+                               config.num_classes);
+  model.module->to(config.device);
   auto optimizer_owner = make_optimizer(config.optimizer,
-                                        model->param_groups(),
+                                        model.param_groups,
                                         config.policy.lr,
                                         config.momentum,
                                         config.weight_decay);
@@ -277,7 +281,7 @@ TrainResult train_network(const TrainConfig& config,
       momentum_follows_optimizer(config.policy, config.optimizer, optimizer),
       optimizer,
       config.iterations,
-      Cifar10FullImpl::lr_multipliers());
+      model.lr_multipliers());
   // Folders that cannot be written fail now, not after the training.
   if (!config.out_dir.empty()) {
     fs::create_directories(config.out_dir);
@@ -322,7 +326,7 @@ TrainResult train_network(const TrainConfig& config,
 
     optimizer.zero_grad();
     auto loss =
-        torch::nn::functional::cross_entropy(model->forward(images), targets);
+        torch::nn::functional::cross_entropy(model.forward(images), targets);
     loss.backward();
     optimizer.step();
     scheduler->step();

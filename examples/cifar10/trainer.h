@@ -25,6 +25,10 @@ struct TrainConfig {
   /// One of optimizer_names(): sgd (Caffe's solver, the default), nesterov,
   /// adam, adamw, rmsprop, adagrad or adadelta.
   std::string optimizer = "sgd";
+  /// One of model_names(): cifar10_full (the default) or resnet56.
+  std::string model = "cifar10_full";
+  std::string dataset = "cifar10";  ///< for messages
+  int64_t num_classes = 10;
   double momentum = 0.9;
   double weight_decay = 0.004;
   uint64_t seed = 1;

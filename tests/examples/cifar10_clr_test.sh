@@ -94,6 +94,22 @@ for optimizer_lr in sgd:0.004 nesterov:0.002 adam:0.001 adamw:0.001 \
 sys.exit(0 if math.isfinite(b) and b < a else 1)" $losses ||
     { echo "FAIL: --optimizer $optimizer: loss did not fall: $losses"; exit 1; }
 done
+# --model resnet56 trains 3 iterations on the generated CIFAR-10 data.
+"$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
+  --model resnet56 --policy fixed --lr 0.01 --iterations 3 --eval-every 3 \
+  --out "$work/resnet56" > /dev/null ||
+  { echo "FAIL: --model resnet56 did not train"; exit 1; }
+python3 -c "import math, sys; sys.exit(0 if math.isfinite(float(sys.argv[1])) else 1)" \
+  "$(tail -n 1 "$work/resnet56/log.csv" | cut -d, -f4)" ||
+  { echo "FAIL: --model resnet56: loss not finite"; exit 1; }
+
+# --dataset cifar100 (generated, in CIFAR-100's layout) with resnet56.
+python3 "$here/make_cifar10.py" "$work/data100" 100 100 cifar100
+"$bin" train --dataset cifar100 --data "$work/data100" --device cpu --seed 5 \
+  --quiet --model resnet56 --policy fixed --lr 0.01 --iterations 3 \
+  --eval-every 3 > /dev/null ||
+  { echo "FAIL: --dataset cifar100 did not train"; exit 1; }
+
 # A checkpoint of one optimizer is refused by a run with another.
 "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
   --optimizer adam --iterations 4 --eval-every 2 \
@@ -129,6 +145,8 @@ refuses "--checkpoint: the folder $work/missing does not exist" \
   train --iterations 2 --checkpoint "$work/missing/x.pt"
 refuses "--step-size-epochs: must be a finite number" \
   range-test --step-size-epochs nan
+refuses "--model: resnet56 takes 3x32x32 colour images; --dataset fashion-mnist has 1x28x28" \
+  train --model resnet56 --dataset fashion-mnist --iterations 2
 refuses "--optimizer: adamx not in {sgd,nesterov,adam,adamw,rmsprop,adagrad,adadelta}" \
   train --optimizer adamx
 refuses "--cycle-momentum: --optimizer adagrad has no momentum to cycle" \
@@ -138,4 +156,4 @@ accuracy=$(tail -n 1 "$work/full/log.csv" | cut -d, -f5)
 echo "final test accuracy: $accuracy (chance: 0.1)"
 python3 -c "import sys; sys.exit(0 if float('$accuracy') >= 0.5 else 1)" ||
   { echo "FAIL: accuracy $accuracy is not well above chance"; exit 1; }
-echo "cifar10_clr_test: 10 passed, 0 failed"
+echo "cifar10_clr_test: 13 passed, 0 failed"

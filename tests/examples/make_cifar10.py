@@ -5,7 +5,11 @@ Each record: 1 label byte, then 1024 red, 1024 green, 1024 blue bytes (32x32,
 row-major). Class c has a bright 8x8 square at a class-specific position over
 uniform noise, so a small network learns it quickly.
 
-    make_cifar10.py DIR [images per train batch] [test images]
+    make_cifar10.py DIR [images per train batch] [test images] [cifar100]
+
+With "cifar100", the same images in CIFAR-100's layout instead: train.bin
+(5 x the images of a batch) and test.bin, each record a coarse and a fine
+label byte (fine label = class, 0..9 of the 100) before the pixels.
 """
 import os
 import random
@@ -27,10 +31,13 @@ def image(label, rng):
     return bytes([label]) + bytes(pixels)
 
 
-def write(path, count, rng):
+def write(path, count, rng, cifar100=False):
     with open(path + ".tmp", "wb") as f:
         for i in range(count):
-            f.write(image(i % 10, rng))
+            record = image(i % 10, rng)
+            if cifar100:
+                record = bytes([record[0] // 5]) + record
+            f.write(record)
     os.replace(path + ".tmp", path)
 
 
@@ -40,6 +47,10 @@ def main():
     test = int(sys.argv[3]) if len(sys.argv) > 3 else 200
     os.makedirs(out, exist_ok=True)
     rng = random.Random(7)
+    if len(sys.argv) > 4 and sys.argv[4] == "cifar100":
+        write(os.path.join(out, "train.bin"), 5 * per_batch, rng, True)
+        write(os.path.join(out, "test.bin"), test, rng, True)
+        return
     for b in range(1, 6):
         write(os.path.join(out, f"data_batch_{b}.bin"), per_batch, rng)
     write(os.path.join(out, "test_batch.bin"), test, rng)
