@@ -19,6 +19,7 @@ struct CommonFlags {
   int64_t batch_size = 100;
   std::string optimizer = "sgd";
   std::string model = "cifar10_full";
+  bool augment = false;
   std::string out;  ///< empty: the subcommand's own default folder
   bool quiet = false;
 };

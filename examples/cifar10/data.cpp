@@ -107,8 +107,12 @@ torch::Device pick_device(const std::string& name) {
 
 SplitBatches::SplitBatches(const DataSplit& split,
                            int64_t batch_size,
-                           std::optional<uint64_t> seed)
-    : split_(split), batch_size_(batch_size), seed_(seed) {
+                           std::optional<uint64_t> seed,
+                           bool augment)
+    : split_(split),
+      batch_size_(batch_size),
+      seed_(seed),
+      augment_(augment && seed) {
   TORCH_CHECK(!seed_ || split_.size() >= batch_size_,
               "the training split has ",
               split_.size(),
@@ -143,7 +147,38 @@ torchclr::Batch SplitBatches::batch_at(int64_t iteration) {
     order_epoch_ = epoch;
   }
   const int64_t begin = (iteration % per_epoch) * batch_size_;
-  return cut(begin, begin + batch_size_);
+  auto batch = cut(begin, begin + batch_size_);
+  if (augment_) {
+    batch.input = augmented(batch.input, iteration);
+  }
+  return batch;
+}
+
+torch::Tensor SplitBatches::augmented(const torch::Tensor& images,
+                                      int64_t iteration) const {
+  constexpr int64_t kPad = 4;
+  // Its own generator, as the epoch order's, apart from it by an odd offset.
+  auto generator = at::detail::createCPUGenerator(
+      *seed_ * 1000003ULL + 0x9e3779b97f4a7c15ULL +
+      static_cast<uint64_t>(iteration));
+  const int64_t n = images.size(0);
+  const int64_t height = images.size(2);
+  const int64_t width = images.size(3);
+  auto padded = torch::constant_pad_nd(images, {kPad, kPad, kPad, kPad}, 0);
+  auto offsets =
+      torch::randint(0, 2 * kPad + 1, {n, 2}, generator, torch::kLong);
+  auto flips = torch::rand({n}, generator, torch::kFloat) < 0.5;
+  auto offset = offsets.accessor<int64_t, 2>();
+  auto flip = flips.accessor<bool, 1>();
+  std::vector<torch::Tensor> out;
+  out.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    auto image = padded[i]
+                     .narrow(1, offset[i][0], height)
+                     .narrow(2, offset[i][1], width);
+    out.push_back(flip[i] ? image.flip({2}) : image);
+  }
+  return torch::stack(out);
 }
 
 std::optional<torchclr::Batch> SplitBatches::next() {

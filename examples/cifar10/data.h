@@ -51,10 +51,15 @@ torch::Device pick_device(const std::string& name);
 /// the last batch possibly smaller. Also a `BatchSource` for the range test.
 class SplitBatches final : public torchclr::BatchSource {
  public:
-  /// `seed` empty: in order. The split must outlive this object.
+  /// `seed` empty: in order. The split must outlive this object. With
+  /// `augment` (shuffled only), every image of a batch is padded by 4 zeros
+  /// (the mean, after mean subtraction), cropped back at a random offset and
+  /// flipped left-right with probability 1/2, drawn from (seed, iteration)
+  /// alone so a resumed run sees the same batches.
   SplitBatches(const DataSplit& split,
                int64_t batch_size,
-               std::optional<uint64_t> seed);
+               std::optional<uint64_t> seed,
+               bool augment = false);
 
   /// Batch number `iteration` (from 0) of the endless shuffled sequence.
   torchclr::Batch batch_at(int64_t iteration);
@@ -65,10 +70,12 @@ class SplitBatches final : public torchclr::BatchSource {
 
  private:
   torchclr::Batch cut(int64_t begin, int64_t end);
+  torch::Tensor augmented(const torch::Tensor& images, int64_t iteration) const;
 
   const DataSplit& split_;
   int64_t batch_size_;
   std::optional<uint64_t> seed_;
+  bool augment_;
   torch::Tensor order_;
   int64_t order_epoch_ = -1;
   int64_t pass_ = -1;

@@ -38,6 +38,9 @@ void add_common_flags(CLI::App& app, CommonFlags& flags) {
                  "al.'s CIFAR ResNet-56, weight decay 1e-4; 3x32x32 images)")
       ->check(CLI::IsMember(model_names()))
       ->capture_default_str();
+  app.add_flag("--augment",
+               flags.augment,
+               "Training batches padded by 4, randomly cropped and flipped");
   app.add_option("--out", flags.out, "Output folder");
   app.add_flag("--quiet", flags.quiet, "No progress output");
 }
@@ -48,6 +51,7 @@ TrainConfig train_config(const CommonFlags& flags) {
   config.batch_size = flags.batch_size;
   config.optimizer = flags.optimizer;
   config.model = flags.model;
+  config.augment = flags.augment;
   config.dataset = flags.data.dataset;
   config.num_classes = flags.data.dataset == "cifar100" ? 100 : 10;
   if (flags.model == "resnet56" && flags.data.dataset == "fashion-mnist") {

@@ -81,15 +81,16 @@ std::vector<LogRow> log_rows(const torch::Tensor& tensor) {
 std::string run_settings(const TrainConfig& config, const DataSplit& train) {
   const auto shape = train.images.sizes();
   // The optimizer joins the text only when not SGD, so checkpoints written
-  // before --optimizer existed still resume.
+  // before --optimizer existed still resume; so do the model and --augment.
   return fmt::format(
-      "{};{}{}momentum={};weight_decay={};eval_images={};train_images={}",
+      "{};{}{}{}momentum={};weight_decay={};eval_images={};train_images={}",
       describe(config.policy),
       config.optimizer == "sgd"
           ? std::string()
           : fmt::format("optimizer={};", config.optimizer),
       config.model == "cifar10_full" ? std::string()
                                      : fmt::format("model={};", config.model),
+      config.augment ? "augment=1;" : "",
       config.momentum,
       config.weight_decay,
       config.eval_images,
@@ -305,7 +306,7 @@ TrainResult train_network(const TrainConfig& config,
     }
   }
 
-  SplitBatches batches(train, config.batch_size, config.seed);
+  SplitBatches batches(train, config.batch_size, config.seed, config.augment);
   const DataSplit curve_test = test.first(config.eval_images);
   double seconds = log.empty() ? 0.0 : log.back().seconds;
   double data_seconds = 0;

@@ -110,6 +110,17 @@ python3 "$here/make_cifar10.py" "$work/data100" 100 100 cifar100
   --eval-every 3 > /dev/null ||
   { echo "FAIL: --dataset cifar100 did not train"; exit 1; }
 
+# --augment (pad 4, crop, flip) trains, and its draws depend on the seed and
+# iteration alone: two runs give the same weights.
+augment_run() {
+  "$bin" train --data "$work/data" --device cpu --seed 5 --quiet --augment \
+    --policy fixed --lr 0.004 --iterations 20 --eval-every 10 \
+    --out "$work/augment" | tail -n 1
+}
+augment_first=$(augment_run)
+[ "$(digest "$augment_first")" = "$(digest "$(augment_run)")" ] ||
+  { echo "FAIL: --augment runs differ"; exit 1; }
+
 # A checkpoint of one optimizer is refused by a run with another.
 "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
   --optimizer adam --iterations 4 --eval-every 2 \
@@ -156,4 +167,4 @@ accuracy=$(tail -n 1 "$work/full/log.csv" | cut -d, -f5)
 echo "final test accuracy: $accuracy (chance: 0.1)"
 python3 -c "import sys; sys.exit(0 if float('$accuracy') >= 0.5 else 1)" ||
   { echo "FAIL: accuracy $accuracy is not well above chance"; exit 1; }
-echo "cifar10_clr_test: 13 passed, 0 failed"
+echo "cifar10_clr_test: 14 passed, 0 failed"
