@@ -56,7 +56,10 @@ chroot "$root" bash -c "
   dpkg-query -W -f='LibTorch \${Version}\n' libtorch-dev"
 
 # The working tree as git sees it (tracked and untracked, not ignored files).
-rm -rf "$root/src/torchclr"
+# A fresh build every time: tar keeps the files' modification times, so an
+# incremental build kept objects compiled from older headers (a reused chroot
+# ran tests linked against a CyclicLR of another layout: heap corruption).
+rm -rf "$root/src/torchclr" "$root/src/build"
 mkdir -p "$root/src/torchclr"
 (cd "$repo" && git ls-files -z --cached --others --exclude-standard |
   tar --null -T - --ignore-failed-read -cf - 2>/dev/null) |
