@@ -43,13 +43,7 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
                                     const fs::path& out) {
   fs::create_directories(out);  // fails here, not after the sweep
   torch::manual_seed(config.seed);
-  Network model = make_network(config.model,
-                               config.dataset,
-                               train.images.size(1),
-                               train.images.size(2),
-                               train.images.size(3),
-                               config.num_classes);
-  model.module->to(config.device);
+  Network model = make_model(config, train);
   auto optimizer = make_optimizer(config.optimizer,
                                   model.param_groups,
                                   flags.start_lr,

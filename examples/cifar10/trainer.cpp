@@ -253,6 +253,17 @@ std::string log_csv(const std::vector<LogRow>& log) {
   return csv;
 }
 
+Network make_model(const TrainConfig& config, const DataSplit& train) {
+  Network model = make_network(config.model,
+                               config.dataset,
+                               train.images.size(1),
+                               train.images.size(2),
+                               train.images.size(3),
+                               config.num_classes);
+  model.module->to(config.device);
+  return model;
+}
+
 TrainResult train_network(const TrainConfig& config,
                           const DataSplit& train,
                           const DataSplit& test) {
@@ -265,13 +276,7 @@ TrainResult train_network(const TrainConfig& config,
               config.batch_size);
 
   torch::manual_seed(config.seed);
-  Network model = make_network(config.model,
-                               config.dataset,
-                               train.images.size(1),
-                               train.images.size(2),
-                               train.images.size(3),
-                               config.num_classes);
-  model.module->to(config.device);
+  Network model = make_model(config, train);
   auto optimizer_owner = make_optimizer(config.optimizer,
                                         model.param_groups,
                                         config.policy.lr,

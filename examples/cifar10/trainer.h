@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "data.h"
+#include "network.h"
 #include "policy_cli.h"
 
 namespace torchclr::examples {
@@ -63,6 +64,10 @@ struct TrainResult {
   /// FNV-1a hash of every parameter's bytes: equal only for equal weights.
   std::string weights_digest;
 };
+
+/// The configured model for images shaped as `train`'s, on the configured
+/// device (the caller seeds the RNG first).
+Network make_model(const TrainConfig& config, const DataSplit& train);
 
 /// Trains a fresh cifar10_full (seeded by `config.seed`) on `train` with
 /// batches from `SplitBatches`, evaluating on `test` every `eval_every`
