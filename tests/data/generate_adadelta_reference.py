@@ -18,12 +18,11 @@ w_0..w_11 (weight, row-major), b_0..b_2.
 
 Run from anywhere:  /usr/bin/python3 tests/data/generate_adadelta_reference.py
 """
-import os
-
 import torch
 from torch.optim import Adadelta
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference")
+from generate_reference import write_csv
+
 STEPS = 20
 DTYPE = torch.float64
 
@@ -63,14 +62,10 @@ def record(name, make_optimizer):
                              [repr(v) for v in values]))
         if step < STEPS:
             optimizer.step()
-    path = os.path.join(OUT, name + ".csv")
-    with open(path + ".tmp", "w") as f:
-        f.write(",".join(header) + "\n" + "\n".join(rows) + "\n")
-    os.replace(path + ".tmp", path)
+    write_csv(name, header, rows)
 
 
 def main():
-    os.makedirs(OUT, exist_ok=True)
     record("adadelta_defaults", lambda m: Adadelta(m.parameters()))
     record("adadelta_weight_decay", lambda m: Adadelta(
         m.parameters(), lr=0.5, rho=0.95, eps=1e-5, weight_decay=0.1))

@@ -37,6 +37,15 @@ def momentum_of(group):
     return group["betas"][0] if "betas" in group else group.get("momentum")
 
 
+def write_csv(name, header, rows):
+    """Writes reference/<name>.csv whole (renamed into place)."""
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, name + ".csv")
+    with open(path + ".tmp", "w") as f:
+        f.write(",".join(header) + "\n" + "\n".join(rows) + "\n")
+    os.replace(path + ".tmp", path)
+
+
 def record(name, opt, make, steps, every=1):
     """Builds the scheduler with make(opt) and records steps 0..steps."""
     scheduler = make(opt)
@@ -55,10 +64,7 @@ def record(name, opt, make, steps, every=1):
             if has_momentum:
                 row += [repr(float(momentum_of(g))) for g in groups]
             rows.append(",".join(row))
-    path = os.path.join(OUT, name + ".csv")
-    with open(path + ".tmp", "w") as f:
-        f.write(",".join(header) + "\n" + "\n".join(rows) + "\n")
-    os.replace(path + ".tmp", path)
+    write_csv(name, header, rows)
 
 
 def main():
@@ -220,10 +226,7 @@ def record_plateau(name, lrs, metrics, **options):
             [str(step)] + [repr(float(g["lr"])) for g in groups] +
             [repr(float(metric)), repr(float(scheduler.best)),
              str(scheduler.num_bad_epochs), str(scheduler.cooldown_counter)]))
-    path = os.path.join(OUT, name + ".csv")
-    with open(path + ".tmp", "w") as f:
-        f.write(",".join(header) + "\n" + "\n".join(rows) + "\n")
-    os.replace(path + ".tmp", path)
+    write_csv(name, header, rows)
 
 
 def reduce_lr_on_plateau_cases():
