@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "policy_cli.h"
 
@@ -36,6 +37,38 @@ std::optional<int64_t> job_number(const std::optional<int64_t>& flag,
               flag_name,
               " overrides it)");
   return value;
+}
+
+// The "key=value" fields of two "key=value;..." texts that differ, as
+// "has A, rank 0 has B" (whole texts when the keys differ).
+[[maybe_unused]] std::string differences(const std::string& own,
+                                         const std::string& root) {
+  auto fields = [](const std::string& text) {
+    std::vector<std::string> parts;
+    std::string::size_type begin = 0;
+    while (begin <= text.size()) {
+      const auto end = std::min(text.find(';', begin), text.size());
+      parts.push_back(text.substr(begin, end - begin));
+      begin = end + 1;
+    }
+    return parts;
+  };
+  const auto own_fields = fields(own);
+  const auto root_fields = fields(root);
+  std::vector<std::string> mine, theirs;
+  for (size_t i = 0; i < own_fields.size(); ++i) {
+    const auto key = own_fields[i].substr(0, own_fields[i].find('='));
+    if (own_fields.size() != root_fields.size() ||
+        key != root_fields[i].substr(0, root_fields[i].find('='))) {
+      return fmt::format("has '{}', rank 0 has '{}'", own, root);
+    }
+    if (own_fields[i] != root_fields[i]) {
+      mine.push_back(own_fields[i]);
+      theirs.push_back(root_fields[i]);
+    }
+  }
+  return fmt::format(
+      "has {}, rank 0 has {}", fmt::join(mine, ";"), fmt::join(theirs, ";"));
 }
 
 }  // namespace
@@ -140,30 +173,34 @@ void Job::check_same(const std::string& what, const std::string& value) const {
       torch::tensor({static_cast<int64_t>(value.size())}, torch::kLong)};
   group.broadcast(length, 0);
   std::vector<torch::Tensor> text{
-      torch::empty({length[0].item<int64_t>()}, torch::kUInt8)};
+      torch::zeros({length[0].item<int64_t>()}, torch::kUInt8)};
   if (is_main()) {
     std::memcpy(text[0].data_ptr(), value.data(), value.size());
   }
   group.broadcast(text, 0);
   const std::string root_value(static_cast<const char*>(text[0].data_ptr()),
                                static_cast<size_t>(text[0].numel()));
-  const bool differs = root_value != value;
-  std::vector<torch::Tensor> differing{
-      torch::tensor({static_cast<int64_t>(differs)}, torch::kLong)};
-  group.all_reduce_sum(differing);
-  const int64_t differing_ranks = differing[0].item<int64_t>();
-  TORCH_CHECK(differing_ranks == 0,
+  // One slot per rank: every rank learns which ones differ.
+  std::vector<torch::Tensor> differs{torch::zeros({size()}, torch::kLong)};
+  differs[0][rank()] = static_cast<int64_t>(root_value != value);
+  group.all_reduce_sum(differs);
+  std::vector<int64_t> differing;
+  for (int64_t r = 0; r < size(); ++r) {
+    if (differs[0][r].item<int64_t>() != 0) {
+      differing.push_back(r);
+    }
+  }
+  if (differing.empty()) {
+    return;
+  }
+  // A rank that agrees names the others; one that differs says how.
+  TORCH_CHECK(root_value != value,
               what,
-              " differ from rank 0's on ",
-              differing_ranks,
-              " of ",
-              size(),
-              " ranks",
-              differs ? fmt::format(": rank {} has '{}', rank 0 has '{}'",
-                                    rank(),
-                                    value,
-                                    root_value)
-                      : fmt::format(" (rank {} agrees with rank 0)", rank()));
+              ": rank(s) ",
+              fmt::format("{}", fmt::join(differing, ", ")),
+              " differ from rank 0 (every rank needs the same)");
+  TORCH_CHECK(
+      false, what, ": rank ", rank(), " ", differences(value, root_value));
 }
 
 void Job::check_same_parameters(torch::nn::Module& module) const {

@@ -60,8 +60,9 @@ class Job {
   torchclr::TrainStep train_step(std::shared_ptr<torch::nn::Module> module,
                                  torchclr::TrainStep inner) const;
 
-  /// Throws on every rank, naming `what`, unless all ranks pass the same
-  /// `value` (hashed, broadcast from rank 0 and compared).
+  /// Throws on every rank unless all ranks pass the same `value` (rank 0's is
+  /// broadcast and compared): the message names `what`, the ranks that
+  /// differ and, for "key=value;..." texts, the fields that do.
   void check_same(const std::string& what, const std::string& value) const;
 
   /// torchclr::check_same_parameters: every rank holds rank 0's weights.

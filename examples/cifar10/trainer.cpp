@@ -332,10 +332,9 @@ TrainResult train_network(const TrainConfig& config,
   // file system they share. Same seed and same checkpoint: same weights,
   // checked rather than broadcast so that a mismatch is reported.
   job.check_same(
-      "the iteration to start from (with --resume every rank "
-      "reads --checkpoint; is it on a file system all ranks "
-      "share?)",
-      std::to_string(iteration));
+      "the iteration to start from (with --resume every rank reads "
+      "--checkpoint: is it on a file system they share?)",
+      fmt::format("iteration={}", iteration));
   job.check_same_parameters(*model.module);
   const torchclr::TrainStep train_step =
       job.train_step(model.module, [&model](const torchclr::Batch& batch) {

@@ -194,6 +194,20 @@ refuses "RANK must be in [0, WORLD_SIZE) = [0, 2), got 2" \
 refuses "--batch-size 100 is the global batch, split evenly over the processes: it must be a multiple of WORLD_SIZE 3" \
   RANK=0 -- --world-size 3
 refuses "RANK must be 0 in a job of WORLD_SIZE 1, got 1" -- --rank 1
+# Ranks started with other flags: each says which, before any training.
+port=$(free_port)
+for rank in 0 1; do
+  RANK=$rank WORLD_SIZE=2 MASTER_PORT=$port timeout 60 "$bin" "${base[@]}" \
+    --eval-every 5 --iterations $((20 + rank)) --out "$work/bad" \
+    > /dev/null 2> "$work/rank$rank.err" &
+  started+=("$!")
+done
+wait "${started[-1]}" "${started[-2]}" || true
+grep -qF "the run's flags: rank 1 has iterations=21, rank 0 has iterations=20" \
+  "$work/rank1.err" || fail "rank 1 said: $(cat "$work/rank1.err")"
+grep -qF "the run's flags: rank(s) 1 differ from rank 0" "$work/rank0.err" ||
+  fail "rank 0 said: $(cat "$work/rank0.err")"
+[ ! -e "$work/bad/log.csv" ] || fail "ranks with other flags trained"
 # A port in use: another program listens on it.
 python3 -c 'import socket, sys, time
 s = socket.socket(); s.bind(("", 0)); s.listen()
