@@ -253,6 +253,10 @@ torchclr::Batch Job::share_of(const torchclr::Batch& global) const {
           global.target.narrow(0, rank() * share, share)};
 }
 
+torchclr::Batch ShareBatches::batch_at(int64_t iteration) {
+  return job_.share_of(global_.batch_at(iteration));
+}
+
 std::optional<torchclr::Batch> ShareBatches::next() {
   auto global = global_.next();
   if (!global) {

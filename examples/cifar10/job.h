@@ -94,9 +94,7 @@ class ShareBatches final : public torchclr::BatchSource {
   ShareBatches(SplitBatches& global, Job job)
       : global_(global), job_(std::move(job)) {}
 
-  torchclr::Batch batch_at(int64_t iteration) {
-    return job_.share_of(global_.batch_at(iteration));
-  }
+  torchclr::Batch batch_at(int64_t iteration);
   std::optional<torchclr::Batch> next() override;
 
  private:
