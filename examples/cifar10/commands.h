@@ -8,6 +8,7 @@
 #include <string>
 
 #include "data.h"
+#include "job.h"
 #include "trainer.h"
 
 namespace torchclr::examples {
@@ -22,14 +23,16 @@ struct CommonFlags {
   bool augment = false;
   std::string out;  ///< empty: the subcommand's own default folder
   bool quiet = false;
+  JobFlags job;
 };
 
-/// Registers the data flags, --seed, --batch-size, --optimizer, --out and
-/// --quiet.
+/// Registers the data flags, --seed, --batch-size, --optimizer, --out,
+/// --quiet and the job's flags.
 void add_common_flags(CLI::App& app, CommonFlags& flags);
 
 /// The training settings `flags` give (batch size, seed, optimizer, progress,
-/// device).
+/// device), in the job they describe: this joins it, so every rank of the job
+/// calls it.
 TrainConfig train_config(const CommonFlags& flags);
 
 /// A registered subcommand and what runs it after parsing.

@@ -144,6 +144,9 @@ int run_compare(const CompareFlags& flags) {
                              (fs::path(config.out_dir) / "log.csv").string()),
                          policy);
   }
+  if (!base.job.is_main()) {
+    return 0;  // rank 0 tabulates and plots
+  }
   table += fmt::format(
       "\nTest accuracy: the whole test split at the end of each run. The "
       "plot's points test the first {} test images.\n",

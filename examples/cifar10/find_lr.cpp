@@ -41,14 +41,37 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
                                     const DataSplit& train,
                                     const DataSplit& test,
                                     const fs::path& out) {
-  fs::create_directories(out);  // fails here, not after the sweep
+  const Job& job = config.job;
+  if (job.is_main()) {
+    fs::create_directories(out);  // fails here, not after the sweep
+  }
+  job.check_same("the range test's flags",
+                 fmt::format("start_lr={};end_lr={};num_iter={};sweep={};"
+                             "eval_every={};eval_images={};batch_size={};"
+                             "optimizer={}",
+                             flags.start_lr,
+                             flags.end_lr,
+                             flags.num_iter,
+                             flags.sweep,
+                             flags.eval_every,
+                             flags.eval_images,
+                             config.batch_size,
+                             config.optimizer));
   torch::manual_seed(config.seed);
   Network model = make_model(config, train);
+  job.check_same_parameters(*model.module);
   auto optimizer = make_optimizer(config.optimizer,
                                   model.param_groups,
                                   flags.start_lr,
                                   config.momentum,
                                   config.weight_decay);
+  // Each param group's LR as the optimizer held it at every step, one CSV
+  // row each: the sweep keeps Caffe's lr_mult (biases at twice the weights').
+  std::string lrs_csv = "iteration";
+  for (size_t i = 0; i < optimizer->param_groups().size(); ++i) {
+    lrs_csv += fmt::format(",group{}_lr", i);
+  }
+  lrs_csv += "\n";
 
   ProgressBar bar("range-test", flags.num_iter, config.progress);
   torchclr::LRRangeTestOptions options;
@@ -60,7 +83,20 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
       .metric(torchclr::RangeTestMetric::kAccuracy)
       .eval_every(std::max<int64_t>(1, flags.eval_every))
       .device(config.device)
+      .train_step(
+          job.train_step(model.module,
+                         [&model](const torchclr::Batch& batch) {
+                           auto loss = torch::nn::functional::cross_entropy(
+                               model.forward(batch.input), batch.target);
+                           loss.backward();
+                           return loss;
+                         }))
       .on_progress([&](int64_t iteration, double lr, double loss) {
+        lrs_csv += fmt::format("{}", iteration);
+        for (const auto& group : optimizer->param_groups()) {
+          lrs_csv += fmt::format(",{}", group.options().get_lr());
+        }
+        lrs_csv += "\n";
         if (bar.due(iteration + 1)) {
           bar.update(iteration + 1,
                      fmt::format("lr {:.2e}  loss {:.3f}", lr, loss));
@@ -68,14 +104,21 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
       });
   torchclr::LRRangeTest range_test(
       model.module, model.forward, *optimizer, options);
-  SplitBatches batches(train, config.batch_size, config.seed);
+  // Every rank sweeps over its share of the same global batches and, with
+  // the distributed step, records the same curve; each evaluates the whole
+  // validation subset (the same weights give the same metric).
+  SplitBatches global_batches(train, config.batch_size, config.seed);
+  ShareBatches batches(global_batches, job);
   const DataSplit validation = test.first(flags.eval_images);
   SplitBatches validation_batches(validation, 500, std::nullopt);
   auto result = flags.eval_every > 0
                     ? range_test.run(batches, &validation_batches)
                     : range_test.run(batches);
   bar.finish(result.stop_iteration, "done");
-
+  if (!job.is_main()) {
+    return result;
+  }
+  torchclr::write_file_atomically(out / "range_test_lrs.csv", lrs_csv, "--out");
   const auto report = torchclr::write_csv_and_plot(
       result, out / "range_test.csv", out / "range_test.png");
   if (report.status != torchclr::PlotStatus::kWritten) {
@@ -131,8 +174,10 @@ int run_range_test(const RangeTestFlags& flags) {
         cyclic.max_lr().values()[0],
         cyclic.step_size_up());
   }
-  torchclr::write_file_atomically(out / "suggestions.txt", summary, "--out");
-  fmt::print("wrote {}\n", (out / "range_test.csv").string());
+  if (config.job.is_main()) {
+    torchclr::write_file_atomically(out / "suggestions.txt", summary, "--out");
+    fmt::print("wrote {}\n", (out / "range_test.csv").string());
+  }
   return 0;
 }
 

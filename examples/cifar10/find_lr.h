@@ -29,7 +29,10 @@ void add_range_flags(CLI::App& app, RangeFlags& flags);
 
 /// Sweeps a fresh cifar10_full (seeded by `config.seed`, Caffe's param
 /// groups, so biases sweep at twice the LR) over `train`, and writes
-/// range_test.csv and range_test.png into `out`.
+/// range_test.csv, range_test.png and range_test_lrs.csv (each param group's
+/// LR at every step) into `out`. In a job of several processes, every rank
+/// sweeps its share of each batch and gets the same result; rank 0 alone
+/// writes.
 torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
                                     const TrainConfig& config,
                                     const DataSplit& train,

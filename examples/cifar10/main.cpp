@@ -5,6 +5,7 @@
 //   cifar10_clr compare --dataset fashion-mnist --scale 0.02   (Table 1)
 //   cifar10_clr train --policy triangular2 --data DIR --out out/tri2
 //   cifar10_clr range-test --dataset fashion-mnist
+//   scripts/launch_local.sh 2 -- cifar10_clr train ...   (data-parallel)
 
 #include <fmt/format.h>
 
@@ -43,6 +44,7 @@ void add_common_flags(CLI::App& app, CommonFlags& flags) {
                "Training batches padded by 4, randomly cropped and flipped");
   app.add_option("--out", flags.out, "Output folder");
   app.add_flag("--quiet", flags.quiet, "No progress output");
+  add_job_flags(app, flags.job);
 }
 
 TrainConfig train_config(const CommonFlags& flags) {
@@ -65,8 +67,9 @@ TrainConfig train_config(const CommonFlags& flags) {
     config.weight_decay = 1e-4;  // He et al.'s and the super-convergence
                                  // paper's, not Caffe's 0.004
   }
-  config.progress = !flags.quiet;
   config.device = pick_device(flags.data.device);
+  config.job = join_job(flags.job, flags.batch_size);
+  config.progress = !flags.quiet && config.job.is_main();
   return config;
 }
 

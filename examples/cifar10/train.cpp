@@ -31,6 +31,16 @@ int run_train(const TrainFlags& flags) {
   config.resume = flags.resume;
   const auto [train, test] = load_data(flags.common.data);
   const TrainResult result = train_network(config, train, test);
+  if (!config.job.is_main()) {
+    // Equal digests on every rank show that the ranks trained as one.
+    fmt::print("{}: {} iterations, rank {} of {}, weights digest {}\n",
+               config.policy.policy,
+               config.iterations,
+               config.job.rank(),
+               config.job.size(),
+               result.weights_digest);
+    return 0;
+  }
   fmt::print(
       "{}: {} iterations, test accuracy {:.4f}, {:.1f} s of training "
       "(data pipeline {:.1f}%), weights digest {}\n",

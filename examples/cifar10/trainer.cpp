@@ -102,26 +102,25 @@ void save_checkpoint(const TrainConfig& config,
                      const std::string& path,
                      Network& model,
                      torch::optim::Optimizer& optimizer,
-                     torch::optim::LRScheduler& scheduler,
+                     Scheduler& scheduler,
                      int64_t iteration,
                      const std::vector<LogRow>& log) {
   torch::serialize::OutputArchive archive;
-  torch::serialize::OutputArchive model_archive, optimizer_archive;
+  torch::serialize::OutputArchive model_archive, optimizer_archive,
+      scheduler_archive;
   model.module->save(model_archive);
   optimizer.save(optimizer_archive);
+  scheduler.save(scheduler_archive);
   archive.write("model", model_archive);
   archive.write("optimizer", optimizer_archive);
-  if (auto* ours = dynamic_cast<Scheduler*>(&scheduler)) {
-    torch::serialize::OutputArchive scheduler_archive;
-    ours->save(scheduler_archive);
-    archive.write("scheduler", scheduler_archive);
-  }
+  archive.write("scheduler", scheduler_archive);
   archive.write("iteration", c10::IValue(iteration));
   archive.write("policy", c10::IValue(config.policy.policy));
   archive.write("optimizer_kind", c10::IValue(config.optimizer));
   archive.write("iterations", c10::IValue(config.iterations));
   archive.write("seed", c10::IValue(static_cast<int64_t>(config.seed)));
   archive.write("batch_size", c10::IValue(config.batch_size));
+  archive.write("world_size", c10::IValue(config.job.size()));
   archive.write("settings", c10::IValue(settings));
   if (!log.empty()) {
     archive.write("log", log_tensor(log));
@@ -168,7 +167,7 @@ int64_t resume(const TrainConfig& config,
                const std::string& settings,
                Network& model,
                torch::optim::Optimizer& optimizer,
-               torch::optim::LRScheduler& scheduler,
+               Scheduler& scheduler,
                std::vector<LogRow>& log) {
   torch::serialize::InputArchive archive;
   archive.load_from(config.checkpoint);
@@ -200,6 +199,21 @@ int64_t resume(const TrainConfig& config,
   expect_same("iterations", "--iterations", config.iterations);
   expect_same("seed", "--seed", static_cast<int64_t>(config.seed));
   expect_same("batch_size", "--batch-size", config.batch_size);
+  // Checkpoints from before data-parallel training have no key: one process
+  // wrote them.
+  const int64_t saved_world_size =
+      archive.try_read("world_size", value) ? value.toInt() : 1;
+  TORCH_CHECK(saved_world_size == config.job.size(),
+              "it was written by a job of WORLD_SIZE ",
+              saved_world_size,
+              ", this one has ",
+              config.job.size(),
+              ": each process computes its share of every batch, and other "
+              "shares sum the gradients in another order, so the run would "
+              "not continue as the interrupted one would have (resume with "
+              "WORLD_SIZE ",
+              saved_world_size,
+              ")");
   archive.read("settings", value);
   TORCH_CHECK(value.isString() && value.toStringRef() == settings,
               "it was written with other settings: '",
@@ -212,24 +226,14 @@ int64_t resume(const TrainConfig& config,
   TORCH_CHECK(iteration >= 0 && iteration <= config.iterations,
               "bad iteration ",
               iteration);
-  auto* ours = dynamic_cast<Scheduler*>(&scheduler);
-  if (!ours) {
-    // LibTorch's StepLR has no state to load: replay its steps (it scales the
-    // optimizer's current LRs, which the checkpoint does not change).
-    for (int64_t i = 0; i < iteration; ++i) {
-      scheduler.step();
-    }
-  }
-  torch::serialize::InputArchive model_archive, optimizer_archive;
+  torch::serialize::InputArchive model_archive, optimizer_archive,
+      scheduler_archive;
   archive.read("model", model_archive);
   archive.read("optimizer", optimizer_archive);
+  archive.read("scheduler", scheduler_archive);
   model.module->load(model_archive);
   optimizer.load(optimizer_archive);
-  if (ours) {
-    torch::serialize::InputArchive scheduler_archive;
-    archive.read("scheduler", scheduler_archive);
-    ours->load(scheduler_archive);
-  }
+  scheduler.load(scheduler_archive);
   torch::Tensor saved_log;
   if (archive.try_read("log", saved_log)) {
     log = log_rows(saved_log);
@@ -288,16 +292,30 @@ TrainResult train_network(const TrainConfig& config,
       optimizer,
       config.iterations,
       model.lr_multipliers());
+  const Job& job = config.job;
   // Folders that cannot be written fail now, not after the training.
-  if (!config.out_dir.empty()) {
+  if (!config.out_dir.empty() && job.is_main()) {
     fs::create_directories(config.out_dir);
   }
   const auto checkpoint_folder = fs::path(config.checkpoint).parent_path();
-  TORCH_CHECK(checkpoint_folder.empty() || fs::is_directory(checkpoint_folder),
+  TORCH_CHECK(!job.is_main() || checkpoint_folder.empty() ||
+                  fs::is_directory(checkpoint_folder),
               "--checkpoint: the folder ",
               checkpoint_folder.string(),
               " does not exist");
   const std::string settings = run_settings(config, train);
+  // A rank started with other flags would train another model in lockstep
+  // with this one, or fall out of step and hang the others.
+  job.check_same("the run's flags",
+                 fmt::format("{};iterations={};eval_every={};seed={};"
+                             "batch_size={};resume={};checkpoint={}",
+                             settings,
+                             config.iterations,
+                             config.eval_every,
+                             config.seed,
+                             config.batch_size,
+                             config.resume,
+                             config.checkpoint));
 
   int64_t iteration = 0;
   std::vector<LogRow> log;
@@ -310,8 +328,25 @@ TrainResult train_network(const TrainConfig& config,
                                ": " + e.what_without_backtrace());
     }
   }
+  // Every rank reads the checkpoint: on several machines it must be on a
+  // file system they share. Same seed and same checkpoint: same weights,
+  // checked rather than broadcast so that a mismatch is reported.
+  job.check_same(
+      "the iteration to start from (with --resume every rank reads "
+      "--checkpoint: is it on a file system they share?)",
+      fmt::format("iteration={}", iteration));
+  job.check_same_parameters(*model.module);
+  const torchclr::TrainStep train_step =
+      job.train_step(model.module, [&model](const torchclr::Batch& batch) {
+        auto loss = torch::nn::functional::cross_entropy(
+            model.forward(batch.input), batch.target);
+        loss.backward();
+        return loss;
+      });
 
-  SplitBatches batches(train, config.batch_size, config.seed, config.augment);
+  SplitBatches global_batches(
+      train, config.batch_size, config.seed, config.augment);
+  ShareBatches batches(global_batches, job);
   const DataSplit curve_test = test.first(config.eval_images);
   double seconds = log.empty() ? 0.0 : log.back().seconds;
   double data_seconds = 0;
@@ -331,9 +366,9 @@ TrainResult train_network(const TrainConfig& config,
                         .count();
 
     optimizer.zero_grad();
-    auto loss =
-        torch::nn::functional::cross_entropy(model.forward(images), targets);
-    loss.backward();
+    // The loss of the whole global batch: this rank's share, averaged over
+    // the ranks with the gradients.
+    const auto loss = train_step({images, targets});
     optimizer.step();
     scheduler->step();
     ++iteration;
@@ -359,37 +394,43 @@ TrainResult train_network(const TrainConfig& config,
     }
     const auto now = std::chrono::steady_clock::now();
     seconds += std::chrono::duration<double>(now - started).count();
-    const double accuracy = evaluate(model, curve_test, config.device);
-    log.push_back({iteration,
-                   optimizer.param_groups()[0].options().get_lr(),
-                   momentum_of(optimizer),
-                   mean_loss,
-                   accuracy,
-                   seconds});
     loss_sum.zero_();
     loss_count = 0;
-    if (!config.checkpoint.empty()) {
-      save_checkpoint(config,
-                      settings,
-                      config.checkpoint,
-                      model,
-                      optimizer,
-                      *scheduler,
-                      iteration,
-                      log);
+    if (job.is_main()) {
+      const double accuracy = evaluate(model, curve_test, config.device);
+      log.push_back({iteration,
+                     optimizer.param_groups()[0].options().get_lr(),
+                     momentum_of(optimizer),
+                     mean_loss,
+                     accuracy,
+                     seconds});
+      if (!config.checkpoint.empty()) {
+        save_checkpoint(config,
+                        settings,
+                        config.checkpoint,
+                        model,
+                        optimizer,
+                        *scheduler,
+                        iteration,
+                        log);
+      }
+      write_log(config, log);
     }
-    write_log(config, log);
+    // The others wait here (at most --dist-timeout) while rank 0 evaluates.
+    job.barrier();
     started = std::chrono::steady_clock::now();
   }
-  const double curve_accuracy = log.empty() ? 0.0 : log.back().test_accuracy;
-  const double final_accuracy = curve_test.size() == test.size()
-                                    ? curve_accuracy
-                                    : evaluate(model, test, config.device);
-  bar.finish(iteration, fmt::format("accuracy {:.4f}", final_accuracy));
-  write_plot(config);
   TrainResult result;
+  if (job.is_main()) {
+    const double curve_accuracy = log.empty() ? 0.0 : log.back().test_accuracy;
+    result.final_accuracy = curve_test.size() == test.size()
+                                ? curve_accuracy
+                                : evaluate(model, test, config.device);
+    bar.finish(iteration,
+               fmt::format("accuracy {:.4f}", result.final_accuracy));
+    write_plot(config);
+  }
   result.log = log;
-  result.final_accuracy = final_accuracy;
   result.seconds = seconds;
   result.data_seconds = data_seconds;
   result.weights_digest = digest(model);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "data.h"
+#include "job.h"
 #include "network.h"
 #include "policy_cli.h"
 
@@ -41,6 +42,10 @@ struct TrainConfig {
   bool resume = false;     ///< continue from `checkpoint` if it exists
   bool progress = true;
   std::string label = "train";
+  /// The processes training together (default: this one alone). Each
+  /// computes its share of every batch of `batch_size`; rank 0 alone
+  /// evaluates, logs, plots and writes the checkpoint.
+  Job job;
 };
 
 /// One row of the log, written at every evaluation.

@@ -235,6 +235,9 @@ int run_workflow(const WorkflowFlags& flags) {
     }
   }
 
+  if (!base.job.is_main()) {
+    return 0;  // rank 0 alone has the accuracies, and writes the results
+  }
   // 3. The table, the paper's headline measure and the verdict.
   std::string table = fmt::format(
       "# The paper's workflow on {}\n\n"

@@ -430,11 +430,10 @@ std::unique_ptr<Scheduler> make_policy(const PolicyFlags& f,
 
 }  // namespace
 
-std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
-    const PolicyFlags& f,
-    torch::optim::Optimizer& optimizer,
-    int64_t run_steps,
-    std::vector<double> lr_multipliers) {
+std::unique_ptr<Scheduler> make_scheduler(const PolicyFlags& f,
+                                          torch::optim::Optimizer& optimizer,
+                                          int64_t run_steps,
+                                          std::vector<double> lr_multipliers) {
   if (!(f.warmup_start_factor > 0 && f.warmup_start_factor <= 1)) {
     throw CLI::ValidationError(
         "--warmup-start-factor",

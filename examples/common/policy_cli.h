@@ -80,7 +80,7 @@ const CLI::Validator& non_negative_number();
 /// param group i is scaled by `lr_multipliers[i]` (Caffe's lr_mult; empty:
 /// all 1). Sets the optimizer's LRs to --lr first for policies that start
 /// from them.
-std::unique_ptr<torch::optim::LRScheduler> make_scheduler(
+std::unique_ptr<Scheduler> make_scheduler(
     const PolicyFlags& flags,
     torch::optim::Optimizer& optimizer,
     int64_t run_steps,
