@@ -26,6 +26,9 @@ namespace fs = std::filesystem;
 
 constexpr int64_t kPaperBatchSize = 1000;  // 8 GPUs x 125
 constexpr int64_t kRangeIterations = 5000;
+// A scaled sweep shorter than this leaves the suggestion rules too few points
+// to read a curve from.
+constexpr int64_t kMinRangeIterations = 50;
 constexpr double kRangeEndLr = 3.0;
 constexpr int64_t kOneCycleIterations = 10000;
 constexpr int64_t kBaselineIterations = 80000;
@@ -93,7 +96,8 @@ int run_superconvergence(const CompareFlags& flags) {
     range.start_lr = 0.01;  // the paper's starts at 0, which a sweep cannot
   }
   if (!flags.was_given("--num-iter")) {
-    range.num_iter = scaled(kRangeIterations, flags.scale);
+    range.num_iter =
+        std::max(kMinRangeIterations, scaled(kRangeIterations, flags.scale));
   }
   const TrainConfig base = train_config(paper.common);
   const auto [train, test] = load_data(paper.common.data);
