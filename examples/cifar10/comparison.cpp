@@ -51,12 +51,16 @@ void write_comparison(const fs::path& out,
                          torchclr::gnuplot_quote(curve.log_csv.string()),
                          torchclr::gnuplot_quote(curve.title));
   }
+  // Beyond a few curves the key would cover them: put it beside the plot.
+  const bool many = curves.size() > 6;
   const std::string script = fmt::format(
-      "set terminal pngcairo size 900,450 noenhanced\n"
+      "set terminal pngcairo size {},450 noenhanced\n"
       "set datafile separator ','\nset title {}\n"
-      "set xlabel 'iteration'\nset ylabel 'test accuracy'\nset key bottom "
-      "right\nset grid\n{}\n",
+      "set xlabel 'iteration'\nset ylabel 'test accuracy'\nset key {}\n"
+      "set grid\n{}\n",
+      many ? 1200 : 900,
       torchclr::gnuplot_quote(plot_title),
+      many ? "outside right top" : "bottom right",
       plots);
   fmt::print("{}\n", table);
   const auto png = out / "accuracy.png";
