@@ -32,29 +32,29 @@ plotted() {
   fi
 }
 
-# Table 3 at 1/1000 of the paper's lengths: 70 and 25 iterations per run.
-"$bin" compare --table 3 "${common[@]}" --batch-size 25 --scale 0.001 \
+# Table 3 at 1/2000 of the paper's lengths: 35 and 13 iterations per run.
+"$bin" compare --table 3 "${common[@]}" --batch-size 25 --scale 0.0005 \
   --num-iter 40 --eval-every 10 --out "$work/table3" > "$work/table3.out" ||
   fail "--table 3 did not finish: $(tail -n 5 "$work/table3.out")"
 results="$work/table3/results.md"
 [ -s "$results" ] || fail "--table 3 wrote no results.md"
 plotted "$work/table3/accuracy.png"
 for optimizer in nesterov adam rmsprop adagrad adadelta; do
-  grep -q "^| $optimizer | fixed | [0-9.e-]* | .* | 70 | [0-9.]*% |" "$results" ||
+  grep -q "^| $optimizer | fixed | [0-9.e-]* | .* | 35 | [0-9.]*% |" "$results" ||
     fail "no fixed row for $optimizer in $(cat "$results")"
-  grep -q "^| $optimizer | triangular | [0-9.e-]*-[0-9.e-]* | .* | 25 | [0-9.]*% |" "$results" ||
+  grep -q "^| $optimizer | triangular | [0-9.e-]*-[0-9.e-]* | .* | 13 | [0-9.]*% |" "$results" ||
     fail "no triangular row for $optimizer"
   [ -s "$work/table3/$optimizer/range_test.csv" ] ||
     fail "no range test for $optimizer"
 done
 for optimizer in adam rmsprop; do
-  grep -q "^| $optimizer | triangular | .* | 70 | " "$results" ||
-    fail "no 70-iteration triangular row for $optimizer"
+  grep -q "^| $optimizer | triangular | .* | 35 | " "$results" ||
+    fail "no 35-iteration triangular row for $optimizer"
 done
 [ "$(grep -c '^| [a-z]* | \(fixed\|triangular\) |' "$results")" -eq 12 ] ||
   fail "Table 3 should have the paper's 12 rows: $(cat "$results")"
-loss_falls "$work/table3/adam/triangular_70/log.csv"
-loss_falls "$work/table3/rmsprop/triangular_70/log.csv"
+loss_falls "$work/table3/adam/triangular_35/log.csv"
+loss_falls "$work/table3/rmsprop/triangular_35/log.csv"
 
 # Super-convergence at 1/1000: 1cycle for 10 iterations, the piecewise-
 # constant baseline for 80 (LR drops at 50 and 70). The paper's linear sweep
