@@ -46,9 +46,10 @@ void write_comparison(const fs::path& out,
   torchclr::write_file_atomically(table_path, table, "--out");
   std::string plots;
   for (const auto& curve : curves) {
-    plots += fmt::format("{}{} every ::1 using 1:5 with lines lw 2 title {}",
+    plots += fmt::format("{}{} every ::1 using 1:5 with lines {} title {}",
                          plots.empty() ? "plot " : ", ",
                          torchclr::gnuplot_quote(curve.log_csv.string()),
+                         curve.style,
                          torchclr::gnuplot_quote(curve.title));
   }
   // Beyond a few curves the key would cover them: put it beside the plot.

@@ -39,10 +39,12 @@ int64_t scaled(int64_t iterations, double scale);
 /// run of `iterations`.
 int64_t curve_eval_every(const CompareFlags& flags, int64_t iterations);
 
-/// One curve of the accuracy plot: a run's log.csv and its legend.
+/// One curve of the accuracy plot: a run's log.csv, its legend and its
+/// gnuplot line style.
 struct Curve {
   std::filesystem::path log_csv;
   std::string title;
+  std::string style = "lw 2";
 };
 
 /// Writes `table` to out/results.md and the test accuracy of `curves`

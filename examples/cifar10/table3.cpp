@@ -153,7 +153,15 @@ int run_table3(const CompareFlags& flags) {
         result.seconds,
         100 * run.accuracy,
         run.iterations);
-    curves.push_back({fs::path(config.out_dir) / "log.csv", config.label});
+    // One colour per method; fixed solid, CLR dashed (dotted at 70,000).
+    const auto method = static_cast<int>(paper - kPaperBounds.begin());
+    curves.push_back({fs::path(config.out_dir) / "log.csv",
+                      config.label,
+                      fmt::format("lw 2 lc {} dt {}",
+                                  method + 1,
+                                  fixed                     ? 1
+                                  : run.iterations == 70000 ? 3
+                                                            : 2)});
   }
   table += fmt::format(
       "\nfixed: the LR divided by 10 at {} and {} iterations (Caffe's "
