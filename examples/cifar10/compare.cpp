@@ -1,6 +1,7 @@
 // `cifar10_clr compare`: the paper's Table 1 (fixed, triangular2, decay, exp,
 // exp_range with its settings; triangular2 is its Table 2 schedule), every
-// length scaled by --scale, tabulated and plotted as its Figure 1.
+// length scaled by --scale, tabulated and plotted as its Figure 1; with
+// --table 3 or --superconvergence, the other comparisons (comparison.h).
 
 #include <fmt/format.h>
 
@@ -9,6 +10,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "comparison.h"
 #include "policy_cli.h"
 
 namespace torchclr::examples {
@@ -29,15 +31,6 @@ const std::vector<PaperRun> kPaperRuns = {
     {"exp", 70000, 0.791},
     {"exp_range", 42000, 0.822},
 };
-
-// At most this many points per curve, so evaluation stays a small share of
-// a short run.
-constexpr int64_t kMaxCurvePoints = 25;
-
-// `iterations` of the paper's runs at `scale`, at least 1.
-int64_t scaled(int64_t iterations, double scale) {
-  return std::max<int64_t>(1, std::llround(iterations * scale));
-}
 
 const PaperRun* paper_run(const std::string& policy) {
   for (const auto& run : kPaperRuns) {
@@ -89,16 +82,7 @@ PolicyFlags paper_policy(const std::string& policy, double scale) {
   return f;
 }
 
-struct CompareFlags {
-  CommonFlags common;
-  double scale = 1.0;
-  int64_t eval_every = 0;
-  int64_t eval_images = 1000;
-  std::vector<std::string> policies = {
-      "fixed", "triangular2", "decay", "exp", "exp_range"};
-};
-
-int run_compare(const CompareFlags& flags) {
+int run_table1(const CompareFlags& flags) {
   const TrainConfig base = train_config(flags.common);
   const auto [train, test] = load_data(flags.common.data);
   const std::string out =
@@ -113,18 +97,13 @@ int run_compare(const CompareFlags& flags) {
       base.batch_size,
       base.seed,
       base.device.str());
-  std::string plots;
+  std::vector<Curve> curves;
   for (const auto& policy : flags.policies) {
     const PaperRun* run = paper_run(policy);
     auto config = base;
     config.policy = paper_policy(policy, flags.scale);
     config.iterations = scaled(run ? run->iterations : 25000, flags.scale);
-    config.eval_every =
-        flags.eval_every > 0
-            ? flags.eval_every
-            : std::max(
-                  scaled(1000, flags.scale),
-                  (config.iterations + kMaxCurvePoints - 1) / kMaxCurvePoints);
+    config.eval_every = curve_eval_every(flags, config.iterations);
     config.eval_images = flags.eval_images;
     config.out_dir = (fs::path(out) / policy).string();
     config.label = policy;
@@ -138,39 +117,72 @@ int run_compare(const CompareFlags& flags) {
                          100 * result.final_accuracy,
                          result.seconds,
                          paper);
-    plots += fmt::format("{}{} every ::1 using 1:5 with lines lw 2 title '{}'",
-                         plots.empty() ? "plot " : ", ",
-                         torchclr::gnuplot_quote(
-                             (fs::path(config.out_dir) / "log.csv").string()),
-                         policy);
+    curves.push_back({fs::path(config.out_dir) / "log.csv", policy});
   }
   if (!base.job.is_main()) {
     return 0;  // rank 0 tabulates and plots
   }
-  table += fmt::format(
-      "\nTest accuracy: the whole test split at the end of each run. The "
-      "plot's points test the first {} test images.\n",
-      flags.eval_images > 0 ? fmt::format("{}", flags.eval_images)
-                            : std::string("all"));
-  const auto table_path = fs::path(out) / "results.md";
-  torchclr::write_file_atomically(table_path, table, "--out");
-  const auto png = fs::path(out) / "accuracy.png";
-  const std::string script = fmt::format(
-      "set terminal pngcairo size 900,450 noenhanced\n"
-      "set datafile separator ','\nset title 'Test accuracy ({}, scale {})'\n"
-      "set xlabel 'iteration'\nset ylabel 'test accuracy'\nset key bottom "
-      "right\nset grid\n{}\n",
-      flags.common.data.dataset,
-      flags.scale,
-      plots);
-  fmt::print("{}\n", table);
-  const auto plot = torchclr::render_gnuplot(script, png);
-  if (plot.status == torchclr::PlotStatus::kWritten) {
-    fmt::print("wrote {} and {}\n", table_path.string(), png.string());
-  } else {
-    fmt::print("wrote {}; no plot ({})\n", table_path.string(), plot.message);
-  }
+  table += "\n" + accuracy_note(flags);
+  write_comparison(out,
+                   table,
+                   curves,
+                   fmt::format("Test accuracy ({}, scale {})",
+                               flags.common.data.dataset,
+                               flags.scale));
   return 0;
+}
+
+// Refuses flags that do not belong to the experiment asked for, before any
+// data is read.
+void check_combination(const CompareFlags& flags) {
+  const auto refuse = [](const std::string& flag, const std::string& why) {
+    throw CLI::ValidationError(flag, why);
+  };
+  const bool table3 = flags.table == 3;
+  if (flags.superconvergence && flags.was_given("--table")) {
+    refuse("--superconvergence",
+           "it is its own experiment (ResNet-56, 1cycle against a piecewise-"
+           "constant LR); leave out --table");
+  }
+  if ((table3 || flags.superconvergence) && flags.was_given("--policies")) {
+    refuse("--policies",
+           fmt::format("only Table 1 takes a policy list; {} runs the "
+                       "paper's own policies",
+                       table3 ? "--table 3" : "--superconvergence"));
+  }
+  if (!table3 && !flags.superconvergence) {
+    for (const char* flag :
+         {"--start-lr", "--end-lr", "--num-iter", "--sweep"}) {
+      if (flags.was_given(flag)) {
+        refuse(flag,
+               "Table 1 uses the paper's bounds and runs no range test; the "
+               "range-test flags are for --table 3 and --superconvergence");
+      }
+    }
+  }
+  if (table3 && flags.was_given("--optimizer")) {
+    refuse("--optimizer",
+           "--table 3 runs each of nesterov, adam, rmsprop, adagrad and "
+           "adadelta itself; leave out --optimizer");
+  }
+  if (table3 && flags.common.model != "cifar10_full") {
+    refuse("--model",
+           fmt::format("--table 3 is the paper's cifar10_full comparison, not "
+                       "{} (ResNet-56 is --superconvergence)",
+                       flags.common.model));
+  }
+  if (flags.superconvergence && flags.was_given("--model") &&
+      flags.common.model != "resnet56") {
+    refuse("--model",
+           fmt::format("--superconvergence is the paper's ResNet-56 run; {} "
+                       "is not it (leave out --model)",
+                       flags.common.model));
+  }
+  if (flags.superconvergence && flags.common.data.dataset == "fashion-mnist") {
+    refuse("--dataset",
+           "--superconvergence trains ResNet-56, which takes 3x32x32 colour "
+           "images; fashion-mnist has 1x28x28 (use cifar10 or cifar100)");
+  }
 }
 
 }  // namespace
@@ -178,7 +190,9 @@ int run_compare(const CompareFlags& flags) {
 Command add_compare_command(CLI::App& app) {
   auto flags = std::make_shared<CompareFlags>();
   auto* compare = app.add_subcommand(
-      "compare", "Train the paper's Table 1 policies and tabulate them");
+      "compare",
+      "Train the paper's Table 1 policies (or Table 3's adaptive methods, or "
+      "super-convergence) and tabulate them");
   add_common_flags(*compare, flags->common);
   // Below 1e-4 the scaled exp decay per step underflows to 0; above 100 the
   // runs take months.
@@ -205,7 +219,33 @@ Command add_compare_command(CLI::App& app) {
   compare->add_option("--policies", flags->policies)
       ->check(CLI::IsMember(policy_names()))
       ->capture_default_str();
-  return {compare, [flags] { return run_compare(*flags); }};
+  compare
+      ->add_option("--table",
+                   flags->table,
+                   "1: the LR policies with SGD; 3: nesterov, adam, rmsprop, "
+                   "adagrad and adadelta, each fixed and with CLR between "
+                   "bounds from its own range test")
+      ->check(CLI::IsMember({1, 3}))
+      ->capture_default_str();
+  compare->add_flag(
+      "--superconvergence",
+      flags->superconvergence,
+      "ResNet-56: 1cycle between range-test bounds against the piecewise-"
+      "constant LR 0.35 (Smith and Topin's Fig. 1a; batch 1000 unless "
+      "--batch-size)");
+  add_range_flags(*compare, flags->range);
+  return {compare, [flags, compare] {
+            for (const auto* option : compare->get_options()) {
+              if (option->count() > 0) {
+                flags->given.push_back(option->get_name());
+              }
+            }
+            check_combination(*flags);
+            if (flags->superconvergence) {
+              return run_superconvergence(*flags);
+            }
+            return flags->table == 3 ? run_table3(*flags) : run_table1(*flags);
+          }};
 }
 
 }  // namespace torchclr::examples

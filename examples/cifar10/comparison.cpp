@@ -1,0 +1,76 @@
+#include "comparison.h"
+
+#include <fmt/format.h>
+#include <torchclr/files.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace torchclr::examples {
+
+namespace fs = std::filesystem;
+
+// At most this many points per curve, so evaluation stays a small share of
+// a short run.
+constexpr int64_t kMaxCurvePoints = 25;
+
+bool CompareFlags::was_given(const std::string& flag) const {
+  return std::find(given.begin(), given.end(), flag) != given.end();
+}
+
+int64_t scaled(int64_t iterations, double scale) {
+  return std::max<int64_t>(1, std::llround(iterations * scale));
+}
+
+int64_t curve_eval_every(const CompareFlags& flags, int64_t iterations) {
+  if (flags.eval_every > 0) {
+    return flags.eval_every;
+  }
+  return std::max(scaled(1000, flags.scale),
+                  (iterations + kMaxCurvePoints - 1) / kMaxCurvePoints);
+}
+
+std::string accuracy_note(const CompareFlags& flags) {
+  return fmt::format(
+      "Test accuracy: the whole test split at the end of each run. The "
+      "plot's points test the first {} test images.\n",
+      flags.eval_images > 0 ? fmt::format("{}", flags.eval_images)
+                            : std::string("all"));
+}
+
+void write_comparison(const fs::path& out,
+                      const std::string& table,
+                      const std::vector<Curve>& curves,
+                      const std::string& plot_title) {
+  const auto table_path = out / "results.md";
+  torchclr::write_file_atomically(table_path, table, "--out");
+  std::string plots;
+  for (const auto& curve : curves) {
+    plots += fmt::format("{}{} every ::1 using 1:5 with lines {} title {}",
+                         plots.empty() ? "plot " : ", ",
+                         torchclr::gnuplot_quote(curve.log_csv.string()),
+                         curve.style,
+                         torchclr::gnuplot_quote(curve.title));
+  }
+  // Beyond a few curves the key would cover them: put it beside the plot.
+  const bool many = curves.size() > 6;
+  const std::string script = fmt::format(
+      "set terminal pngcairo size {},450 noenhanced\n"
+      "set datafile separator ','\nset title {}\n"
+      "set xlabel 'iteration'\nset ylabel 'test accuracy'\nset key {}\n"
+      "set grid\n{}\n",
+      many ? 1200 : 900,
+      torchclr::gnuplot_quote(plot_title),
+      many ? "outside right top" : "bottom right",
+      plots);
+  fmt::print("{}\n", table);
+  const auto png = out / "accuracy.png";
+  const auto plot = torchclr::render_gnuplot(script, png);
+  if (plot.status == torchclr::PlotStatus::kWritten) {
+    fmt::print("wrote {} and {}\n", table_path.string(), png.string());
+  } else {
+    fmt::print("wrote {}; no plot ({})\n", table_path.string(), plot.message);
+  }
+}
+
+}  // namespace torchclr::examples

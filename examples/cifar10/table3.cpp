@@ -1,0 +1,188 @@
+// `cifar10_clr compare --table 3`: the paper's Table 3 (Smith 2017, section
+// 4.1.1). cifar10_full trained with each adaptive method at a fixed LR and
+// with CLR (triangular, step 2,000), the bounds found by a range test run
+// with that method, as the paper found them; the fixed LR is the lower bound
+// ("Just the lower bound was used for base_lr for the fixed policy").
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "comparison.h"
+
+namespace torchclr::examples {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The paper's Table 3: its bounds per method and its runs on CIFAR-10.
+struct PaperBounds {
+  const char* optimizer;
+  double base_lr, max_lr;
+};
+const std::vector<PaperBounds> kPaperBounds = {
+    {"nesterov", 0.001, 0.006},
+    {"adam", 0.0005, 0.002},
+    {"rmsprop", 0.0001, 0.0003},
+    {"adagrad", 0.003, 0.035},
+    {"adadelta", 0.01, 0.1},
+};
+struct PaperRun {
+  const char* optimizer;
+  const char* policy;  // fixed, or triangular between the bounds
+  int64_t iterations;
+  double accuracy;
+};
+const std::vector<PaperRun> kPaperRuns = {
+    {"nesterov", "fixed", 70000, 0.821},
+    {"nesterov", "triangular", 25000, 0.813},
+    {"adam", "fixed", 70000, 0.814},
+    {"adam", "triangular", 25000, 0.798},
+    {"adam", "triangular", 70000, 0.811},
+    {"rmsprop", "fixed", 70000, 0.752},
+    {"rmsprop", "triangular", 25000, 0.728},
+    {"rmsprop", "triangular", 70000, 0.751},
+    {"adagrad", "fixed", 70000, 0.746},
+    {"adagrad", "triangular", 25000, 0.760},
+    {"adadelta", "fixed", 70000, 0.673},
+    {"adadelta", "triangular", 25000, 0.673},
+};
+
+struct Bounds {
+  double base_lr, max_lr;
+};
+
+// Table 1's fixed run (Caffe's cifar10_full schedule: the LR divided by 10
+// at 60,000 and 65,000) or the paper's triangular CLR, at `scale`.
+PolicyFlags table3_policy(const PaperRun& run,
+                          const Bounds& bounds,
+                          double scale) {
+  PolicyFlags policy;
+  policy.policy = run.policy;
+  policy.lr = bounds.base_lr;
+  policy.milestones = {scaled(60000, scale), scaled(65000, scale)};
+  policy.base_lr = bounds.base_lr;
+  policy.max_lr = bounds.max_lr;
+  policy.step_size_up = scaled(2000, scale);
+  return policy;
+}
+
+}  // namespace
+
+int run_table3(const CompareFlags& flags) {
+  RangeFlags range = flags.range;
+  // Wide enough that AdaDelta's bounds (0.01-0.1 in the paper) lie inside
+  // the sweep and each method's loss turns before it ends.
+  if (!flags.was_given("--end-lr")) {
+    range.end_lr = 1.0;
+  }
+  const TrainConfig base = train_config(flags.common);
+  const auto [train, test] = load_data(flags.common.data);
+  const fs::path out =
+      flags.common.out.empty() ? "out/compare_table3" : flags.common.out;
+
+  // Every range test first, so a method whose curve gives no bounds stops the
+  // job before any long run.
+  std::map<std::string, Bounds> bounds;
+  for (const auto& paper : kPaperBounds) {
+    TrainConfig config = base;
+    config.optimizer = paper.optimizer;
+    const auto result =
+        find_lr(range, config, train, test, out / paper.optimizer);
+    const auto& s = result.suggestions;
+    TORCH_CHECK(s.base_lr && s.max_lr,
+                "the range test with --optimizer ",
+                paper.optimizer,
+                " found no base_lr/max_lr (the loss never fell); widen "
+                "--start-lr/--end-lr or raise --num-iter");
+    bounds[paper.optimizer] = {*s.base_lr, *s.max_lr};
+    fmt::print("range test, {}: base_lr {:.3g}, max_lr {:.3g}\n",
+               paper.optimizer,
+               *s.base_lr,
+               *s.max_lr);
+  }
+  std::fflush(stdout);  // before the runs' progress on standard error
+
+  std::string table = fmt::format(
+      "# Table 3 on {} at scale {} (cifar10_full, batch {}, seed {}, {})\n\n"
+      "Bounds: the range test of each method ({} iterations, {} from {} to "
+      "{}); the fixed LR is the lower bound, as in the paper.\n\n"
+      "| optimizer | policy | LR | paper's LR | iterations | test accuracy "
+      "| wall time (s) | paper (CIFAR-10, full scale) |\n"
+      "|---|---|---|---|---|---|---|---|\n",
+      flags.common.data.dataset,
+      flags.scale,
+      base.batch_size,
+      base.seed,
+      base.device.str(),
+      range.num_iter,
+      range.sweep,
+      range.start_lr,
+      range.end_lr);
+  std::vector<Curve> curves;
+  for (const auto& run : kPaperRuns) {
+    const Bounds& found = bounds.at(run.optimizer);
+    const auto paper = std::find_if(
+        kPaperBounds.begin(), kPaperBounds.end(), [&](const auto& b) {
+          return std::string(b.optimizer) == run.optimizer;
+        });
+    const bool fixed = std::string(run.policy) == "fixed";
+    TrainConfig config = base;
+    config.optimizer = run.optimizer;
+    config.policy = table3_policy(run, found, flags.scale);
+    config.iterations = scaled(run.iterations, flags.scale);
+    config.eval_every = curve_eval_every(flags, config.iterations);
+    config.eval_images = flags.eval_images;
+    const std::string name =
+        fmt::format("{}_{}", run.policy, config.iterations);
+    config.out_dir = (out / run.optimizer / name).string();
+    config.label = fmt::format("{} {}", run.optimizer, name);
+    const TrainResult result = train_network(config, train, test);
+    table += fmt::format(
+        "| {} | {} | {} | {} | {} | {:.2f}% | {:.1f} | {:.1f}% at {} |\n",
+        run.optimizer,
+        run.policy,
+        fixed ? fmt::format("{:.3g}", found.base_lr)
+              : fmt::format("{:.3g}-{:.3g}", found.base_lr, found.max_lr),
+        fixed ? fmt::format("{:g}", paper->base_lr)
+              : fmt::format("{:g}-{:g}", paper->base_lr, paper->max_lr),
+        config.iterations,
+        100 * result.final_accuracy,
+        result.seconds,
+        100 * run.accuracy,
+        run.iterations);
+    // One colour per method; fixed solid, CLR dashed (dotted at 70,000).
+    const auto method = static_cast<int>(paper - kPaperBounds.begin());
+    curves.push_back({fs::path(config.out_dir) / "log.csv",
+                      config.label,
+                      fmt::format("lw 2 lc {} dt {}",
+                                  method + 1,
+                                  fixed                     ? 1
+                                  : run.iterations == 70000 ? 3
+                                                            : 2)});
+  }
+  table += fmt::format(
+      "\nfixed: the LR divided by 10 at {} and {} iterations (Caffe's "
+      "cifar10_full schedule, Table 1's fixed run); triangular: step size "
+      "{}. Weight decay {:g}, momentum (Nesterov) and beta1 (Adam) {:g}.\n",
+      scaled(60000, flags.scale),
+      scaled(65000, flags.scale),
+      scaled(2000, flags.scale),
+      base.weight_decay,
+      base.momentum);
+  if (!base.job.is_main()) {
+    return 0;  // rank 0 tabulates and plots
+  }
+  table += accuracy_note(flags);
+  write_comparison(out,
+                   table,
+                   curves,
+                   fmt::format("Table 3: test accuracy ({}, scale {})",
+                               flags.common.data.dataset,
+                               flags.scale));
+  return 0;
+}
+
+}  // namespace torchclr::examples

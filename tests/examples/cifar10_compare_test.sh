@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# `cifar10_clr compare --table 3` and `compare --superconvergence` end to end
+# on generated CIFAR-10 files at a tiny scale: each writes its table (a row per
+# optimizer and policy) and its plot, training lowers the loss, and flags that
+# do not belong to the experiment are refused before any training.
+#   cifar10_compare_test.sh path/to/cifar10_clr
+set -euo pipefail
+bin=$1
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python3 "$here/make_cifar10.py" "$work/data" 200 200
+common=(--data "$work/data" --device cpu --quiet --eval-images 200)
+fail() { echo "FAIL: $*"; exit 1; }
+
+# The mean training loss of a run's last logged interval is finite and below
+# that of its first.
+loss_falls() {
+  local log=$1
+  python3 - "$log" <<'EOF' || fail "loss did not fall in $1"
+import csv, math, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+first, last = float(rows[0]["train_loss"]), float(rows[-1]["train_loss"])
+sys.exit(0 if len(rows) > 1 and math.isfinite(last) and last < first else 1)
+EOF
+}
+
+# The plot exists when gnuplot does (the tables say so when it does not).
+plotted() {
+  if command -v gnuplot > /dev/null; then
+    [ -s "$1" ] || fail "no plot $1"
+  fi
+}
+
+# Table 3 at 1/2000 of the paper's lengths: 35 and 13 iterations per run.
+"$bin" compare --table 3 "${common[@]}" --batch-size 25 --scale 0.0005 \
+  --num-iter 40 --eval-every 10 --out "$work/table3" > "$work/table3.out" ||
+  fail "--table 3 did not finish: $(tail -n 5 "$work/table3.out")"
+results="$work/table3/results.md"
+[ -s "$results" ] || fail "--table 3 wrote no results.md"
+plotted "$work/table3/accuracy.png"
+for optimizer in nesterov adam rmsprop adagrad adadelta; do
+  grep -q "^| $optimizer | fixed | [0-9.e-]* | .* | 35 | [0-9.]*% |" "$results" ||
+    fail "no fixed row for $optimizer in $(cat "$results")"
+  grep -q "^| $optimizer | triangular | [0-9.e-]*-[0-9.e-]* | .* | 13 | [0-9.]*% |" "$results" ||
+    fail "no triangular row for $optimizer"
+  [ -s "$work/table3/$optimizer/range_test.csv" ] ||
+    fail "no range test for $optimizer"
+done
+for optimizer in adam rmsprop; do
+  grep -q "^| $optimizer | triangular | .* | 35 | " "$results" ||
+    fail "no 35-iteration triangular row for $optimizer"
+done
+[ "$(grep -c '^| [a-z]* | \(fixed\|triangular\) |' "$results")" -eq 12 ] ||
+  fail "Table 3 should have the paper's 12 rows: $(cat "$results")"
+loss_falls "$work/table3/adam/triangular_35/log.csv"
+loss_falls "$work/table3/rmsprop/triangular_35/log.csv"
+
+# Super-convergence at 1/1000: 1cycle for 10 iterations, the piecewise-
+# constant baseline for 80 (LR drops at 50 and 70). The paper's linear sweep
+# to 3 needs its 5,000 iterations for ResNet-56 to follow it; 80 exponential
+# steps from 0.01 find bounds on this data.
+"$bin" compare --superconvergence "${common[@]}" --batch-size 32 --scale 0.001 \
+  --sweep exponential --start-lr 1e-2 --end-lr 3 --num-iter 80 \
+  --eval-every 5 --out "$work/sc" > "$work/sc.out" ||
+  fail "--superconvergence did not finish: $(tail -n 5 "$work/sc.out")"
+results="$work/sc/results.md"
+[ -s "$results" ] || fail "--superconvergence wrote no results.md"
+plotted "$work/sc/accuracy.png"
+grep -q "^| 1cycle | [0-9.e-]*-[0-9.e-]* | 10 | [0-9.]*% |" "$results" ||
+  fail "no 1cycle row in $(cat "$results")"
+grep -q "^| piecewise constant | 0.35, /10 at 50 and 70 | 80 | [0-9.]*% |" "$results" ||
+  fail "no piecewise-constant row in $(cat "$results")"
+grep -q "^| 80 | - | [0-9.]*% |" "$results" ||
+  fail "no accuracy-against-iterations row at 80 in $(cat "$results")"
+# The 1cycle LR runs between the range test's bounds (as results.md states
+# them): above base_lr mid-run, never above max_lr, back at base_lr at the end.
+python3 - "$work/sc/1cycle/log.csv" "$results" <<'EOF' ||
+import csv, re, sys
+lrs = [float(r["lr"]) for r in csv.DictReader(open(sys.argv[1]))]
+base, top = map(float, re.search(r"suggested base_lr ([0-9.e+-]+), max_lr ([0-9.e+-]+)",
+                                 open(sys.argv[2]).read()).groups())
+close = lambda a, b: abs(a - b) <= 1e-2 * b  # results.md has 3 digits
+sys.exit(0 if base < top and max(lrs) > 1.5 * base and max(lrs) <= top * 1.01
+         and close(lrs[-1], base) else 1)
+EOF
+  fail "1cycle LR is not one cycle between the range test's bounds"
+loss_falls "$work/sc/piecewise_constant/log.csv"
+
+# Flags that do not belong to the experiment are refused before any training.
+refuses() {
+  local expected=$1
+  shift
+  if "$bin" compare "$@" "${common[@]}" > /dev/null 2> "$work/err"; then
+    fail "accepted compare $*"
+  fi
+  grep -qF -- "$expected" "$work/err" || fail "compare $* said: $(cat "$work/err")"
+}
+refuses "--optimizer: --table 3 runs each of nesterov, adam, rmsprop, adagrad and adadelta itself" \
+  --table 3 --optimizer adam
+refuses "--table: 2 not in {1,3}" --table 2
+refuses "--model: --table 3 is the paper's cifar10_full comparison, not resnet56" \
+  --table 3 --model resnet56
+refuses "--policies: only Table 1 takes a policy list" --table 3 --policies fixed
+refuses "--num-iter: Table 1 uses the paper's bounds and runs no range test" \
+  --num-iter 10
+refuses "--dataset: --superconvergence trains ResNet-56, which takes 3x32x32 colour images; fashion-mnist has 1x28x28" \
+  --superconvergence --dataset fashion-mnist
+refuses "--model: --superconvergence is the paper's ResNet-56 run; cifar10_full is not it" \
+  --superconvergence --model cifar10_full
+refuses "--superconvergence: it is its own experiment" --superconvergence --table 3
+echo "cifar10_compare_test: passed"
