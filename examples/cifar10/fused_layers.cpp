@@ -255,37 +255,63 @@ struct MaxPoolReluFunction : torch::autograd::Function<MaxPoolReluFunction> {
       const scalar_t* in = x.data_ptr<scalar_t>();
       scalar_t* out = output.data_ptr<scalar_t>();
       int32_t* from = argmax.data_ptr<int32_t>();
+      // Windows that ceil mode lets run past the border read -inf padding.
+      const int64_t padded_height = (out_height - 1) * stride + kernel;
+      const int64_t padded_width = (out_width - 1) * stride + kernel;
+      const auto lowest = -std::numeric_limits<scalar_t>::infinity();
       at::parallel_for(
           0,
           planes,
           planes_per_task(height * width),
           [&](int64_t begin, int64_t end) {
+            std::vector<scalar_t> padded(
+                static_cast<size_t>(padded_height * padded_width), lowest);
+            std::vector<scalar_t> best(static_cast<size_t>(out_width));
+            std::vector<int32_t> best_at(static_cast<size_t>(out_width));
+            std::vector<int32_t> any_nan(static_cast<size_t>(out_width));
             for (int64_t p = begin; p < end; ++p) {
-              const scalar_t* plane = in + p * height * width;
+              for (int64_t h = 0; h < height; ++h) {
+                std::copy_n(in + (p * height + h) * width,
+                            width,
+                            &padded[h * padded_width]);
+              }
               scalar_t* target = out + p * out_height * out_width;
               int32_t* source = from + p * out_height * out_width;
               for (int64_t oh = 0; oh < out_height; ++oh) {
-                const int64_t h0 = oh * stride;
-                const int64_t h1 = std::min(h0 + kernel, height);
+                std::fill(best.begin(), best.end(), lowest);
+                std::fill(any_nan.begin(), any_nan.end(), 0);
                 for (int64_t ow = 0; ow < out_width; ++ow) {
-                  const int64_t w0 = ow * stride;
-                  const int64_t w1 = std::min(w0 + kernel, width);
-                  scalar_t best = -std::numeric_limits<scalar_t>::infinity();
-                  int64_t best_at = h0 * width + w0;
-                  for (int64_t h = h0; h < h1; ++h) {
-                    for (int64_t w = w0; w < w1; ++w) {
-                      const scalar_t v = plane[h * width + w];
-                      // NaN wins and stays, as in max_pool2d: divergence
-                      // stays visible. No branch: random data would
-                      // mispredict it half the time.
-                      const bool take = (v > best) | (v != v);
-                      best = take ? v : best;
-                      best_at = take ? h * width + w : best_at;
+                  best_at[ow] =
+                      static_cast<int32_t>(oh * stride * width + ow * stride);
+                }
+                // A whole row of windows at a time, selecting by arithmetic:
+                // no serial chain through one window's nine compares, and
+                // no branch, which random data mispredicts half the time.
+                for (int64_t dh = 0; dh < kernel; ++dh) {
+                  const int64_t h = oh * stride + dh;
+                  const scalar_t* row = &padded[h * padded_width];
+                  for (int64_t dw = 0; dw < kernel; ++dw) {
+                    const auto at = static_cast<int32_t>(h * width + dw);
+                    for (int64_t ow = 0; ow < out_width; ++ow) {
+                      const scalar_t v = row[ow * stride + dw];
+                      const bool greater = v > best[ow];
+                      best[ow] = greater ? v : best[ow];
+                      best_at[ow] = greater
+                                        ? at + static_cast<int32_t>(ow * stride)
+                                        : best_at[ow];
+                      any_nan[ow] |= v != v;
                     }
                   }
+                }
+                for (int64_t ow = 0; ow < out_width; ++ow) {
                   const int64_t o = oh * out_width + ow;
-                  target[o] = best > 0 || std::isnan(best) ? best : 0;
-                  source[o] = static_cast<int32_t>(best_at);
+                  // NaN wins, as in max_pool2d and ReLU: divergence stays
+                  // visible (its gradient is 0, as ReLU's).
+                  target[o] = any_nan[ow]
+                                  ? std::numeric_limits<scalar_t>::quiet_NaN()
+                              : best[ow] > 0 ? best[ow]
+                                             : scalar_t(0);
+                  source[o] = best_at[ow];
                 }
               }
             }
