@@ -428,7 +428,9 @@ torch::Tensor within_channel_lrn(const torch::Tensor& x,
 torch::Tensor max_pool_relu(const torch::Tensor& x,
                             int64_t kernel,
                             int64_t stride) {
-  if (!fused_kernels_take(x) || x.size(2) < kernel || x.size(3) < kernel) {
+  // The fused kernel keeps int32 indices within a plane.
+  if (!fused_kernels_take(x) || x.size(2) < kernel || x.size(3) < kernel ||
+      x.size(2) * x.size(3) > std::numeric_limits<int32_t>::max()) {
     return torch::relu(F::max_pool2d(
         x, F::MaxPool2dFuncOptions(kernel).stride(stride).ceil_mode(true)));
   }

@@ -5,8 +5,9 @@
 // forward and more backward, each with its own buffer, and costs about as
 // much per step as a convolution; max pool then ReLU is two passes and an
 // int64 index tensor. These autograd functions do each in one pass per
-// direction (per image plane, in parallel). Other devices take the composite
-// ops, which compute the same values.
+// direction (per image plane, in parallel); first derivatives only, as
+// training needs. Other devices take the composite ops, which compute the
+// same values.
 
 #include <torch/torch.h>
 
