@@ -10,17 +10,11 @@
 
 namespace torchclr::examples {
 
-/// Caffe's within-channel local response normalisation:
-/// x / (1 + alpha * mean_{3x3}(x^2))^beta, the mean over a zero-padded window
-/// (one fused average pool instead of a per-position loop).
-torch::Tensor within_channel_lrn(const torch::Tensor& x,
-                                 int64_t local_size = 3,
-                                 double alpha = 5e-5,
-                                 double beta = 0.75);
-
 /// conv 32 5x5 -> max pool 3/2 -> ReLU -> LRN -> conv 32 5x5 -> ReLU -> avg
 /// pool 3/2 -> LRN -> conv 64 5x5 -> ReLU -> avg pool 3/2 -> fc 10, with
-/// Caffe's rounded-up pooling and its Gaussian initialisation.
+/// Caffe's rounded-up pooling and its Gaussian initialisation. On the CPU,
+/// the pool-ReLU and the LRNs are fused (fused_layers.h) and fc runs as a
+/// 4x4 convolution (oneDNN) instead of a BLAS matrix product.
 class Cifar10FullImpl : public torch::nn::Module {
  public:
   /// `channels`, `height`, `width`: the input image shape (3x32x32 for

@@ -1,5 +1,6 @@
 #include "data.h"
 
+#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <numeric>
@@ -47,7 +48,58 @@ std::pair<DataSplit, DataSplit> load_with(const DataFlags& flags,
   return {whole(train, flags.train_limit), whole(test, flags.test_limit)};
 }
 
+// Free memory of the current CUDA device in bytes, from the CUDA runtime
+// that LibTorch loaded. Looked up at run time so that this file builds
+// without the CUDA headers, against CPU-only LibTorch too; nullopt when the
+// runtime is not found or fails.
+std::optional<size_t> free_cuda_memory() {
+  using MemGetInfo = int (*)(size_t*, size_t*);
+  auto* mem_get_info =
+      reinterpret_cast<MemGetInfo>(dlsym(RTLD_DEFAULT, "cudaMemGetInfo"));
+  size_t free = 0, total = 0;
+  if (mem_get_info == nullptr || mem_get_info(&free, &total) != 0) {
+    return std::nullopt;
+  }
+  return free;
+}
+
+size_t bytes_of(const DataSplit& split) {
+  return split.images.nbytes() + split.targets.nbytes();
+}
+
+DataSplit moved(const DataSplit& split, torch::Device device) {
+  return {split.images.to(device), split.targets.to(device)};
+}
+
+DataSplit pinned(const DataSplit& split) {
+  return {split.images.pin_memory(), split.targets.pin_memory()};
+}
+
 }  // namespace
+
+std::pair<DataSplit, DataSplit> place_splits(DataSplit train,
+                                             DataSplit test,
+                                             torch::Device device,
+                                             double device_share) {
+  TORCH_CHECK(device_share >= 0 && device_share <= 1,
+              "place_splits: device_share must be in [0, 1], got ",
+              device_share);
+  if (!device.is_cuda()) {
+    return {std::move(train), std::move(test)};
+  }
+  // The model, its activations and the optimizer state need the rest.
+  const double needed = static_cast<double>(bytes_of(train) + bytes_of(test));
+  const auto free = free_cuda_memory();
+  if (device_share > 0 &&
+      (!free || needed <= device_share * static_cast<double>(*free))) {
+    try {
+      return {moved(train, device), moved(test, device)};
+    } catch (const c10::Error&) {
+      // Out of memory with no free-memory figure to go by: stay on the host.
+    }
+  }
+  return {pinned(train), pinned(test)};
+}
 
 DataSplit DataSplit::first(int64_t count) const {
   if (count <= 0 || count >= size()) {
@@ -83,13 +135,14 @@ void add_data_flags(CLI::App& app, DataFlags& flags) {
 std::pair<DataSplit, DataSplit> load_data(const DataFlags& flags) {
   const std::string dir =
       flags.dir.empty() ? default_dir(flags.dataset) : flags.dir;
-  if (flags.dataset == "fashion-mnist") {
-    return load_with<torchclr::data::FashionMNIST>(flags, dir);
-  }
-  if (flags.dataset == "cifar100") {
-    return load_with<torchclr::data::CIFAR100>(flags, dir);  // fine labels
-  }
-  return load_with<torchclr::data::CIFAR10>(flags, dir);
+  auto [train, test] =
+      flags.dataset == "fashion-mnist"
+          ? load_with<torchclr::data::FashionMNIST>(flags, dir)
+      : flags.dataset == "cifar100"
+          ? load_with<torchclr::data::CIFAR100>(flags, dir)  // fine labels
+          : load_with<torchclr::data::CIFAR10>(flags, dir);
+  return place_splits(
+      std::move(train), std::move(test), pick_device(flags.device));
 }
 
 torch::Device pick_device(const std::string& name) {
@@ -112,7 +165,8 @@ SplitBatches::SplitBatches(const DataSplit& split,
     : split_(split),
       batch_size_(batch_size),
       seed_(seed),
-      augment_(augment && seed) {
+      augment_(augment && seed),
+      pinned_(split.images.is_pinned()) {
   TORCH_CHECK(!seed_ || split_.size() >= batch_size_,
               "the training split has ",
               split_.size(),
@@ -127,12 +181,25 @@ int64_t SplitBatches::batches_per_epoch() const {
 
 torchclr::Batch SplitBatches::cut(int64_t begin, int64_t end) {
   if (!seed_) {
+    // Views: pinned, or on the device, as the split is.
     return {split_.images.slice(0, begin, end),
             split_.targets.slice(0, begin, end)};
   }
   auto index = order_.slice(0, begin, end);
-  return {split_.images.index_select(0, index),
-          split_.targets.index_select(0, index)};
+  if (!pinned_) {
+    return {split_.images.index_select(0, index),
+            split_.targets.index_select(0, index)};
+  }
+  // Gathered into pinned buffers, so that the copy to the device does not
+  // block; the caching host allocator hands a buffer out again only once
+  // the copy that read it is done.
+  auto gather = [&](const torch::Tensor& from) {
+    auto shape = from.sizes().vec();
+    shape[0] = index.size(0);
+    auto out = torch::empty(shape, from.options().pinned_memory(true));
+    return torch::index_select_out(out, from, 0, index);
+  };
+  return {gather(split_.images), gather(split_.targets)};
 }
 
 torchclr::Batch SplitBatches::batch_at(int64_t iteration) {
@@ -143,7 +210,10 @@ torchclr::Batch SplitBatches::batch_at(int64_t iteration) {
     // Its own generator: the global one (model init, dropout) is untouched.
     auto generator = at::detail::createCPUGenerator(
         *seed_ * 1000003ULL + static_cast<uint64_t>(epoch));
-    order_ = torch::randperm(split_.size(), generator, torch::kLong);
+    // Drawn on the CPU (the same order on every device), used where the
+    // split is.
+    order_ = torch::randperm(split_.size(), generator, torch::kLong)
+                 .to(split_.images.device());
     order_epoch_ = epoch;
   }
   const int64_t begin = (iteration % per_epoch) * batch_size_;

@@ -39,8 +39,19 @@ struct DataFlags {
 void add_data_flags(CLI::App& app, DataFlags& flags);
 
 /// The training and test splits `flags` name, as Caffe feeds them: raw
-/// 0..255 pixels minus the training split's mean image.
+/// 0..255 pixels minus the training split's mean image, placed for the
+/// device --device picks (`place_splits`).
 std::pair<DataSplit, DataSplit> load_data(const DataFlags& flags);
+
+/// Where the splits live while a run on `device` reads them: on a CUDA
+/// device when both together take at most `device_share` of its free memory
+/// (no batch is ever copied from the host then), else in pinned host memory
+/// (batches are cut into pinned buffers and copied without blocking).
+/// Unchanged for the CPU.
+std::pair<DataSplit, DataSplit> place_splits(DataSplit train,
+                                             DataSplit test,
+                                             torch::Device device,
+                                             double device_share = 0.5);
 
 /// The device --device names; throws when CUDA is asked for but missing.
 torch::Device pick_device(const std::string& name);
@@ -51,7 +62,8 @@ torch::Device pick_device(const std::string& name);
 /// the last batch possibly smaller. Also a `BatchSource` for the range test.
 class SplitBatches final : public torchclr::BatchSource {
  public:
-  /// `seed` empty: in order. The split must outlive this object. With
+  /// `seed` empty: in order. The split must outlive this object; batches
+  /// are on its device (in pinned memory when it is pinned). With
   /// `augment` (shuffled only), every image of a batch is padded by 4 zeros
   /// (the mean, after mean subtraction), cropped back at a random offset and
   /// flipped left-right with probability 1/2, drawn from (seed, iteration)
@@ -76,6 +88,7 @@ class SplitBatches final : public torchclr::BatchSource {
   int64_t batch_size_;
   std::optional<uint64_t> seed_;
   bool augment_;
+  bool pinned_;
   torch::Tensor order_;
   int64_t order_epoch_ = -1;
   int64_t pass_ = -1;
