@@ -30,8 +30,10 @@ ours() {
     "$bin" train --data "$work/data" --device cpu --quiet \
     --iterations "$iterations" --eval-every "$iterations" --test-limit 100 \
     --policy triangular2 | tail -n 1)
-  local seconds
+  local seconds data_share
   seconds=$(sed -n 's/.*, \([0-9.]*\) s of training.*/\1/p' <<<"$line")
+  data_share=$(sed -n 's/.*(data pipeline \([0-9.]*\)%).*/\1/p' <<<"$line")
+  echo "$data_share" >> "$work/data_share"
   echo "$(python3 -c "print($iterations * 100 / $seconds)") $(tail -n 1 "$work/time")"
 }
 pytorch() {
@@ -56,11 +58,11 @@ done
 # FMA, as on AMD Zen and Intel since Haswell).
 mhz=$(awk -F: '/^cpu MHz/ {print $2; exit}' /proc/cpuinfo)
 model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-python3 - "$work/runs" "$threads" "$mhz" "$model" "$iterations" "$(date -u +%F)" <<'EOF'
+python3 - "$work/runs" "$work/data_share" "$threads" "$mhz" "$model" "$iterations" "$(date -u +%F)" <<'EOF'
 import statistics
 import sys
 
-runs_file, threads, mhz, model, iterations, date = sys.argv[1:]
+runs_file, data_share_file, threads, mhz, model, iterations, date = sys.argv[1:]
 threads, mhz = int(threads), float(mhz)
 # cifar10_full's multiply-adds per 3x32x32 image (conv/fc only; pooling, LRN,
 # ReLU and the loss are elementwise and small): out_h*out_w*out_c*in_c*k*k.
@@ -95,7 +97,11 @@ for name in ("ours", "pytorch", "pytorch_tcmalloc"):
     print(f"| {labels[name]} | {median:.0f} | {min(ips):.0f}-{max(ips):.0f} "
           f"| {median / base:.2f}x | {rss:.0f} | {gflops:.1f} "
           f"| {100 * gflops / peak:.0f}% |")
-print(f"\nFLOPs per training image: {flops_per_image / 1e6:.1f} M (conv and "
+shares = [float(line) for line in open(data_share_file)]
+print(f"\ncifar10_clr's data pipeline (cutting batches out of the split): "
+      f"median {statistics.median(shares):.1f}% of its training time "
+      f"(range {min(shares):.1f}-{max(shares):.1f}%).")
+print(f"FLOPs per training image: {flops_per_image / 1e6:.1f} M (conv and "
       f"fc multiply-adds x2, forward + weight gradients + input gradients "
       f"except conv1's). FP32 peak: {threads} cores x {mhz / 1000:.2f} GHz x "
       f"32 FLOP/cycle (AVX2 FMA, 2 pipes) = {peak:.0f} GFLOP/s.")
