@@ -273,9 +273,12 @@ TEST_P(RestoreTest, RestoresModelAndOptimizerBitForBit) {
           .start_lr(1e-3)
           .end_lr(outcome == Outcome::kDiverged ? 1e3 : 1e-1)
           .num_iter(6)
-          // The outcome is the loss function's, not the climb-back rule's,
-          // which a 6-point curve can trip (it did on LibTorch 2.6).
+          // The outcome is the loss function's, not the stop rules': a
+          // 6-point curve can trip the climb-back rule (it did on LibTorch
+          // 2.6), and warm RMSprop at LR 0.1 can really reach 5x its best
+          // loss (it did on LibTorch 2.6 on another CPU).
           .stop_on_climb_back(false)
+          .diverge_threshold(outcome == Outcome::kDiverged ? 5 : kInf)
           .on_progress([&](int64_t, double, double) {
             trained =
                 trained || !torch::equal(net->fc1->weight, original_weight);
