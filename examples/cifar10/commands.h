@@ -23,11 +23,15 @@ struct CommonFlags {
   bool augment = false;
   std::string out;  ///< empty: the subcommand's own default folder
   bool quiet = false;
+  /// LibTorch's threads; 0: OMP_NUM_THREADS when set, else every core for a
+  /// process alone (LibTorch's OpenMP default is 1 on some machines, this
+  /// one included) and LibTorch's default for each rank of a job.
+  int64_t threads = 0;
   JobFlags job;
 };
 
 /// Registers the data flags, --seed, --batch-size, --optimizer, --out,
-/// --quiet and the job's flags.
+/// --quiet, --threads and the job's flags.
 void add_common_flags(CLI::App& app, CommonFlags& flags);
 
 /// The training settings `flags` give (batch size, seed, optimizer, progress,

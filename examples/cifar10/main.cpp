@@ -9,6 +9,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <thread>
 #include <vector>
 
 #include "commands.h"
@@ -44,6 +47,12 @@ void add_common_flags(CLI::App& app, CommonFlags& flags) {
                "Training batches padded by 4, randomly cropped and flipped");
   app.add_option("--out", flags.out, "Output folder");
   app.add_flag("--quiet", flags.quiet, "No progress output");
+  app.add_option("--threads",
+                 flags.threads,
+                 "LibTorch threads (0: OMP_NUM_THREADS if set, else every "
+                 "core when running alone)")
+      ->check(non_negative_number())
+      ->capture_default_str();
   add_job_flags(app, flags.job);
 }
 
@@ -69,6 +78,12 @@ TrainConfig train_config(const CommonFlags& flags) {
   }
   config.device = pick_device(flags.data.device);
   config.job = join_job(flags.job, flags.batch_size);
+  if (flags.threads > 0) {
+    torch::set_num_threads(static_cast<int>(flags.threads));
+  } else if (!std::getenv("OMP_NUM_THREADS") && config.job.size() == 1) {
+    torch::set_num_threads(
+        static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  }
   config.progress = !flags.quiet && config.job.is_main();
   return config;
 }
