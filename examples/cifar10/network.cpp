@@ -11,22 +11,24 @@
 namespace torchclr::examples {
 namespace {
 
-// The param groups of `groups`, each with the options `make(lr, decay)`
-// gives.
-template <typename Options, typename Make>
-std::vector<torch::optim::OptimizerParamGroup> param_groups(
+// An `Optimizer` over `groups`, each with the options `make(lr, decay)`
+// gives for its multiplied LR and weight decay (the defaults: the plain ones).
+template <typename Optimizer, typename Make>
+std::unique_ptr<torch::optim::Optimizer> build_optimizer(
     const std::vector<ParamGroupSpec>& groups,
     double lr,
     double weight_decay,
     Make make) {
-  std::vector<torch::optim::OptimizerParamGroup> result;
+  using Options = decltype(make(lr, weight_decay));
+  std::vector<torch::optim::OptimizerParamGroup> param_groups;
   for (const auto& group : groups) {
-    result.emplace_back(
+    param_groups.emplace_back(
         group.params,
         std::make_unique<Options>(
             make(lr * group.lr_mult, weight_decay * group.decay_mult)));
   }
-  return result;
+  return std::make_unique<Optimizer>(std::move(param_groups),
+                                     make(lr, weight_decay));
 }
 
 }  // namespace
@@ -90,59 +92,47 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
   // casts them without a check.
   if (kind == "sgd" || kind == "nesterov") {
     const bool nesterov = kind == "nesterov";
-    auto options = [&](double group_lr, double decay) {
-      return optim::SGDOptions(group_lr)
-          .momentum(momentum)
-          .nesterov(nesterov)
-          .weight_decay(decay);
-    };
-    return std::make_unique<optim::SGD>(
-        param_groups<optim::SGDOptions>(groups, lr, weight_decay, options),
-        options(lr, weight_decay));
+    return build_optimizer<optim::SGD>(
+        groups, lr, weight_decay, [&](double group_lr, double decay) {
+          return optim::SGDOptions(group_lr)
+              .momentum(momentum)
+              .nesterov(nesterov)
+              .weight_decay(decay);
+        });
   }
   if (kind == "adam") {
-    auto options = [&](double group_lr, double decay) {
-      return optim::AdamOptions(group_lr)
-          .betas({momentum, 0.999})
-          .weight_decay(decay);
-    };
-    return std::make_unique<optim::Adam>(
-        param_groups<optim::AdamOptions>(groups, lr, weight_decay, options),
-        options(lr, weight_decay));
+    return build_optimizer<optim::Adam>(
+        groups, lr, weight_decay, [&](double group_lr, double decay) {
+          return optim::AdamOptions(group_lr)
+              .betas({momentum, 0.999})
+              .weight_decay(decay);
+        });
   }
   if (kind == "adamw") {
-    auto options = [&](double group_lr, double decay) {
-      return optim::AdamWOptions(group_lr)
-          .betas({momentum, 0.999})
-          .weight_decay(decay);
-    };
-    return std::make_unique<optim::AdamW>(
-        param_groups<optim::AdamWOptions>(groups, lr, weight_decay, options),
-        options(lr, weight_decay));
+    return build_optimizer<optim::AdamW>(
+        groups, lr, weight_decay, [&](double group_lr, double decay) {
+          return optim::AdamWOptions(group_lr)
+              .betas({momentum, 0.999})
+              .weight_decay(decay);
+        });
   }
   if (kind == "rmsprop") {
-    auto options = [&](double group_lr, double decay) {
-      return optim::RMSpropOptions(group_lr).weight_decay(decay);
-    };
-    return std::make_unique<optim::RMSprop>(
-        param_groups<optim::RMSpropOptions>(groups, lr, weight_decay, options),
-        options(lr, weight_decay));
+    return build_optimizer<optim::RMSprop>(
+        groups, lr, weight_decay, [&](double group_lr, double decay) {
+          return optim::RMSpropOptions(group_lr).weight_decay(decay);
+        });
   }
   if (kind == "adagrad") {
-    auto options = [&](double group_lr, double decay) {
-      return optim::AdagradOptions(group_lr).weight_decay(decay);
-    };
-    return std::make_unique<optim::Adagrad>(
-        param_groups<optim::AdagradOptions>(groups, lr, weight_decay, options),
-        options(lr, weight_decay));
+    return build_optimizer<optim::Adagrad>(
+        groups, lr, weight_decay, [&](double group_lr, double decay) {
+          return optim::AdagradOptions(group_lr).weight_decay(decay);
+        });
   }
   if (kind == "adadelta") {
-    auto options = [&](double group_lr, double decay) {
-      return AdadeltaOptions().lr(group_lr).weight_decay(decay);
-    };
-    return std::make_unique<Adadelta>(
-        param_groups<AdadeltaOptions>(groups, lr, weight_decay, options),
-        options(lr, weight_decay));
+    return build_optimizer<Adadelta>(
+        groups, lr, weight_decay, [&](double group_lr, double decay) {
+          return AdadeltaOptions().lr(group_lr).weight_decay(decay);
+        });
   }
   throw CLI::ValidationError("--optimizer", "unknown optimizer '" + kind + "'");
 }
