@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake
+  build-essential cmake ccache
   libtorch-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev zlib1g-dev
   libgoogle-perftools-dev # tcmalloc: the examples train faster with it

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets in fuzz/ (clang, AddressSanitizer + UBSan) and
-# runs each for SECONDS seconds (default 60) from a small seed corpus written
-# here. Exits non-zero if either target finds a crash; the crashing input is
-# kept under the build directory's artifacts/ folder.
+# runs both side by side for SECONDS seconds (default 60) from a small seed
+# corpus written here. Exits non-zero if either target finds a crash; the
+# crashing input is kept under the build directory's artifacts/ folder.
 #
 #   scripts/run_fuzzers.sh [SECONDS]
 #   TORCHCLR_FUZZ_BUILD_DIR=/tmp/fuzz scripts/run_fuzzers.sh 20
@@ -15,8 +15,11 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
 fi
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${TORCHCLR_FUZZ_BUILD_DIR:-$repo/build-fuzz}"
+source "$repo/scripts/cache_dir.sh"
+use_ccache "$repo"
 
-cmake -S "$repo/fuzz" -B "$build" -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+cmake -S "$repo/fuzz" -B "$build" -DCMAKE_CXX_COMPILER=clang++ \
+  "${ccache_launcher[@]}" >/dev/null
 cmake --build "$build" -j2
 
 work="$(mktemp -d)"
@@ -68,13 +71,24 @@ split=$(stat -c %s "$work/images.gz")
   >"$work/idx/pair-gz"
 
 mkdir -p "$build/artifacts"
+fuzz() {
+  local target="$1"
+  "$build/${target}_fuzz" "$work/$target" \
+    -max_total_time="$seconds" -max_len=8192 -timeout=10 \
+    -rss_limit_mb=4096 -print_final_stats=1 \
+    -artifact_prefix="$build/artifacts/${target}-" 2>"$work/$target.log"
+}
+echo "== cifar_fuzz and idx_fuzz side by side for ${seconds}s"
+targets=(cifar idx)
+pids=()
+for target in "${targets[@]}"; do
+  fuzz "$target" &
+  pids+=($!)
+done
 status=0
-for target in cifar idx; do
-  echo "== ${target}_fuzz for ${seconds}s"
-  if ! "$build/${target}_fuzz" "$work/$target" \
-      -max_total_time="$seconds" -max_len=8192 -timeout=10 \
-      -rss_limit_mb=4096 -print_final_stats=1 \
-      -artifact_prefix="$build/artifacts/${target}-" 2>"$work/$target.log"; then
+for i in "${!targets[@]}"; do
+  target="${targets[$i]}"
+  if ! wait "${pids[$i]}"; then
     status=1
     tail -n 40 "$work/$target.log" >&2
     echo "${target}_fuzz: CRASH, input kept under $build/artifacts/" >&2

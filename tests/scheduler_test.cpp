@@ -500,7 +500,7 @@ namespace {
 // Archives written by the code before the scheduler base was reshaped (format
 // version 2, commit f352406) load unchanged.
 TEST(SchedulerTest, ArchivesFromBeforeTheReshapeLoad) {
-  const std::string dir = std::string(TORCHCLR_TEST_DATA_DIR) + "/archives/";
+  const std::string dir = test_data_path("archives/");
   {
     auto optimizer = make_sgd({0.5});
     CyclicLR scheduler(*optimizer,

@@ -11,9 +11,12 @@
 
 namespace torchclr::test {
 
+std::string test_data_path(const std::string& relative) {
+  return std::string(TORCHCLR_TEST_DATA_DIR) + "/" + relative;
+}
+
 Reference load_reference(const std::string& name) {
-  const std::string path =
-      std::string(TORCHCLR_TEST_DATA_DIR) + "/reference/" + name + ".csv";
+  const std::string path = test_data_path("reference/" + name + ".csv");
   std::ifstream in(path);
   TORCH_CHECK(in, "cannot open reference file ", path);
   Reference ref;

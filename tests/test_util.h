@@ -13,6 +13,9 @@
 
 namespace torchclr::test {
 
+/// The path of `relative` under tests/data/.
+std::string test_data_path(const std::string& relative);
+
 /// A reference sequence written by tests/data/generate_reference.py.
 struct Reference {
   std::vector<std::string> columns;  // "lr_0", ..., "momentum_0", ...

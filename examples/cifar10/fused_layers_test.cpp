@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
+#include <vector>
 
 #include "cifar10_full.h"
 
@@ -89,6 +92,116 @@ TEST(FusedLayersTest, LrnTakesChannelsLastAndRefusesEvenWindows) {
         std::string(e.what()).find("local_size must be odd and > 0, got 4"),
         std::string::npos)
         << e.what();
+  }
+}
+
+// Caffe's LRN with norm_region WITHIN_CHANNEL, transcribed from
+// caffe/src/caffe/layers/lrn_layer.cpp (LayerSetUp: square, AVE pooling with
+// kernel local_size, stride 1, pad (local_size - 1) / 2, power with
+// power -beta, scale alpha, shift 1, then the product with the input) and
+// pooling_layer.cpp (the average divides by (hend - hstart) * (wend - wstart)
+// with the window's end clipped at height + pad, not at height: local_size^2
+// at the borders too). Plain loops over doubles, one image plane, nothing
+// shared with the code under test.
+std::vector<double> caffe_within_channel_lrn(const std::vector<double>& x,
+                                             int64_t height,
+                                             int64_t width,
+                                             int64_t local_size,
+                                             double alpha,
+                                             double beta) {
+  const int64_t pad = (local_size - 1) / 2;
+  std::vector<double> y(x.size());
+  for (int64_t h = 0; h < height; ++h) {
+    for (int64_t w = 0; w < width; ++w) {
+      const int64_t hstart = h - pad, wstart = w - pad;
+      const int64_t hend = std::min(hstart + local_size, height + pad);
+      const int64_t wend = std::min(wstart + local_size, width + pad);
+      const double pool_size = double(hend - hstart) * double(wend - wstart);
+      double sum = 0;
+      for (int64_t i = std::max<int64_t>(hstart, 0); i < std::min(hend, height);
+           ++i) {
+        for (int64_t j = std::max<int64_t>(wstart, 0);
+             j < std::min(wend, width);
+             ++j) {
+          sum += x[i * width + j] * x[i * width + j];
+        }
+      }
+      const double scale = 1 + alpha * (sum / pool_size);
+      y[h * width + w] = x[h * width + w] * std::pow(scale, -beta);
+    }
+  }
+  return y;
+}
+
+std::vector<double> to_vector(const torch::Tensor& t) {
+  auto flat = t.to(torch::kDouble).contiguous().view(-1);
+  return {flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel()};
+}
+
+TEST(FusedLayersTest, LrnOfOnesByHandAtCornersEdgesAndCentre) {
+  // 3x3 ones, local_size 3, alpha 1, beta 1: a corner's window holds 4 ones
+  // of 9 cells, 1 / (1 + 4/9) = 9/13; an edge's 6, 1 / (1 + 6/9) = 3/5; the
+  // centre's 9, 1/2.
+  auto y = within_channel_lrn(
+      torch::ones({1, 1, 3, 3}, torch::kDouble), 3, 1.0, 1.0);
+  const double c = 9.0 / 13, e = 3.0 / 5;
+  const std::vector<double> expected{c, e, c, e, 0.5, e, c, e, c};
+  const auto actual = to_vector(y);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_NEAR(actual[i], expected[i], 1e-15) << "position " << i;
+  }
+}
+
+TEST(FusedLayersTest, LrnMatchesCaffesLayerAtEveryPositionAndItsGradient) {
+  torch::manual_seed(3);
+  // cifar10_full's settings on planes of 4x5 (local_size 3) and on planes
+  // narrower than the window (local_size 5 over 4x3: every window crosses
+  // two borders).
+  struct Case {
+    int64_t height, width, local_size;
+    double alpha, beta;
+  };
+  for (const Case& c : {Case{4, 5, 3, 5e-5, 0.75}, Case{4, 3, 5, 1e-3, 0.6}}) {
+    SCOPED_TRACE(c.local_size);
+    auto x = activations({2, 2, c.height, c.width}, torch::kDouble);
+    auto upstream = torch::randn_like(x);
+    auto lrn = [&](auto t) {
+      return within_channel_lrn(t, c.local_size, c.alpha, c.beta);
+    };
+    auto fused = run(lrn, x, upstream);
+    const int64_t plane = c.height * c.width;
+    const auto input = to_vector(x), up = to_vector(upstream);
+    const auto value = to_vector(fused.value), grad = to_vector(fused.grad);
+    for (int64_t p = 0; p < 4; ++p) {
+      const std::vector<double> in(input.begin() + p * plane,
+                                   input.begin() + (p + 1) * plane);
+      const auto expected = caffe_within_channel_lrn(
+          in, c.height, c.width, c.local_size, c.alpha, c.beta);
+      // d(sum(upstream * y))/dx by central differences of Caffe's layer.
+      auto objective = [&](const std::vector<double>& v) {
+        const auto out = caffe_within_channel_lrn(
+            v, c.height, c.width, c.local_size, c.alpha, c.beta);
+        double sum = 0;
+        for (int64_t i = 0; i < plane; ++i) {
+          sum += up[p * plane + i] * out[i];
+        }
+        return sum;
+      };
+      for (int64_t i = 0; i < plane; ++i) {
+        EXPECT_NEAR(
+            value[p * plane + i], expected[i], 1e-13 * std::abs(expected[i]))
+            << "plane " << p << " position " << i;
+        const double h = 1e-4;
+        auto above = in, below = in;
+        above[i] += h;
+        below[i] -= h;
+        const double numeric = (objective(above) - objective(below)) / (2 * h);
+        EXPECT_NEAR(
+            grad[p * plane + i], numeric, 1e-6 * (1 + std::abs(numeric)))
+            << "gradient, plane " << p << " position " << i;
+      }
+    }
   }
 }
 

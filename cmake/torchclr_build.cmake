@@ -1,0 +1,60 @@
+# Build helpers shared by the library, tests, examples and benchmarks.
+
+# One precompiled <torch/torch.h>, made once by the library and reused by
+# every target (a second one adds GoogleTest for the test binaries): each
+# precompiled header costs about as much as a whole translation unit, and
+# every target that skips it parses LibTorch's headers from scratch.
+# GCC takes a precompiled header only with the code model it was made with:
+# every user compiles with -fPIC like the library (CMake's
+# POSITION_INDEPENDENT_CODE would give executables -fPIE, and Debian's GCC
+# defaults to -fPIE; GCC then ignores the header and parses LibTorch's
+# headers again, warning with -Winvalid-pch).
+function(torchclr_use_torch_pch target)
+  target_compile_options(${target} PRIVATE -fPIC)
+  target_precompile_headers(${target} REUSE_FROM torchclr)
+endfunction()
+
+function(torchclr_use_test_pch target)
+  if(NOT TARGET torchclr_test_pch)
+    add_library(torchclr_test_pch OBJECT ${PROJECT_SOURCE_DIR}/cmake/empty.cpp)
+    target_compile_options(torchclr_test_pch PRIVATE -fPIC)
+    target_link_libraries(torchclr_test_pch PRIVATE torchclr GTest::gmock)
+    target_precompile_headers(torchclr_test_pch PRIVATE
+      <torch/torch.h> <gtest/gtest.h> <gmock/gmock.h>)
+  endif()
+  target_compile_options(${target} PRIVATE -fPIC)
+  target_precompile_headers(${target} REUSE_FROM torchclr_test_pch)
+endfunction()
+
+# Registers the GoogleTest binary `target` with CTest (label "unit"): one
+# CTest test per GoogleTest test by default, for per-test times and -R; with
+# TORCHCLR_TEST_SHARDS=N, N tests that each run a 1/N share of them in one
+# process (GTEST_TOTAL_SHARDS/GTEST_SHARD_INDEX): the same tests with N
+# LibTorch start-ups instead of hundreds (CI's sanitizer and LibTorch 2.x
+# stages). Extra arguments are test properties.
+set(TORCHCLR_TEST_SHARDS 0 CACHE STRING
+  "Run each GoogleTest binary as this many CTest tests (0: one per test)")
+function(torchclr_add_gtest target)
+  if(TORCHCLR_TEST_SHARDS GREATER 0)
+    math(EXPR last "${TORCHCLR_TEST_SHARDS} - 1")
+    foreach(shard RANGE ${last})
+      set(name ${target}.shard${shard}of${TORCHCLR_TEST_SHARDS})
+      add_test(NAME ${name} COMMAND ${target})
+      set_tests_properties(${name} PROPERTIES LABELS unit
+        ENVIRONMENT "GTEST_TOTAL_SHARDS=${TORCHCLR_TEST_SHARDS};GTEST_SHARD_INDEX=${shard}"
+        ${ARGN})
+    endforeach()
+  else()
+    gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST
+      PROPERTIES LABELS unit ${ARGN})
+  endif()
+endfunction()
+
+# Where tests/test_util.cpp finds tests/data/: a definition on that one file,
+# so the other test files compile to the same objects in any checkout (and
+# hit the compiler cache of another clone).
+function(torchclr_test_data_dir target)
+  set_property(SOURCE ${PROJECT_SOURCE_DIR}/tests/test_util.cpp
+    TARGET_DIRECTORY ${target} APPEND PROPERTY COMPILE_DEFINITIONS
+    TORCHCLR_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/tests/data")
+endfunction()
