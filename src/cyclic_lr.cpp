@@ -4,10 +4,17 @@
 #include <torchclr/detail/checks.h>
 #include <torchclr/detail/options_text.h>
 
+#include <atomic>
 #include <cmath>
 
 namespace torchclr {
 namespace {
+
+// Names each constructed schedule for the per-thread memo of `shape_at`.
+std::atomic<uint64_t> next_schedule_id{1};
+
+constexpr const char* kModeNames[] = {
+    "triangular", "triangular2", "exp_range", "exp_range_paper"};
 
 double shape(Waveform waveform, double t) {
   switch (waveform) {
@@ -51,6 +58,7 @@ double cyclic_scale(CyclicMode mode,
     case CyclicMode::kTriangular2:
       return 1 / std::pow(2., position.cycle - 1);
     case CyclicMode::kExpRange:
+    case CyclicMode::kExpRangePaper:
       return std::pow(gamma, static_cast<double>(step));
   }
   TORCH_INTERNAL_ASSERT(false, "unknown CyclicMode");
@@ -59,6 +67,13 @@ double cyclic_scale(CyclicMode mode,
 double cyclic_lr(double base_lr, double max_lr, double height, double scale) {
   const double base_height = (max_lr - base_lr) * height;
   return base_lr + base_height * scale;
+}
+
+double cyclic_lr_scaled_bounds(double base_lr,
+                               double max_lr,
+                               double height,
+                               double scale) {
+  return (base_lr + (max_lr - base_lr) * height) * scale;
 }
 
 double cyclic_momentum(double base_momentum,
@@ -70,7 +85,8 @@ double cyclic_momentum(double base_momentum,
 }
 
 CyclicLR::CyclicLR(torch::optim::Optimizer& optimizer, CyclicLROptions options)
-    : OptionsScheduler(optimizer, "CyclicLR", std::move(options)) {
+    : OptionsScheduler(optimizer, "CyclicLR", std::move(options)),
+      schedule_id_(next_schedule_id.fetch_add(1, std::memory_order_relaxed)) {
   const auto groups = num_groups();
   auto base_lrs = options_.base_lr().resolve(groups, name(), "base_lr");
   max_lrs_ = options_.max_lr().resolve(groups, name(), "max_lr");
@@ -93,7 +109,18 @@ CyclicLR::CyclicLR(torch::optim::Optimizer& optimizer, CyclicLROptions options)
     detail::check_positive_count(
         *options_.step_size_down(), name(), "step_size_down");
   }
-  detail::check_unit_interval(options_.gamma(), name(), "gamma");
+  if (options_.mode() == CyclicMode::kExpRangePaper) {
+    // Above 1 both bounds would grow past the ones given, without limit.
+    TORCH_CHECK(std::isfinite(options_.gamma()) && options_.gamma() > 0 &&
+                    options_.gamma() <= 1,
+                name(),
+                ": gamma must be in (0, 1] for mode exp_range_paper (both "
+                "bounds times gamma^iterations), got ",
+                options_.gamma());
+  } else {
+    // PyTorch takes any gamma; above 1 exp_range's amplitude grows.
+    detail::check_positive(options_.gamma(), name(), "gamma");
+  }
   if (options_.cycle_momentum()) {
     require_momentum();
     base_momentums_ =
@@ -105,16 +132,23 @@ CyclicLR::CyclicLR(torch::optim::Optimizer& optimizer, CyclicLROptions options)
   initial_step();
 }
 
-const CyclicLR::StepShape& CyclicLR::shape_at(int64_t step) const {
-  if (shape_.step != step) {
+// A per-thread memo, so that `lr_at` from another thread (a plot) neither
+// races with `step()` nor slows it: `step()` asks for every group's LR and
+// momentum at one step, and the shape is computed once for them all.
+CyclicLR::StepShape CyclicLR::shape_at(int64_t step) const {
+  thread_local StepShape memo;
+  if (memo.schedule_id != schedule_id_ || memo.step != step) {
     const auto position =
         cyclic_position(step,
                         static_cast<double>(options_.step_size_up()),
                         step_size_down_,
                         options_.waveform());
-    shape_ = {step, position, scale_at(position, step)};
+    // scale_at may call a user's scale_fn, which may ask this thread's memo
+    // for another schedule: assign only once it has returned.
+    const double scale = scale_at(position, step);
+    memo = {schedule_id_, step, position, scale};
   }
-  return shape_;
+  return memo;
 }
 
 double CyclicLR::scale_at(const CyclePosition& position, int64_t step) const {
@@ -136,22 +170,57 @@ double CyclicLR::scale_at(const CyclePosition& position, int64_t step) const {
 }
 
 double CyclicLR::lr_at(int64_t step, std::size_t group) const {
-  const auto& shape = shape_at(step);
-  return cyclic_lr(
-      base_lrs()[group], max_lrs_[group], shape.position.height, shape.scale);
+  const auto shape = shape_at(step);
+  const bool scales_bounds =
+      !options_.scale_fn() && options_.mode() == CyclicMode::kExpRangePaper;
+  const double lr = scales_bounds
+                        ? cyclic_lr_scaled_bounds(base_lrs()[group],
+                                                  max_lrs_[group],
+                                                  shape.position.height,
+                                                  shape.scale)
+                        : cyclic_lr(base_lrs()[group],
+                                    max_lrs_[group],
+                                    shape.position.height,
+                                    shape.scale);
+  // Only gamma > 1 gets here: every other scale is in [0, 1].
+  TORCH_CHECK(std::isfinite(lr),
+              name(),
+              ": mode exp_range with gamma ",
+              options_.gamma(),
+              " gives the non-finite LR ",
+              lr,
+              " at step ",
+              step,
+              " (gamma^",
+              step,
+              " = ",
+              shape.scale,
+              ")");
+  return lr;
 }
 
 std::optional<double> CyclicLR::momentum_at(int64_t step,
                                             std::size_t group) const {
-  const auto& shape = shape_at(step);
-  return cyclic_momentum(base_momentums_[group],
-                         max_momentums_[group],
-                         shape.position.height,
-                         shape.scale);
+  const auto shape = shape_at(step);
+  const double momentum = cyclic_momentum(base_momentums_[group],
+                                          max_momentums_[group],
+                                          shape.position.height,
+                                          shape.scale);
+  TORCH_CHECK(momentum >= 0,
+              name(),
+              ": mode exp_range with gamma ",
+              options_.gamma(),
+              " takes the momentum of param group ",
+              group,
+              " to ",
+              momentum,
+              " at step ",
+              step,
+              ", below 0; pass cycle_momentum(false) or a smaller gamma");
+  return momentum;
 }
 
 std::string CyclicLR::options_text() const {
-  constexpr const char* kModes[] = {"triangular", "triangular2", "exp_range"};
   constexpr const char* kWaveforms[] = {"triangle", "sine", "parabolic"};
   detail::OptionsText text;
   text.add("base_lr", base_lrs())
@@ -167,7 +236,7 @@ std::string CyclicLR::options_text() const {
              options_.scale_mode() == ScaleMode::kCycle ? "cycle"
                                                         : "iterations");
   } else {
-    text.add("mode", kModes[static_cast<int>(options_.mode())])
+    text.add("mode", kModeNames[static_cast<int>(options_.mode())])
         .add("gamma", options_.gamma());
   }
   text.add("cycle_momentum", options_.cycle_momentum());

@@ -95,15 +95,35 @@ TEST(CyclicLRTest, ExpRangeMatchesPyTorch) {
   compare("cyclic_exp_range", *optimizer, scheduler);
 }
 
-TEST(CyclicLRTest, PaperExpRangeOver42000StepsMatchesPyTorch) {
+// PyTorch's form with Table 1's settings; the paper's own form
+// (kExpRangePaper) has no PyTorch counterpart: cyclic_lr_test.cpp checks it.
+TEST(CyclicLRTest, ExpRangeWithTable1SettingsOver42000StepsMatchesPyTorch) {
   auto optimizer = make_sgd({0.1});
   CyclicLR scheduler(*optimizer,
                      CyclicLROptions(0.001, 0.006)
                          .step_size_up(2000)
                          .mode(CyclicMode::kExpRange)
                          .gamma(0.99994));
-  compare("cyclic_exp_range_paper", *optimizer, scheduler);
+  compare("cyclic_exp_range_table1_settings", *optimizer, scheduler);
 }
+
+// ---- exp_range with gamma > 1 (issues 16 and 20) ----
+TEST(CyclicLRTest, ExpRangeWithGammaAboveOneMatchesPyTorch) {
+  auto optimizer = make_sgd({0.1, 0.1});
+  CyclicLR scheduler(*optimizer,
+                     CyclicLROptions({0.001, 0.002}, {0.006, 0.004})
+                         .step_size_up(2000)
+                         .step_size_down(1500)
+                         .mode(CyclicMode::kExpRange)
+                         .gamma(1.0001)
+                         .base_momentum({0.8, 0.85})
+                         .max_momentum({0.9, 0.95}));
+  EXPECT_EQ(compare("cyclic_exp_range_gamma_above_one", *optimizer, scheduler),
+            542 * 4);
+  // The amplitude grew past max_lr, as in PyTorch.
+  EXPECT_GT(scheduler.lr_at(19250, 0), 0.006 * 4);
+}
+// ---- end of exp_range with gamma > 1 ----
 
 TEST(CyclicLRTest, WithoutMomentumCyclingLeavesMomentumAlone) {
   auto optimizer = make_sgd({0.1}, 0.5);

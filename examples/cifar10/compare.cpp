@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -41,10 +42,14 @@ const PaperRun* paper_run(const std::string& policy) {
   return nullptr;
 }
 
-// The paper's settings for `policy`, with every length scaled by `scale`.
-PolicyFlags paper_policy(const std::string& policy, double scale) {
+// The paper's settings for `policy`, with every length scaled by `scale`
+// (examples/cifar10/README.md quotes the paper for each).
+PolicyFlags paper_policy(const std::string& policy,
+                         double scale,
+                         const std::string& exp_range_form) {
   PolicyFlags f;
   f.policy = policy;
+  f.exp_range_form = exp_range_form;
   f.base_lr = 0.001;
   f.max_lr = 0.006;
   f.step_size_up = scaled(2000, scale);
@@ -82,6 +87,15 @@ PolicyFlags paper_policy(const std::string& policy, double scale) {
   return f;
 }
 
+// The table's and the plot's name of a row: exp_range says which form.
+std::string row_label(const std::string& policy, const std::string& form) {
+  if (policy != "exp_range") {
+    return policy;
+  }
+  return form == "paper" ? "exp_range (paper's form)"
+                         : "exp_range (PyTorch's form)";
+}
+
 int run_table1(const CompareFlags& flags) {
   const TrainConfig base = train_config(flags.common);
   const auto [train, test] = load_data(flags.common.data);
@@ -90,8 +104,9 @@ int run_table1(const CompareFlags& flags) {
   fs::create_directories(out);
   std::string table = fmt::format(
       "# {} at scale {} (batch {}, seed {}, {})\n\n"
-      "| policy | iterations | test accuracy | wall time (s) | paper "
-      "(CIFAR-10, full scale) |\n|---|---|---|---|---|\n",
+      "| policy | iterations | test accuracy | LR, last 10% of iterations | "
+      "wall time (s) | paper (CIFAR-10, full scale) |\n"
+      "|---|---|---|---|---|---|\n",
       flags.common.data.dataset,
       flags.scale,
       base.batch_size,
@@ -101,28 +116,46 @@ int run_table1(const CompareFlags& flags) {
   for (const auto& policy : flags.policies) {
     const PaperRun* run = paper_run(policy);
     auto config = base;
-    config.policy = paper_policy(policy, flags.scale);
+    config.policy = paper_policy(policy, flags.scale, flags.exp_range_form);
     config.iterations = scaled(run ? run->iterations : 25000, flags.scale);
     config.eval_every = curve_eval_every(flags, config.iterations);
     config.eval_images = flags.eval_images;
     config.out_dir = (fs::path(out) / policy).string();
-    config.label = policy;
+    const std::string label = row_label(policy, flags.exp_range_form);
+    config.label = label;
+    if (policy == "exp_range" && base.job.is_main()) {
+      fmt::print("exp_range: {} (--exp-range-form {} for {})\n",
+                 exp_range_form_text(flags.exp_range_form),
+                 flags.exp_range_form == "paper" ? "pytorch" : "paper",
+                 flags.exp_range_form == "paper" ? "PyTorch's" : "the paper's");
+    }
     const TrainResult result = train_network(config, train, test);
     const std::string paper =
         run ? fmt::format("{:.1f}% at {}", 100 * run->accuracy, run->iterations)
             : "-";
-    table += fmt::format("| {} | {} | {:.2f}% | {:.1f} | {} |\n",
-                         policy,
-                         config.iterations,
-                         100 * result.final_accuracy,
-                         result.seconds,
-                         paper);
-    curves.push_back({fs::path(config.out_dir) / "log.csv", policy});
+    table += fmt::format(
+        "| {} | {} | {:.2f}% | {} | {:.1f} | {} |\n",
+        label,
+        config.iterations,
+        100 * result.final_accuracy,
+        lr_range_text(final_lr_range(config.policy, config.iterations)),
+        result.seconds,
+        paper);
+    curves.push_back({fs::path(config.out_dir) / "log.csv", label});
   }
   if (!base.job.is_main()) {
     return 0;  // rank 0 tabulates and plots
   }
   table += "\n" + accuracy_note(flags);
+  table +=
+      "LR, last 10% of iterations: the lowest and highest LR of the weights "
+      "(biases train at twice it) over the run's last 10%: an annealed run "
+      "ends low.\n";
+  if (std::find(flags.policies.begin(), flags.policies.end(), "exp_range") !=
+      flags.policies.end()) {
+    table += fmt::format("exp_range: {}.\n",
+                         exp_range_form_text(flags.exp_range_form));
+  }
   write_comparison(out,
                    table,
                    curves,
@@ -158,6 +191,17 @@ void check_combination(const CompareFlags& flags) {
                "Table 1 uses the paper's bounds and runs no range test; the "
                "range-test flags are for --table 3 and --superconvergence");
       }
+    }
+  }
+  if (flags.was_given("--exp-range-form")) {
+    if (table3 || flags.superconvergence) {
+      refuse("--exp-range-form",
+             fmt::format("only Table 1 has an exp_range row; {} has none",
+                         table3 ? "--table 3" : "--superconvergence"));
+    }
+    if (std::find(flags.policies.begin(), flags.policies.end(), "exp_range") ==
+        flags.policies.end()) {
+      refuse("--exp-range-form", "--policies has no exp_range row");
     }
   }
   if (table3 && flags.was_given("--optimizer")) {
@@ -218,6 +262,14 @@ Command add_compare_command(CLI::App& app) {
       ->capture_default_str();
   compare->add_option("--policies", flags->policies)
       ->check(CLI::IsMember(policy_names()))
+      ->capture_default_str();
+  compare
+      ->add_option("--exp-range-form",
+                   flags->exp_range_form,
+                   "Table 1's exp_range: paper (both bounds x gamma^it, the "
+                   "paper's section 3.1) or pytorch (amplitude x gamma^it, "
+                   "PyTorch's CyclicLR)")
+      ->check(CLI::IsMember(exp_range_form_names()))
       ->capture_default_str();
   compare
       ->add_option("--table",

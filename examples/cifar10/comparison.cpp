@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace torchclr::examples {
 
@@ -28,6 +29,38 @@ int64_t curve_eval_every(const CompareFlags& flags, int64_t iterations) {
   }
   return std::max(scaled(1000, flags.scale),
                   (iterations + kMaxCurvePoints - 1) / kMaxCurvePoints);
+}
+
+LrRange final_lr_range(const PolicyFlags& policy, int64_t iterations) {
+  TORCH_CHECK(iterations > 0, "final_lr_range: iterations must be > 0");
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(
+      std::vector<torch::Tensor>{torch::zeros({1}, torch::requires_grad())});
+  torch::optim::SGD optimizer(
+      std::move(groups), torch::optim::SGDOptions(policy.lr).momentum(0.9));
+  auto scheduler = make_scheduler(policy, optimizer, iterations);
+  const int64_t tail = std::max<int64_t>(1, std::llround(iterations * 0.1));
+  LrRange range{std::numeric_limits<double>::infinity(),
+                -std::numeric_limits<double>::infinity()};
+  // Iteration i trains with the LR set by i calls of step().
+  for (int64_t i = 0; i < iterations; ++i) {
+    if (i > 0) {
+      scheduler->step();
+    }
+    if (i >= iterations - tail) {
+      const double lr = optimizer.param_groups()[0].options().get_lr();
+      range.min = std::min(range.min, lr);
+      range.max = std::max(range.max, lr);
+    }
+  }
+  return range;
+}
+
+std::string lr_range_text(const LrRange& range) {
+  if (range.min == range.max) {
+    return fmt::format("{:.2e}", range.min);
+  }
+  return fmt::format("{:.2e} to {:.2e}", range.min, range.max);
 }
 
 std::string accuracy_note(const CompareFlags& flags) {

@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "find_lr.h"
+#include "policy_cli.h"
 
 namespace torchclr::examples {
 
@@ -22,6 +23,9 @@ struct CompareFlags {
   std::vector<std::string> policies = {
       "fixed", "triangular2", "decay", "exp", "exp_range"};
   int table = 1;  ///< the paper's Table 1 or 3
+  /// Table 1's exp_range row: "paper" (both bounds x gamma^it, the paper's
+  /// definition) or "pytorch" (PyTorch's CyclicLR, amplitude x gamma^it).
+  std::string exp_range_form = "paper";
   bool superconvergence = false;
   /// The range test of Table 3 and super-convergence; each experiment sets
   /// its own defaults for the flags the command line left out.
@@ -38,6 +42,21 @@ int64_t scaled(int64_t iterations, double scale);
 /// --eval-every, or the paper's 1,000 x scale, but at most 25 points in a
 /// run of `iterations`.
 int64_t curve_eval_every(const CompareFlags& flags, int64_t iterations);
+
+/// The lowest and highest LR a run sets over an interval (of the param
+/// group at LR multiplier 1: cifar10_full's weights, its biases at twice it).
+struct LrRange {
+  double min = 0;
+  double max = 0;
+};
+
+/// The LRs `policy` sets for the last 10% (at least one) of a run of
+/// `iterations`, read off the schedule itself (the same flags, on a
+/// one-parameter optimizer), so a resumed run gives the same answer.
+LrRange final_lr_range(const PolicyFlags& policy, int64_t iterations);
+
+/// "1.00e-04 to 6.00e-03" (a single value when both ends are equal).
+std::string lr_range_text(const LrRange& range);
 
 /// One curve of the accuracy plot: a run's log.csv, its legend and its
 /// gnuplot line style.

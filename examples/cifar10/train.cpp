@@ -29,12 +29,24 @@ int run_train(const TrainFlags& flags) {
   config.out_dir = flags.common.out;
   config.checkpoint = flags.checkpoint;
   config.resume = flags.resume;
+  const bool exp_range = config.policy.policy == "exp_range";
+  // Which exp_range it is, in the log and the last line.
+  const std::string policy =
+      exp_range
+          ? fmt::format("exp_range ({} form)",
+                        config.policy.exp_range_form == "paper" ? "paper's"
+                                                                : "PyTorch's")
+          : config.policy.policy;
+  if (exp_range && config.job.is_main()) {
+    fmt::print("exp_range: {}\n",
+               exp_range_form_text(config.policy.exp_range_form));
+  }
   const auto [train, test] = load_data(flags.common.data);
   const TrainResult result = train_network(config, train, test);
   if (!config.job.is_main()) {
     // Equal digests on every rank show that the ranks trained as one.
     fmt::print("{}: {} iterations, rank {} of {}, weights digest {}\n",
-               config.policy.policy,
+               policy,
                config.iterations,
                config.job.rank(),
                config.job.size(),
@@ -44,7 +56,7 @@ int run_train(const TrainFlags& flags) {
   fmt::print(
       "{}: {} iterations, test accuracy {:.4f}, {:.1f} s of training "
       "(data pipeline {:.1f}%), weights digest {}\n",
-      config.policy.policy,
+      policy,
       config.iterations,
       result.final_accuracy,
       result.seconds,
@@ -59,6 +71,10 @@ Command add_train_command(CLI::App& app) {
   auto flags = std::make_shared<TrainFlags>();
   auto* train = app.add_subcommand("train", "Train with one policy");
   add_common_flags(*train, flags->common);
+  // This program runs the paper's experiments: its exp_range is the
+  // paper's, as in `compare`'s Table 1 row (--exp-range-form pytorch: the
+  // library's CyclicMode::kExpRange).
+  flags->policy.exp_range_form = "paper";
   add_policy_flags(*train, flags->policy);
   train->add_option("--iterations", flags->iterations)
       ->check(positive_number())

@@ -23,6 +23,10 @@ class KeyValues {
     return *this;
   }
   template <typename T>
+  KeyValues& add_if(bool condition, const char* key, const T& value) {
+    return condition ? add(key, value) : *this;
+  }
+  template <typename T>
   KeyValues& add_unless_default(const char* key,
                                 const T& value,
                                 const T& default_value) {
@@ -160,6 +164,10 @@ std::string describe(const PolicyFlags& f) {
       .add_unless_default("warmup_start_factor",
                           f.warmup_start_factor,
                           defaults.warmup_start_factor)
+      // PyTorch's form is what exp_range meant before the flag existed.
+      .add_if(f.policy == "exp_range" && f.exp_range_form != "pytorch",
+              "exp_range_form",
+              f.exp_range_form)
       .add_stages(f.stages, f.stage_milestones)
       .str();
 }
@@ -180,6 +188,20 @@ const std::vector<std::string>& policy_names() {
   return names;
 }
 
+const std::vector<std::string>& exp_range_form_names() {
+  static const std::vector<std::string> names = {"paper", "pytorch"};
+  return names;
+}
+
+std::string exp_range_form_text(const std::string& form) {
+  if (form == "paper") {
+    return "the paper's form (section 3.1), both bounds x gamma^it: lr = "
+           "(base_lr + (max_lr - base_lr) * tri(it)) * gamma^it";
+  }
+  return "PyTorch's form, amplitude x gamma^it: lr = base_lr + (max_lr - "
+         "base_lr) * tri(it) * gamma^it";
+}
+
 void add_policy_flags(CLI::App& app, PolicyFlags& f) {
   app.add_option("--policy", f.policy, "Learning-rate policy")
       ->check(CLI::IsMember(policy_names()))
@@ -198,6 +220,13 @@ void add_policy_flags(CLI::App& app, PolicyFlags& f) {
   app.add_option("--gamma", f.gamma, "exp / exp_range decay per step")
       ->capture_default_str()
       ->check(finite_number());
+  app.add_option("--exp-range-form",
+                 f.exp_range_form,
+                 "exp_range: paper (both bounds x gamma^it, Smith's section "
+                 "3.1; gamma in (0, 1]) or pytorch (amplitude x gamma^it, "
+                 "PyTorch's CyclicLR)")
+      ->check(CLI::IsMember(exp_range_form_names()))
+      ->capture_default_str();
   app.add_option("--waveform", f.waveform, "triangle, sine or parabolic")
       ->capture_default_str();
   app.add_flag("--cycle-momentum",
@@ -308,16 +337,24 @@ std::unique_ptr<Scheduler> make_policy(const PolicyFlags& f,
         std::to_string(optimizer.param_groups().size()) + " param groups");
   }
   if (p == "triangular" || p == "triangular2" || p == "exp_range") {
-    const auto mode =
+    auto mode =
         parse_choice<CyclicMode>("--policy",
                                  p,
                                  {{"triangular", CyclicMode::kTriangular},
                                   {"triangular2", CyclicMode::kTriangular2},
                                   {"exp_range", CyclicMode::kExpRange}});
+    if (mode == CyclicMode::kExpRange) {
+      mode = parse_choice<CyclicMode>("--exp-range-form",
+                                      f.exp_range_form,
+                                      {{"pytorch", CyclicMode::kExpRange},
+                                       {"paper", CyclicMode::kExpRangePaper}});
+    }
+    const bool decays =
+        mode == CyclicMode::kExpRange || mode == CyclicMode::kExpRangePaper;
     CyclicLROptions options(scaled(f.base_lr, mult), scaled(f.max_lr, mult));
     options.step_size_up(f.step_size_up)
         .mode(mode)
-        .gamma(mode == CyclicMode::kExpRange ? f.gamma : 1.0)
+        .gamma(decays ? f.gamma : 1.0)
         .waveform(parse_choice<Waveform>("--waveform",
                                          f.waveform,
                                          {{"triangle", Waveform::kTriangle},

@@ -21,6 +21,11 @@ struct PolicyFlags {
   int64_t step_size_up = 2000;
   int64_t step_size_down = 0;  // 0: same as step_size_up
   double gamma = 0.99994;      // exp and exp_range, per step
+  /// exp_range: "pytorch" (PyTorch's CyclicLR: the amplitude times gamma^k,
+  /// CyclicMode::kExpRange) or "paper" (Smith's section 3.1: both bounds
+  /// times gamma^k, CyclicMode::kExpRangePaper). Programs pick their default
+  /// before add_policy_flags.
+  std::string exp_range_form = "pytorch";
   std::string waveform = "triangle";
   bool cycle_momentum = false;     // CLR policies: off unless asked (Caffe's)
   bool no_cycle_momentum = false;  // one_cycle: on unless turned off
@@ -59,6 +64,13 @@ struct PolicyFlags {
 
 /// Names accepted by --policy.
 const std::vector<std::string>& policy_names();
+
+/// Names accepted by --exp-range-form: "paper" and "pytorch".
+const std::vector<std::string>& exp_range_form_names();
+
+/// One line naming the exp_range form of `form` and its formula, for tables
+/// and logs: "the paper's form, both bounds x gamma^it: ...".
+std::string exp_range_form_text(const std::string& form);
 
 /// Registers --policy and every option of every policy on `app`.
 void add_policy_flags(CLI::App& app, PolicyFlags& flags);

@@ -11,11 +11,19 @@
 
 namespace torchclr {
 
-/// The paper's amplitude policies (PyTorch's `mode`).
+/// The paper's amplitude policies (PyTorch's `mode`), and the paper's own
+/// reading of exp_range beside PyTorch's.
 enum class CyclicMode {
   kTriangular,   ///< constant amplitude
   kTriangular2,  ///< amplitude halved every cycle: 1 / 2^(cycle - 1)
-  kExpRange,     ///< amplitude gamma^iterations
+  /// PyTorch's (and Keras's) exp_range: the amplitude times gamma^k, the
+  /// lower bound fixed: lr = base_lr + (max_lr - base_lr) * height * gamma^k.
+  kExpRange,
+  /// The paper's exp_range (Smith 2017, section 3.1: "each boundary value
+  /// declines by an exponential factor of gamma^iteration"): both bounds
+  /// times gamma^k, lr = (base_lr + (max_lr - base_lr) * height) * gamma^k.
+  /// Momentum as in kExpRange. gamma must be in (0, 1].
+  kExpRangePaper,
 };
 
 /// What a custom `scale_fn` is evaluated at (PyTorch's `scale_mode`).
@@ -42,7 +50,8 @@ struct CyclicLROptions {
   /// Steps in the falling half; defaults to `step_size_up`.
   TORCH_ARG(std::optional<int64_t>, step_size_down) = std::nullopt;
   TORCH_ARG(CyclicMode, mode) = CyclicMode::kTriangular;
-  /// Per-iteration decay of `kExpRange`, in (0, 1].
+  /// Per-iteration factor of `kExpRange` (finite, > 0; above 1 the
+  /// amplitude grows, as PyTorch allows) and of `kExpRangePaper` (in (0, 1]).
   TORCH_ARG(double, gamma) = 1.0;
   /// Custom amplitude scale, overriding `mode`; must return a value in [0, 1].
   TORCH_ARG(std::function<double(double)>, scale_fn) = nullptr;
@@ -71,8 +80,8 @@ CyclePosition cyclic_position(int64_t step,
                               double step_size_down,
                               Waveform waveform);
 
-/// The amplitude scale of `mode` at `position`/`step` (1, 1/2^(cycle-1) or
-/// gamma^step).
+/// The scale of `mode` at `position`/`step` (1, 1/2^(cycle-1) or gamma^step):
+/// of the amplitude, or of both bounds for `kExpRangePaper`.
 double cyclic_scale(CyclicMode mode,
                     double gamma,
                     const CyclePosition& position,
@@ -80,6 +89,13 @@ double cyclic_scale(CyclicMode mode,
 
 /// lr = base_lr + (max_lr - base_lr) * height * scale.
 double cyclic_lr(double base_lr, double max_lr, double height, double scale);
+
+/// lr = (base_lr + (max_lr - base_lr) * height) * scale: both bounds scaled
+/// (`kExpRangePaper`). Equal to `cyclic_lr` when base_lr is 0.
+double cyclic_lr_scaled_bounds(double base_lr,
+                               double max_lr,
+                               double height,
+                               double scale);
 
 /// momentum = max_momentum - (max_momentum - base_momentum) * height * scale.
 double cyclic_momentum(double base_momentum,
@@ -91,6 +107,16 @@ double cyclic_momentum(double base_momentum,
 /// `torch.optim.lr_scheduler.CyclicLR`: call `step()` after every batch.
 /// Momentum is cycled inversely; for Adam/AdamW, beta1 is cycled (ours: PyTorch
 /// 1.13 refuses Adam).
+///
+/// Threads: `lr_at` and `momentum_at` read only what the constructor set, so
+/// other threads (a plot, a monitor) may call them at any time, also while
+/// one thread calls `step()`; a custom `scale_fn` must then be safe to call
+/// from those threads too (a pure function is). `step()`, `load()`, the
+/// `get_last_*()` values and the optimizer belong to one thread at a time.
+///
+/// With `kExpRange` and gamma > 1 the amplitude grows without bound: `step()`
+/// throws, leaving the optimizer and the step count as they were, at the
+/// first step whose LR is not finite or whose momentum falls below 0.
 class CyclicLR final : public OptionsScheduler<CyclicLROptions> {
  public:
   /// The optimizer must outlive the scheduler.
@@ -103,18 +129,21 @@ class CyclicLR final : public OptionsScheduler<CyclicLROptions> {
                                     std::size_t group) const override;
 
  private:
-  // Where `step` falls and its amplitude scale, the same for every group:
-  // computed once per step and kept for the other groups and momentum.
+  // Where `step` falls and its scale, the same for every group: computed once
+  // per step and thread and kept, per thread, for the other groups and
+  // momentum (a memo of this schedule, named by `schedule_id_`).
   struct StepShape {
+    uint64_t schedule_id = 0;
     int64_t step = -1;
     CyclePosition position{};
     double scale = 0;
   };
-  const StepShape& shape_at(int64_t step) const;
+  StepShape shape_at(int64_t step) const;
   double scale_at(const CyclePosition& position, int64_t step) const;
 
-  mutable StepShape shape_;
-
+  // Unique per constructed schedule (copies share it: same options, same
+  // shapes), so a thread's memo never serves another schedule.
+  uint64_t schedule_id_;
   std::vector<double> max_lrs_;
   std::vector<double> base_momentums_;
   std::vector<double> max_momentums_;

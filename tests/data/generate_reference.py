@@ -83,7 +83,9 @@ def main():
     record("cyclic_exp_range", optimizer("sgd", [0.1]),
            lambda o: S.CyclicLR(o, 0.001, 0.006, step_size_up=10,
                                 mode="exp_range", gamma=0.99), 150)
-    record("cyclic_exp_range_paper", optimizer("sgd", [0.1]),
+    # PyTorch's exp_range with Table 1's settings (the paper's own form,
+    # both bounds decaying, is CyclicMode::kExpRangePaper, not in PyTorch).
+    record("cyclic_exp_range_table1_settings", optimizer("sgd", [0.1]),
            lambda o: S.CyclicLR(o, 0.001, 0.006, step_size_up=2000,
                                 mode="exp_range", gamma=0.99994), 42000, 83)
     record("cyclic_no_momentum", optimizer("sgd", [0.1], momentum=0.5),
@@ -266,6 +268,24 @@ def reduce_lr_on_plateau_cases():
                    [1.0 - 1e-5 * k for k in range(30)] + [0.5] * 25)
 
 
+# ---- exp_range with gamma > 1 (issues 16 and 20) ---------------------------
+def exp_range_gamma_above_one_cases():
+    """PyTorch's exp_range with gamma > 1: the amplitude grows (to 1.0001^20000
+    = e^2 = 7.39 times), the LR passes max_lr and momentum falls below
+    base_momentum; repeated in tests/reference_test.cpp. Only these, from the
+    repository root: /usr/bin/python3 -c 'import sys;
+    sys.path.insert(0, "tests/data"); import generate_reference as g;
+    g.exp_range_gamma_above_one_cases()'"""
+    record("cyclic_exp_range_gamma_above_one", optimizer("sgd", [0.1, 0.1]),
+           lambda o: S.CyclicLR(o, [0.001, 0.002], [0.006, 0.004],
+                                step_size_up=2000, step_size_down=1500,
+                                mode="exp_range", gamma=1.0001,
+                                base_momentum=[0.8, 0.85],
+                                max_momentum=[0.9, 0.95]), 20000, 37)
+# ---- end of exp_range with gamma > 1 ---------------------------------------
+
+
 if __name__ == "__main__":
     main()
     reduce_lr_on_plateau_cases()
+    exp_range_gamma_above_one_cases()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `cifar10_clr compare --table 3` and `compare --superconvergence` end to end
-# on generated CIFAR-10 files at a tiny scale: each writes its table (a row per
-# optimizer and policy) and its plot, training lowers the loss, and flags that
-# do not belong to the experiment are refused before any training.
+# `cifar10_clr compare` (Table 1's fixed and exp_range, both exp_range forms),
+# `--table 3` and `--superconvergence` end to end on generated CIFAR-10 files
+# at a tiny scale: each writes its table (a row per optimizer and policy) and
+# its plot, training lowers the loss, and flags that do not belong to the
+# experiment are refused before any training.
 #   cifar10_compare_test.sh path/to/cifar10_clr
 set -euo pipefail
 bin=$1
@@ -31,6 +32,61 @@ plotted() {
     [ -s "$1" ] || fail "no plot $1"
   fi
 }
+
+# Table 1 at 1/2000: fixed for 35 iterations (LR /10 at 30 and 33) and
+# exp_range for 21 (step size 1, gamma 0.99994^2000 per step), in the
+# paper's form by default and in PyTorch's with --exp-range-form pytorch.
+# Each row names its exp_range form and gives the LR range of its last 10%
+# of iterations (fixed: 31-34, exp_range: 19-20), checked against the
+# paper's formulas written out here.
+"$bin" compare --policies fixed exp_range "${common[@]}" --scale 0.0005 \
+  --out "$work/table1" > "$work/table1.out" ||
+  fail "Table 1 did not finish: $(tail -n 5 "$work/table1.out")"
+"$bin" compare --policies exp_range --exp-range-form pytorch "${common[@]}" \
+  --scale 0.0005 --out "$work/table1_pytorch" > "$work/table1_pytorch.out" ||
+  fail "Table 1 (PyTorch's exp_range) did not finish"
+results="$work/table1/results.md"
+plotted "$work/table1/accuracy.png"
+grep -q "^| policy | iterations | test accuracy | LR, last 10% of iterations |" "$results" ||
+  fail "no LR-range column in $(cat "$results")"
+grep -qF "exp_range: the paper's form (section 3.1), both bounds x gamma^it" "$results" ||
+  fail "results.md does not name the exp_range form: $(cat "$results")"
+grep -qF "exp_range: the paper's form (section 3.1)" "$work/table1.out" ||
+  fail "the log does not name the exp_range form: $(cat "$work/table1.out")"
+grep -qF "exp_range: PyTorch's form, amplitude x gamma^it" "$work/table1_pytorch/results.md" ||
+  fail "results.md does not name PyTorch's form"
+python3 - "$results" "$work/table1_pytorch/results.md" <<'EOF' ||
+import math, re, sys
+gamma = 0.99994 ** 2000  # per step at scale 1/2000
+def paper(it):  # section 3.1: both bounds x gamma^it; step size 1
+    height = 1.0 if it % 2 else 0.0
+    return (0.001 + 0.005 * height) * gamma ** it
+def pytorch(it):
+    height = 1.0 if it % 2 else 0.0
+    return 0.001 + 0.005 * height * gamma ** it
+fixed = [0.001 * 0.1 ** ((it >= 30) + (it >= 33)) for it in (31, 32, 33, 34)]
+want = {
+    "fixed": (min(fixed), max(fixed), 35),
+    "exp_range (paper's form)": (paper(20), paper(19), 21),
+    "exp_range (PyTorch's form)": (pytorch(20), pytorch(19), 21),
+}
+rows = {}
+for path in sys.argv[1:]:
+    for line in open(path):
+        m = re.match(r"\| ([^|]+) \| (\d+) \| [0-9.]+% \| ([0-9.e+-]+) to ([0-9.e+-]+) \|", line)
+        if m:
+            rows[m.group(1)] = (float(m.group(3)), float(m.group(4)), int(m.group(2)))
+ok = True
+for name, (low, high, iterations) in want.items():
+    got = rows.get(name)
+    close = got and all(math.isclose(a, b, rel_tol=6e-3) for a, b in zip(got[:2], (low, high)))
+    if not close or got[2] != iterations:
+        print(f"{name}: want {low:.3g} to {high:.3g} over {iterations}, got {got}")
+        ok = False
+sys.exit(0 if ok else 1)
+EOF
+  fail "Table 1's LR ranges are not the paper's formulas: $(cat "$results")"
+loss_falls "$work/table1/exp_range/log.csv"
 
 # Table 3 at 1/2000 of the paper's lengths: 35 and 13 iterations per run.
 "$bin" compare --table 3 "${common[@]}" --batch-size 25 --scale 0.0005 \
@@ -109,4 +165,8 @@ refuses "--dataset: --superconvergence trains ResNet-56, which takes 3x32x32 col
 refuses "--model: --superconvergence is the paper's ResNet-56 run; cifar10_full is not it" \
   --superconvergence --model cifar10_full
 refuses "--superconvergence: it is its own experiment" --superconvergence --table 3
+refuses "--exp-range-form: only Table 1 has an exp_range row; --table 3 has none" \
+  --table 3 --exp-range-form pytorch
+refuses "--exp-range-form: --policies has no exp_range row" \
+  --policies fixed --exp-range-form paper
 echo "cifar10_compare_test: passed"

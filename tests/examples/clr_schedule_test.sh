@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # clr_schedule prints the issue-9 policies' first values (StepLR, ConstantLR,
 # PolynomialLR, CosineAnnealingLR, SGDR's cycle_decay/cycle_limit, a warm-up
-# before any policy) and refuses bad values of their flags, naming the flag.
+# before any policy) and both exp_range forms, and refuses bad values of their
+# flags, naming the flag.
 #   clr_schedule_test.sh path/to/clr_schedule
 set -euo pipefail
 bin=$1
@@ -40,6 +41,20 @@ expect "0.002 0.001 0 0.001 0.002" \
 expect "0.004 0.002 0.002 0.001 0 0" \
   --policy cosine_restarts --lr 0.004 --T-0 2 --cycle-decay 0.5 \
   --cycle-limit 2 --steps 5
+# exp_range's two forms, step size 2, gamma 0.5, by hand: heights 0, 1/2, 1,
+# 1/2, 0 and scales 1, 1/2, 1/4, 1/8, 1/16. PyTorch's (the default here)
+# scales the amplitude: 0.001 + 0.004 * height * scale; the paper's both
+# bounds: (0.001 + 0.004 * height) * scale.
+expect "0.001 0.002 0.002 0.00125 0.001" \
+  --policy exp_range --base-lr 0.001 --max-lr 0.005 --step-size-up 2 \
+  --gamma 0.5 --steps 4
+expect "0.001 0.0015 0.00125 0.000375 0.0000625" \
+  --policy exp_range --base-lr 0.001 --max-lr 0.005 --step-size-up 2 \
+  --gamma 0.5 --exp-range-form paper --steps 4
+# PyTorch's form takes gamma > 1 (scales 1, 2, 4): past max_lr.
+expect "0.001 0.005 0.017" \
+  --policy exp_range --base-lr 0.001 --max-lr 0.005 --step-size-up 2 \
+  --gamma 2 --steps 2
 # A warm-up from 0.1 x over 2 steps, then StepLR from its own step 0.
 expect "0.0001 0.00055 0.001 0.001 0.0005" \
   --policy step --step-size 2 --step-gamma 0.5 --warmup-steps 2 --steps 4
@@ -60,6 +75,10 @@ refuses "--constant-factor: must be in [0, 1], got 2" \
 refuses "--T-max: must be > 0, got '0'" --policy cosine --T-max 0
 refuses "--cycle-decay: must be in (0, 1], got 0" \
   --policy cosine_restarts --cycle-decay 0
+refuses "CyclicLR: gamma must be in (0, 1] for mode exp_range_paper (both bounds times gamma^iterations), got 1.5" \
+  --policy exp_range --exp-range-form paper --gamma 1.5
+refuses "--exp-range-form: keras not in {paper,pytorch}" \
+  --policy exp_range --exp-range-form keras
 refuses "--warmup-steps: must be >= 0, got '-1'" --warmup-steps -1
 refuses "--warmup-start-factor: must be in (0, 1], got 0" \
   --warmup-steps 2 --warmup-start-factor 0
