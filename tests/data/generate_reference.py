@@ -266,6 +266,33 @@ def reduce_lr_on_plateau_cases():
                    [1.0 - 1e-5 * k for k in range(30)] + [0.5] * 25)
 
 
+def gamma_above_one_cases():
+    """StepLR, MultiStepLR and ExponentialLR with gamma > 1 (LR growth),
+    which PyTorch accepts; repeated by name in tests/reference_test.cpp.
+    Only these, from the repository root:
+    /usr/bin/python3 -c 'import sys; sys.path.insert(0, "tests/data");
+    import generate_reference as g; g.gamma_above_one_cases()'"""
+    record("exponential_gamma_1_01", optimizer("sgd", [0.001, 0.01]),
+           lambda o: S.ExponentialLR(o, gamma=1.01), 300)
+    record("exponential_gamma_1_5", optimizer("sgd", [1e-6]),
+           lambda o: S.ExponentialLR(o, gamma=1.5), 40)
+    record("step_lr_gamma_1_01", optimizer("sgd", [0.1, 0.2]),
+           lambda o: S.StepLR(o, step_size=3, gamma=1.01), 100)
+    record("step_lr_gamma_2", optimizer("sgd", [1e-4]),
+           lambda o: S.StepLR(o, step_size=5, gamma=2.0), 60)
+    record("multi_step_gamma_1_01", optimizer("sgd", [0.1, 0.2]),
+           lambda o: S.MultiStepLR(o, milestones=[3, 9, 9, 20], gamma=1.01),
+           30)
+    record("multi_step_gamma_3", optimizer("sgd", [0.001]),
+           lambda o: S.MultiStepLR(o, milestones=[2, 5, 5, 11], gamma=3.0),
+           20)
+    record("chained_exponential_1_01_step", optimizer("sgd", [0.01, 0.02]),
+           lambda o: S.ChainedScheduler([S.ExponentialLR(o, gamma=1.01),
+                                         S.StepLR(o, step_size=4,
+                                                  gamma=0.5)]), 40)
+
+
 if __name__ == "__main__":
     main()
     reduce_lr_on_plateau_cases()
+    gamma_above_one_cases()
