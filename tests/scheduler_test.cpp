@@ -188,6 +188,29 @@ INSTANTIATE_TEST_SUITE_P(EveryPolicy,
                          ::testing::ValuesIn(all_policies()),
                          [](const auto& info) { return info.param.first; });
 
+// Every policy but ReduceLROnPlateau sets the LR from its closed form: an LR
+// changed by hand is overwritten at the next step(), which then gives what a
+// run without the change gives. (PyTorch's chainable schedulers would scale
+// the changed LR instead; the README says which do what.)
+TEST(SchedulerTest, LRChangedByHandIsOverwrittenAtTheNextStep) {
+  for (const auto& [name, make] : all_policies()) {
+    auto changed = make_sgd({0.1, 0.2});
+    auto untouched = make_sgd({0.1, 0.2});
+    auto scheduler = make(*changed);
+    auto reference = make(*untouched);
+    for (int k = 1; k <= 12; ++k) {
+      if (k == 5) {
+        changed->param_groups()[0].options().set_lr(0.7);
+        changed->param_groups()[1].options().set_lr(1e-5);
+      }
+      scheduler->step();
+      reference->step();
+      EXPECT_EQ(values_of(*changed), values_of(*untouched))
+          << name << " step " << k;
+    }
+  }
+}
+
 TEST(SchedulerTest, LoadRefusesAnotherPolicyOrGroupCount) {
   TempDir dir;
   const std::string path = dir.file("torchclr_mismatch.pt");
