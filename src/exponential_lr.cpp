@@ -19,7 +19,9 @@ ExponentialLR::ExponentialLR(torch::optim::Optimizer& optimizer,
                              ExponentialLROptions options)
     : ClosedFormScheduler(
           optimizer, "ExponentialLR", std::move(options), true) {
-  detail::check_unit_interval(options_.gamma(), name(), "gamma");
+  // Any finite gamma > 0, as PyTorch: above 1 the LR grows (warm-ups, range
+  // tests), without bound, as PyTorch's does.
+  detail::check_positive(options_.gamma(), name(), "gamma");
   initial_step();
 }
 

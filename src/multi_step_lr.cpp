@@ -31,7 +31,9 @@ MultiStepLR::MultiStepLR(torch::optim::Optimizer& optimizer,
                 ": every milestone must be > 0, got ",
                 milestone);
   }
-  detail::check_unit_interval(options_.gamma(), name(), "gamma");
+  // Any finite gamma > 0, as PyTorch: above 1 the LR grows (warm-ups, range
+  // tests), without bound, as PyTorch's does.
+  detail::check_positive(options_.gamma(), name(), "gamma");
   detail::check_positive(base_lrs(), name(), "the optimizer's lr");
   sorted_milestones_ = options_.milestones();
   std::sort(sorted_milestones_.begin(), sorted_milestones_.end());

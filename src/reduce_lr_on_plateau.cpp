@@ -92,6 +92,7 @@ void ReduceLROnPlateau::update(double metric) {
               ": the metric must be finite, got ",
               metric,
               "; the LRs are unchanged");
+  check_param_groups();
   if (plateau_is_better(options_.mode(),
                         options_.threshold_mode(),
                         options_.threshold(),
@@ -107,12 +108,15 @@ void ReduceLROnPlateau::update(double metric) {
     num_bad_epochs_ = 0;
   }
   if (num_bad_epochs_ > options_.patience()) {
-    if (reduced_lrs_.empty()) {
-      reduced_lrs_ = base_lrs();
-    }
-    for (std::size_t i = 0; i < reduced_lrs_.size(); ++i) {
-      reduced_lrs_[i] = plateau_reduced_lr(
-          reduced_lrs_[i], options_.factor(), min_lrs_[i], options_.eps());
+    // PyTorch's _reduce_lr: from the LR the group holds now, which the user
+    // may have changed since the last step.
+    auto& groups = optimizer().param_groups();
+    for (std::size_t i = 0; i < num_groups(); ++i) {
+      auto& group_options = groups[i].options();
+      group_options.set_lr(plateau_reduced_lr(group_options.get_lr(),
+                                              options_.factor(),
+                                              min_lrs_[i],
+                                              options_.eps()));
     }
     cooldown_counter_ = options_.cooldown();
     num_bad_epochs_ = 0;
@@ -125,7 +129,7 @@ void ReduceLROnPlateau::step(double metric) {
 }
 
 double ReduceLROnPlateau::lr_at(int64_t /*step*/, std::size_t group) const {
-  return reduced_lrs_.empty() ? base_lrs()[group] : reduced_lrs_[group];
+  return optimizer().param_groups()[group].options().get_lr();
 }
 
 PlateauState ReduceLROnPlateau::plateau_state() const {
@@ -133,7 +137,9 @@ PlateauState ReduceLROnPlateau::plateau_state() const {
   state.best = best_;
   state.num_bad_epochs = num_bad_epochs_;
   state.cooldown_counter = cooldown_counter_;
-  state.lrs = reduced_lrs_.empty() ? base_lrs() : reduced_lrs_;
+  for (std::size_t i = 0; i < num_groups(); ++i) {
+    state.lrs.push_back(optimizer().param_groups()[i].options().get_lr());
+  }
   return state;
 }
 
@@ -162,8 +168,7 @@ void ReduceLROnPlateau::save(torch::serialize::OutputArchive& archive) const {
 }
 
 PlateauState ReduceLROnPlateau::read_plateau_state(
-    torch::serialize::InputArchive& archive,
-    const std::vector<double>& base_lrs) const {
+    torch::serialize::InputArchive& archive) const {
   c10::IValue value;
   // Reads `key`, which must hold an integer in [0, max].
   auto read_count = [&](const char* key, int64_t max) {
@@ -205,42 +210,44 @@ PlateauState ReduceLROnPlateau::read_plateau_state(
               ": the archive has no 'plateau_lrs'");
   lrs = lrs.to(torch::kFloat64).contiguous();
   TORCH_CHECK(
-      lrs.dim() == 1 && lrs.numel() == static_cast<int64_t>(base_lrs.size()),
+      lrs.dim() == 1 && lrs.numel() == static_cast<int64_t>(num_groups()),
       name(),
       ": the archive's plateau_lrs has ",
       lrs.numel(),
       " entries, expected ",
-      base_lrs.size());
+      num_groups());
   const double* data = lrs.data_ptr<double>();
   state.lrs.assign(data, data + lrs.numel());
+  // Not bounded by the base LRs: an LR raised by hand is kept, as in PyTorch.
   for (std::size_t i = 0; i < state.lrs.size(); ++i) {
-    TORCH_CHECK(std::isfinite(state.lrs[i]) && state.lrs[i] >= 0 &&
-                    state.lrs[i] <= base_lrs[i],
+    TORCH_CHECK(std::isfinite(state.lrs[i]) && state.lrs[i] >= 0,
                 name(),
                 ": the archive's plateau_lrs holds ",
                 state.lrs[i],
                 " for group ",
                 i,
-                ", expected a finite value in [0, ",
-                base_lrs[i],
-                "]");
+                ", expected a finite value >= 0");
   }
   return state;
 }
 
-void ReduceLROnPlateau::restore_plateau_state(PlateauState state) {
+void ReduceLROnPlateau::restore_plateau_state(const PlateauState& state) {
   TORCH_INTERNAL_ASSERT(state.lrs.size() == num_groups());
   best_ = state.best;
   num_bad_epochs_ = state.num_bad_epochs;
   cooldown_counter_ = state.cooldown_counter;
-  reduced_lrs_ = std::move(state.lrs);
+  auto& groups = optimizer().param_groups();
+  for (std::size_t i = 0; i < num_groups(); ++i) {
+    groups[i].options().set_lr(state.lrs[i]);
+  }
 }
 
 void ReduceLROnPlateau::load(torch::serialize::InputArchive& archive) {
   const auto state = read_state(archive);
-  auto plateau = read_plateau_state(archive, state.base_lrs);
+  const auto plateau = read_plateau_state(archive);
+  check_param_groups();
   restore_base_lrs(state);
-  restore_plateau_state(std::move(plateau));
+  restore_plateau_state(plateau);
   apply(state.last_epoch);
 }
 

@@ -46,6 +46,8 @@ Scheduler::Scheduler(torch::optim::Optimizer& optimizer, std::string name)
     : torch::optim::LRScheduler(optimizer),
       name_(std::move(name)),
       optimizer_(optimizer) {
+  // Some LibTorch releases leave their counter uninitialised, and step()
+  // increments it; its value is never read here (`steps_` counts).
   step_count_ = 0;
   TORCH_CHECK(!optimizer.param_groups().empty(),
               name_,
@@ -90,7 +92,7 @@ void Scheduler::check_optimizer_lrs() const {
 }
 
 void Scheduler::initial_step() {
-  TORCH_INTERNAL_ASSERT(step_count_ == 0, "initial_step called twice");
+  TORCH_INTERNAL_ASSERT(steps_ == 0, "initial_step called twice");
   step();
 }
 
@@ -107,15 +109,24 @@ void Scheduler::require_momentum() {
   }
 }
 
-std::vector<double> Scheduler::get_lrs() {
-  auto& groups = optimizer_.param_groups();
-  TORCH_CHECK(groups.size() == num_groups(),
+void Scheduler::check_param_groups() const {
+  const auto count = optimizer_.param_groups().size();
+  TORCH_CHECK(count == num_groups(),
               name_,
               ": the optimizer has ",
-              groups.size(),
+              count,
               " param groups but the scheduler was built for ",
               num_groups());
-  const auto step = static_cast<int64_t>(step_count_);
+}
+
+std::vector<double> Scheduler::get_lrs() {
+  check_param_groups();
+  auto& groups = optimizer_.param_groups();
+  TORCH_CHECK(steps_ < std::numeric_limits<int64_t>::max(),
+              name_,
+              ": the step count would overflow int64 after step ",
+              steps_ - 1);
+  const int64_t step = steps_;
   last_lrs_.resize(num_groups());
   for (std::size_t i = 0; i < last_lrs_.size(); ++i) {
     last_lrs_[i] = lr_at(step, i);
@@ -133,11 +144,19 @@ std::vector<double> Scheduler::get_lrs() {
     detail::set_momentum(
         groups[i].options(), momentum_kinds_[i], last_momentums_[i]);
   }
+  // LibTorch's step() sets these LRs next and cannot fail once they have one
+  // entry per param group, which is checked above.
+  ++steps_;
   return last_lrs_;
 }
 
 void Scheduler::apply(int64_t epoch) {
-  step_count_ = static_cast<unsigned>(epoch);
+  TORCH_INTERNAL_ASSERT(
+      epoch >= 0 && epoch < std::numeric_limits<int64_t>::max(),
+      "apply: epoch ",
+      epoch,
+      " out of range");
+  steps_ = epoch;
   step();
 }
 
@@ -216,12 +235,14 @@ Scheduler::SavedState Scheduler::read_state(
               "'");
   read("last_epoch", true);
   const int64_t epoch = value.toInt();
-  // step() counts in LibTorch's `unsigned step_count_`.
-  TORCH_CHECK(epoch >= 0 && epoch < std::numeric_limits<unsigned>::max(),
+  // Resuming applies step `epoch` and counts it, so INT64_MAX is no step.
+  TORCH_CHECK(epoch >= 0 && epoch < std::numeric_limits<int64_t>::max(),
               name_,
               ": the archive's last_epoch ",
               epoch,
-              " is out of range");
+              " is out of range, expected [0, ",
+              std::numeric_limits<int64_t>::max() - 1,
+              "]");
   torch::Tensor base;
   archive.read("base_lrs", base);
   auto base_lrs = to_vector(base);

@@ -85,9 +85,16 @@ void SequentialLR::step(double metric) {
   step();
 }
 
+// A plateau stage's LR is the param group's, not a function of the step: it
+// starts from the base LRs, as every stage restarts from its step 0.
 double SequentialLR::lr_at(int64_t step, std::size_t group) const {
   const auto stage = stage_at(step);
-  return schedulers_[stage]->lr_at(step - stage_start(stage), group);
+  const auto& scheduler = *schedulers_[stage];
+  const int64_t local = step - stage_start(stage);
+  if (local == 0 && dynamic_cast<const ReduceLROnPlateau*>(&scheduler)) {
+    return scheduler.base_lrs()[group];
+  }
+  return scheduler.lr_at(local, group);
 }
 
 // As PyTorch leaves the optimizer, so that this value is a function of the
@@ -135,19 +142,30 @@ void SequentialLR::load(torch::serialize::InputArchive& archive) {
     stages.push_back(schedulers_[i]->read_state(stage_archive));
     if (const auto* plateau =
             dynamic_cast<const ReduceLROnPlateau*>(schedulers_[i].get())) {
-      plateaus.emplace_back(
-          plateau->read_plateau_state(stage_archive, stages[i].base_lrs));
+      plateaus.emplace_back(plateau->read_plateau_state(stage_archive));
     } else {
       plateaus.emplace_back();
     }
   }
+  check_param_groups();
   for (std::size_t i = 0; i < schedulers_.size(); ++i) {
     schedulers_[i]->restore_base_lrs(stages[i]);
+  }
+  // A plateau stage puts its saved LRs in the param groups; the current
+  // stage's go last, since they are the ones it continues from.
+  auto restore_plateau = [&](std::size_t i) {
     if (plateaus[i]) {
       dynamic_cast<ReduceLROnPlateau&>(*schedulers_[i])
-          .restore_plateau_state(std::move(*plateaus[i]));
+          .restore_plateau_state(*plateaus[i]);
+    }
+  };
+  const auto current = stage_at(state.last_epoch);
+  for (std::size_t i = 0; i < schedulers_.size(); ++i) {
+    if (i != current) {
+      restore_plateau(i);
     }
   }
+  restore_plateau(current);
   apply(state.last_epoch);
 }
 

@@ -16,7 +16,9 @@ double step_lr(double base_lr, const StepLROptions& options, int64_t step) {
 StepLR::StepLR(torch::optim::Optimizer& optimizer, StepLROptions options)
     : ClosedFormScheduler(optimizer, "StepLR", std::move(options), true) {
   detail::check_positive_count(options_.step_size(), name(), "step_size");
-  detail::check_unit_interval(options_.gamma(), name(), "gamma");
+  // Any finite gamma > 0, as PyTorch: above 1 the LR grows (warm-ups, range
+  // tests), without bound, as PyTorch's does.
+  detail::check_positive(options_.gamma(), name(), "gamma");
   initial_step();
 }
 

@@ -10,6 +10,8 @@
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <map>
+#include <sstream>
 
 #include "test_util.h"
 
@@ -39,11 +41,13 @@ void expect_same_state(const PlateauState& actual,
 }
 
 // A case of generate_reference.py's reduce_lr_on_plateau_cases(), with the
-// same optimizer LRs and options.
+// same optimizer LRs, options and LRs set by hand.
 struct ReferenceCase {
   std::string name;
   std::vector<double> lrs;
   ReduceLROnPlateauOptions options;
+  /// step -> the LR of each group, set just before that step's step(metric).
+  std::map<int64_t, std::vector<double>> manual_lrs = {};
 };
 
 class ReduceLROnPlateauReferenceTest
@@ -69,6 +73,12 @@ TEST_P(ReduceLROnPlateauReferenceTest, MatchesPyTorch) {
   for (const auto& [step, row] : ref.rows) {
     const std::string where = param.name + " step " + std::to_string(step);
     if (step > 0) {
+      const auto manual = param.manual_lrs.find(step);
+      if (manual != param.manual_lrs.end()) {
+        for (std::size_t g = 0; g < ref.num_groups; ++g) {
+          optimizer->param_groups()[g].options().set_lr(manual->second[g]);
+        }
+      }
       scheduler.step(row[metric]);
     }
     ASSERT_EQ(scheduler.last_epoch(), step) << where;
@@ -96,45 +106,51 @@ TEST_P(ReduceLROnPlateauReferenceTest, MatchesPyTorch) {
 INSTANTIATE_TEST_SUITE_P(
     PyTorch,
     ReduceLROnPlateauReferenceTest,
-    ::testing::Values(ReferenceCase{"plateau_min_rel_groups",
-                                    {0.1, 0.05, 0.01},
-                                    ReduceLROnPlateauOptions()
-                                        .factor(0.5)
-                                        .patience(2)
-                                        .threshold(0.01)
-                                        .cooldown(1)
-                                        .min_lr({0.001, 0.02, 0.0099999})
-                                        .eps(1e-6)},
-                      ReferenceCase{"plateau_max_abs",
-                                    {0.2, 0.02},
-                                    ReduceLROnPlateauOptions()
-                                        .mode(PlateauMode::kMax)
-                                        .factor(0.3)
-                                        .patience(0)
-                                        .threshold(0.05)
-                                        .threshold_mode(ThresholdMode::kAbs)
-                                        .cooldown(2)
-                                        .min_lr(0.005)},
-                      ReferenceCase{"plateau_min_abs_eps",
-                                    {1.0, 0.01},
-                                    ReduceLROnPlateauOptions()
-                                        .factor(0.9)
-                                        .patience(1)
-                                        .threshold(0.1)
-                                        .threshold_mode(ThresholdMode::kAbs)
-                                        .min_lr({0.0, 0.0095})
-                                        .eps(1e-3)},
-                      ReferenceCase{"plateau_max_rel_negative",
-                                    {0.1, 0.3},
-                                    ReduceLROnPlateauOptions()
-                                        .mode(PlateauMode::kMax)
-                                        .patience(3)
-                                        .threshold(0.1)
-                                        .cooldown(1)
-                                        .min_lr({1e-4, 0.0})},
-                      ReferenceCase{"plateau_defaults",
-                                    {0.1, 0.01},
-                                    ReduceLROnPlateauOptions()}),
+    ::testing::Values(
+        ReferenceCase{"plateau_min_rel_groups",
+                      {0.1, 0.05, 0.01},
+                      ReduceLROnPlateauOptions()
+                          .factor(0.5)
+                          .patience(2)
+                          .threshold(0.01)
+                          .cooldown(1)
+                          .min_lr({0.001, 0.02, 0.0099999})
+                          .eps(1e-6)},
+        ReferenceCase{"plateau_max_abs",
+                      {0.2, 0.02},
+                      ReduceLROnPlateauOptions()
+                          .mode(PlateauMode::kMax)
+                          .factor(0.3)
+                          .patience(0)
+                          .threshold(0.05)
+                          .threshold_mode(ThresholdMode::kAbs)
+                          .cooldown(2)
+                          .min_lr(0.005)},
+        ReferenceCase{"plateau_min_abs_eps",
+                      {1.0, 0.01},
+                      ReduceLROnPlateauOptions()
+                          .factor(0.9)
+                          .patience(1)
+                          .threshold(0.1)
+                          .threshold_mode(ThresholdMode::kAbs)
+                          .min_lr({0.0, 0.0095})
+                          .eps(1e-3)},
+        ReferenceCase{"plateau_max_rel_negative",
+                      {0.1, 0.3},
+                      ReduceLROnPlateauOptions()
+                          .mode(PlateauMode::kMax)
+                          .patience(3)
+                          .threshold(0.1)
+                          .cooldown(1)
+                          .min_lr({1e-4, 0.0})},
+        ReferenceCase{
+            "plateau_defaults", {0.1, 0.01}, ReduceLROnPlateauOptions()},
+        ReferenceCase{
+            "plateau_manual_lr",
+            {0.1, 0.05},
+            ReduceLROnPlateauOptions().factor(0.5).patience(1).min_lr({0.001,
+                                                                       0.03}),
+            {{5, {0.5, 0.02}}, {10, {0.004, 0.2}}, {16, {0.3, 0.001}}}}),
     [](const auto& info) { return info.param.name; });
 
 TEST(ReduceLROnPlateauTest, FreeFunctionsFollowPyTorch) {
@@ -451,6 +467,177 @@ TEST(SequentialLRTest, WarmupThenPlateauSaveLoadRoundTrips) {
                   "SequentialLR: the archive was saved with other options")));
   EXPECT_EQ(other.last_epoch(), 0);
   expect_close(lrs_of(*other_optimizer)[0], 0.01, "refused load");
+}
+
+// PyTorch's _reduce_lr multiplies the LR the group holds when the reduction
+// is due, so an LR set by hand stays, through steps with and without a
+// metric, until then (the PyTorch sequence is plateau_manual_lr).
+TEST(ReduceLROnPlateauTest, LRChangedByHandStaysUntilTheNextReduction) {
+  auto optimizer = make_sgd({0.1, 0.2});
+  ReduceLROnPlateau scheduler(
+      *optimizer,
+      ReduceLROnPlateauOptions().factor(0.5).patience(1).min_lr({0.0, 0.15}));
+  scheduler.step(1.0);
+  optimizer->param_groups()[0].options().set_lr(0.7);
+  optimizer->param_groups()[1].options().set_lr(0.1);
+  torch::optim::LRScheduler& base = scheduler;
+  base.step();
+  scheduler.step();
+  scheduler.step(1.0);  // one bad epoch: no reduction
+  EXPECT_EQ(lrs_of(*optimizer), (std::vector<double>{0.7, 0.1}));
+  EXPECT_EQ(scheduler.get_last_lr(), (std::vector<double>{0.7, 0.1}));
+  EXPECT_EQ(scheduler.plateau_state().lrs, (std::vector<double>{0.7, 0.1}));
+  // Two bad epochs: 0.7 * 0.5; group 1 is below its min_lr, where it stays.
+  scheduler.step(1.0);
+  EXPECT_EQ(lrs_of(*optimizer), (std::vector<double>{0.35, 0.1}));
+  EXPECT_EQ(scheduler.get_last_lr(), (std::vector<double>{0.35, 0.1}));
+  EXPECT_EQ(scheduler.last_epoch(), 5);
+}
+
+// An LR raised by hand above the base LR is saved and loaded (the archive's
+// LRs were bounded by the base LRs before).
+TEST(ReduceLROnPlateauTest, LRRaisedByHandIsSavedAndLoaded) {
+  TempDir dir;
+  const auto path = dir.file("plateau.pt");
+  auto optimizer = make_sgd({0.1, 0.2});
+  ReduceLROnPlateau scheduler(*optimizer, resumable_options());
+  scheduler.step(1.0);
+  optimizer->param_groups()[1].options().set_lr(0.9);
+  scheduler.step(1.0);
+  torch::save(scheduler, path);
+
+  auto fresh_optimizer = make_sgd({0.1, 0.2});
+  ReduceLROnPlateau fresh(*fresh_optimizer, resumable_options());
+  torch::load(fresh, path);
+  EXPECT_EQ(lrs_of(*fresh_optimizer), (std::vector<double>{0.1, 0.9}));
+  expect_same_state(fresh.plateau_state(), scheduler.plateau_state());
+  // The second bad epoch halves both.
+  fresh.step(1.0);
+  EXPECT_EQ(lrs_of(*fresh_optimizer), (std::vector<double>{0.05, 0.45}));
+}
+
+// The archive `Scheduler::save` writes (format 2), at `last_epoch`, key by
+// key: for values the code would not write, or a step no test can reach.
+torch::serialize::OutputArchive base_archive(const Scheduler& scheduler,
+                                             int64_t last_epoch) {
+  torch::serialize::OutputArchive out;
+  out.write("torchclr_format_version", c10::IValue(int64_t{2}));
+  out.write("policy", c10::IValue(scheduler.name()));
+  out.write("num_param_groups",
+            c10::IValue(static_cast<int64_t>(scheduler.num_groups())));
+  out.write("last_epoch", c10::IValue(last_epoch));
+  out.write("base_lrs", torch::tensor(scheduler.base_lrs(), torch::kFloat64));
+  out.write("options", c10::IValue(scheduler.options_text()));
+  return out;
+}
+
+torch::serialize::InputArchive readable(torch::serialize::OutputArchive& out) {
+  std::stringstream bytes;
+  out.save_to(bytes);
+  torch::serialize::InputArchive in;
+  in.load_from(bytes);
+  return in;
+}
+
+// `base_archive` and a plateau state: best 1.0, no bad epoch, no cooldown.
+torch::serialize::InputArchive plateau_archive(
+    const ReduceLROnPlateau& scheduler,
+    int64_t last_epoch,
+    const std::vector<double>& lrs) {
+  auto out = base_archive(scheduler, last_epoch);
+  out.write("plateau_best", c10::IValue(1.0));
+  out.write("plateau_num_bad_epochs", c10::IValue(int64_t{0}));
+  out.write("plateau_cooldown_counter", c10::IValue(int64_t{0}));
+  out.write("plateau_lrs", torch::tensor(lrs, torch::kFloat64));
+  return readable(out);
+}
+
+TEST(ReduceLROnPlateauTest, LoadRefusesNegativeOrNonFiniteLRs) {
+  auto optimizer = make_sgd({0.1, 0.2});
+  ReduceLROnPlateau scheduler(*optimizer, resumable_options());
+  for (const double lr : {-0.1, kNaN, kInf}) {
+    auto archive = plateau_archive(scheduler, 3, {0.1, lr});
+    EXPECT_THAT([&] { scheduler.load(archive); },
+                ThrowsMessage<c10::Error>(
+                    HasSubstr("ReduceLROnPlateau: the archive's plateau_lrs "
+                              "holds ")));
+    EXPECT_EQ(lrs_of(*optimizer), (std::vector<double>{0.1, 0.2}));
+    EXPECT_EQ(scheduler.last_epoch(), 0);
+  }
+  auto archive = plateau_archive(scheduler, 0, {0.0, 3.0});
+  scheduler.load(archive);
+  EXPECT_EQ(lrs_of(*optimizer), (std::vector<double>{0.0, 3.0}));
+}
+
+// The step count is 64-bit here too: past 2^32 steps the plateau keeps its
+// LRs and counts on, and a SequentialLR stays in its plateau stage (counted
+// in 32 bits, it would be back in the warm-up).
+TEST(ReduceLROnPlateauTest, StepsPastTwoTo32) {
+  constexpr int64_t kTwoTo32 = int64_t{1} << 32;
+  auto optimizer = make_sgd({0.1});
+  ReduceLROnPlateau scheduler(
+      *optimizer, ReduceLROnPlateauOptions().factor(0.5).patience(0));
+  auto archive = plateau_archive(scheduler, kTwoTo32 - 2, {0.01});
+  scheduler.load(archive);
+  EXPECT_EQ(lrs_of(*optimizer), std::vector<double>{0.01});
+  scheduler.step(2.0);  // worse than 1.0: halved
+  scheduler.step();
+  EXPECT_EQ(scheduler.last_epoch(), kTwoTo32);
+  EXPECT_EQ(lrs_of(*optimizer), std::vector<double>{0.005});
+  scheduler.step(2.0);
+  EXPECT_EQ(scheduler.last_epoch(), kTwoTo32 + 1);
+  EXPECT_EQ(lrs_of(*optimizer), std::vector<double>{0.0025});
+
+  // warmup_then_plateau's plateau stage from step 5 on. load_step takes
+  // only the step: the LRs are the param groups', as a restored optimizer
+  // would hold them.
+  auto sequential_optimizer = make_sgd({0.1, 0.2});
+  auto sequential = warmup_then_plateau(*sequential_optimizer);
+  sequential_optimizer->param_groups()[0].options().set_lr(0.03);
+  sequential_optimizer->param_groups()[1].options().set_lr(0.06);
+  auto out = base_archive(*sequential, kTwoTo32 - 2);
+  auto sequential_archive = readable(out);
+  sequential->load_step(sequential_archive);
+  sequential->step(1.0);  // the plateau's first metric: the best
+  sequential->step(1.0);  // one bad epoch
+  EXPECT_EQ(sequential->last_epoch(), kTwoTo32);
+  EXPECT_EQ(lrs_of(*sequential_optimizer), (std::vector<double>{0.03, 0.06}));
+  sequential->step(1.0);  // two: halved
+  EXPECT_EQ(sequential->last_epoch(), kTwoTo32 + 1);
+  EXPECT_EQ(lrs_of(*sequential_optimizer), (std::vector<double>{0.015, 0.03}));
+}
+
+// Archives written before the LR was read from the param groups (commit
+// 654e603, format 2) load and continue as they did.
+TEST(ReduceLROnPlateauTest, ArchivesFromBeforeManualLRsLoad) {
+  const std::string dir = std::string(TORCHCLR_TEST_DATA_DIR) + "/archives/";
+  {
+    // resumable_options() after the metrics 5, 4, 4, 4, 3, 3.5 x 4: halved at
+    // steps 4 and 7, best 3, one bad epoch, no cooldown left.
+    auto optimizer = make_sgd({0.3, 0.3});
+    ReduceLROnPlateau scheduler(*optimizer, resumable_options());
+    torch::load(scheduler, dir + "reduce_lr_on_plateau_step9.pt");
+    EXPECT_EQ(scheduler.last_epoch(), 9);
+    EXPECT_EQ(scheduler.base_lrs(), (std::vector<double>{0.1, 0.2}));
+    EXPECT_EQ(lrs_of(*optimizer), (std::vector<double>{0.025, 0.05}));
+    const auto state = scheduler.plateau_state();
+    EXPECT_EQ(state.best, 3.0);
+    EXPECT_EQ(state.num_bad_epochs, 1);
+    EXPECT_EQ(state.cooldown_counter, 0);
+    scheduler.step(3.5);  // the second bad epoch
+    EXPECT_EQ(lrs_of(*optimizer), (std::vector<double>{0.0125, 0.025}));
+  }
+  {
+    // warmup_then_plateau after the metrics 9 x 5, 1, 1, 1, 0.5, 0.6: halved
+    // at step 8, one bad epoch.
+    auto optimizer = make_sgd({0.1, 0.2});
+    auto scheduler = warmup_then_plateau(*optimizer);
+    torch::load(*scheduler, dir + "sequential_lr_plateau_step10.pt");
+    EXPECT_EQ(scheduler->last_epoch(), 10);
+    EXPECT_EQ(lrs_of(*optimizer), (std::vector<double>{0.05, 0.1}));
+    scheduler->step(0.6);
+    EXPECT_EQ(lrs_of(*optimizer), (std::vector<double>{0.025, 0.05}));
+  }
 }
 
 }  // namespace

@@ -427,5 +427,44 @@ INSTANTIATE_TEST_SUITE_P(EveryChainablePair,
                          ChainedPairTest,
                          ::testing::ValuesIn(every_pair()));
 
+// gamma > 1, which PyTorch accepts: the LR grows (generate_reference.py's
+// gamma_above_one_cases()).
+TEST(ExponentialLRTest, GammaAboveOneGrowsAsPyTorch) {
+  auto optimizer = make_sgd({0.001, 0.01});
+  ExponentialLR scheduler(*optimizer, 1.01);
+  compare("exponential_gamma_1_01", *optimizer, scheduler);
+  auto fast = make_sgd({1e-6});
+  ExponentialLR doubling(*fast, 1.5);
+  compare("exponential_gamma_1_5", *fast, doubling);
+}
+
+TEST(StepLRTest, GammaAboveOneGrowsAsPyTorch) {
+  auto optimizer = make_sgd({0.1, 0.2});
+  StepLR scheduler(*optimizer, StepLROptions(3).gamma(1.01));
+  compare("step_lr_gamma_1_01", *optimizer, scheduler);
+  auto fast = make_sgd({1e-4});
+  StepLR doubling(*fast, StepLROptions(5).gamma(2.0));
+  compare("step_lr_gamma_2", *fast, doubling);
+}
+
+TEST(MultiStepLRTest, GammaAboveOneGrowsAsPyTorch) {
+  auto optimizer = make_sgd({0.1, 0.2});
+  MultiStepLR scheduler(*optimizer,
+                        MultiStepLROptions({3, 9, 9, 20}).gamma(1.01));
+  compare("multi_step_gamma_1_01", *optimizer, scheduler);
+  auto fast = make_sgd({0.001});
+  MultiStepLR tripling(*fast, MultiStepLROptions({2, 5, 5, 11}).gamma(3.0));
+  compare("multi_step_gamma_3", *fast, tripling);
+}
+
+TEST(ChainedSchedulerTest, GrowthTimesDecayMatchesPyTorch) {
+  auto optimizer = make_sgd({0.01, 0.02});
+  auto growth = std::make_shared<ExponentialLR>(*optimizer, 1.01);
+  auto decay =
+      std::make_shared<StepLR>(*optimizer, StepLROptions(4).gamma(0.5));
+  ChainedScheduler scheduler(*optimizer, {growth, decay});
+  compare("chained_exponential_1_01_step", *optimizer, scheduler);
+}
+
 }  // namespace
 }  // namespace torchclr::test

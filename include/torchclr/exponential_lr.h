@@ -10,7 +10,8 @@ namespace torchclr {
 struct ExponentialLROptions {
   /* implicit */ ExponentialLROptions(double gamma);
 
-  /// Multiplicative decay per step, in (0, 1].
+  /// Factor per step, finite and > 0: < 1 decays, > 1 grows the LR (PyTorch
+  /// accepts both).
   TORCH_ARG(double, gamma);
 };
 

@@ -16,7 +16,8 @@ struct MultiStepLROptions {
   /// Steps (> 0) at which the LR is multiplied by gamma; a repeated milestone
   /// applies gamma once per repetition, as in PyTorch.
   TORCH_ARG(std::vector<int64_t>, milestones);
-  /// Multiplicative decay at each milestone, in (0, 1].
+  /// Factor at each milestone, finite and > 0 (> 1 grows the LR, as PyTorch
+  /// allows).
   TORCH_ARG(double, gamma) = 0.1;
 };
 

@@ -61,7 +61,9 @@ struct PlateauState {
   double best = 0;
   int64_t num_bad_epochs = 0;
   int64_t cooldown_counter = 0;
-  /// The current LR of each param group.
+  /// The LR each param group of the optimizer holds (PyTorch keeps it in the
+  /// optimizer's state; an archive keeps it here too, so that loading the
+  /// scheduler alone restores it).
   std::vector<double> lrs;
 };
 
@@ -69,9 +71,10 @@ struct PlateauState {
 /// metric did not improve on the best by `threshold`; after more than
 /// `patience` of them (bad epochs during `cooldown` epochs after a reduction
 /// are not counted), every group's LR becomes max(lr * factor, min_lr), where
-/// that lowers it by more than `eps`. The LR is state, not a function of the
-/// step: it starts from the optimizer's LRs at construction, and `step()`
-/// without a metric re-applies it. A non-finite metric is refused.
+/// that lowers it by more than `eps`. As in PyTorch, `lr` is the LR the param
+/// group holds at that moment: the LR is the optimizer's, not a function of
+/// the step, so an LR changed by hand stays until a reduction multiplies it.
+/// `step()` without a metric leaves it alone. A non-finite metric is refused.
 ///
 /// Unlike PyTorch's, it is a `Scheduler`: it saves and loads its state and can
 /// be the last stage of a `SequentialLR` after a warm-up, driven by
@@ -86,19 +89,21 @@ class ReduceLROnPlateau final
   /// reduces the LRs where it is due, and applies them to the optimizer.
   /// Throws, changing nothing, if `metric` is not finite.
   void step(double metric);
-  /// Re-applies the current LRs and counts a step; changes no LR.
+  /// Counts a step; changes no LR.
   using torch::optim::LRScheduler::step;
 
-  /// `step(metric)` without touching the optimizer or the step count: for a
-  /// composite (`SequentialLR`) that steps this scheduler's LRs itself.
+  /// `step(metric)` without counting a step: records the metric and, where
+  /// due, reduces the LRs the param groups hold. For a composite
+  /// (`SequentialLR`) that counts the steps itself.
   void update(double metric);
 
   std::string options_text() const override;
 
-  /// The current LR of `group`, whatever `step`.
+  /// The LR the param group holds, whatever `step`: not a function of the
+  /// step (a `SequentialLR` starts this stage from `base_lrs()`).
   double lr_at(int64_t step, std::size_t group) const override;
 
-  /// Best metric, bad-epoch count, cooldown counter and current LRs.
+  /// Best metric, bad-epoch count, cooldown counter and the param groups' LRs.
   PlateauState plateau_state() const;
   /// The resolved `min_lr`, one per param group.
   const std::vector<double>& min_lrs() const noexcept {
@@ -111,21 +116,18 @@ class ReduceLROnPlateau final
   /// another policy, other options or a damaged state.
   void load(torch::serialize::InputArchive& archive) override;
 
-  /// Reads and checks the `PlateauState` that `save` wrote, changing nothing;
-  /// `base_lrs` are the archive's (the current LRs must not exceed them).
-  PlateauState read_plateau_state(torch::serialize::InputArchive& archive,
-                                  const std::vector<double>& base_lrs) const;
-  /// Takes a state checked by `read_plateau_state` over; does not step.
-  void restore_plateau_state(PlateauState state);
+  /// Reads and checks the `PlateauState` that `save` wrote, changing nothing.
+  PlateauState read_plateau_state(
+      torch::serialize::InputArchive& archive) const;
+  /// Takes a state checked by `read_plateau_state` over and puts its LRs in
+  /// the param groups; does not step.
+  void restore_plateau_state(const PlateauState& state);
 
  private:
   std::vector<double> min_lrs_;
   double best_;
   int64_t num_bad_epochs_ = 0;
   int64_t cooldown_counter_ = 0;
-  // Empty until the first reduction (or a load): the LRs are base_lrs(), so
-  // that a SequentialLR's rebase moves where this schedule starts.
-  std::vector<double> reduced_lrs_;
 };
 
 }  // namespace torchclr

@@ -20,6 +20,8 @@ namespace torchclr {
 /// Like PyTorch (and unlike LibTorch's `StepLR`), construction performs the
 /// first step: right after it, the optimizer holds the step-0 values.
 /// `step()` through a `torch::optim::LRScheduler&` sets both LR and momentum.
+/// The step count is this class's own 64-bit counter, not LibTorch's 32-bit
+/// `step_count_` (which wraps after 2^32 steps and is ignored here).
 ///
 /// A policy overrides `lr_at` (and `momentum_at` when it cycles momentum) and
 /// `options_text`; composites such as `SequentialLR` use the same public API.
@@ -52,9 +54,10 @@ class Scheduler : public torch::optim::LRScheduler {
   const std::vector<double>& get_last_momentum() const noexcept {
     return last_momentums_;
   }
-  /// Number of `step()` calls since construction (PyTorch's `last_epoch`).
+  /// Number of `step()` calls since construction (PyTorch's `last_epoch`),
+  /// the construction's own step not counted; 64-bit, never wrapped.
   int64_t last_epoch() const noexcept {
-    return static_cast<int64_t>(step_count_) - 1;
+    return steps_ - 1;
   }
   /// The LR of each group the schedule starts from (PyTorch's `base_lrs`).
   const std::vector<double>& base_lrs() const noexcept {
@@ -127,6 +130,9 @@ class Scheduler : public torch::optim::LRScheduler {
   /// Checks that the optimizer's LRs (the base LRs) are finite and > 0.
   void check_optimizer_lrs() const;
 
+  /// Checks that the optimizer still has `num_groups()` param groups.
+  void check_param_groups() const;
+
   /// PyTorch's constructor step: applies the values of step 0.
   void initial_step();
 
@@ -134,11 +140,18 @@ class Scheduler : public torch::optim::LRScheduler {
   /// sets it in `step()`.
   void require_momentum();
 
-  /// Sets the optimizer to the values of `epoch` and counts from there.
+  /// Sets the optimizer to the values of `epoch` (in [0, INT64_MAX - 1])
+  /// and counts from there.
   void apply(int64_t epoch);
 
  private:
+  /// Called once by LibTorch's non-virtual `step()`: the values of step
+  /// `steps_`, and counts that step.
   std::vector<double> get_lrs() final;
+
+  // `step()` calls so far, the construction's included; the step whose
+  // values `get_lrs` computes next. LibTorch's `step_count_` is not used.
+  int64_t steps_ = 0;
 
   std::string name_;
   torch::optim::Optimizer& optimizer_;

@@ -18,7 +18,8 @@ namespace torchclr {
 /// first stage was built with, not from where the previous stage left off.
 ///
 /// A `ReduceLROnPlateau` stage (after a warm-up, say) is driven by
-/// `step(metric)`, which PyTorch's `SequentialLR` cannot do.
+/// `step(metric)`, which PyTorch's `SequentialLR` cannot do: it starts from
+/// those LRs at its milestone, then reduces the LRs the param groups hold.
 class SequentialLR final : public Scheduler {
  public:
   /// Every scheduler must drive `optimizer`, and `milestones` (strictly

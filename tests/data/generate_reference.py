@@ -208,11 +208,13 @@ def pytorch_schedulers():
                    S.ChainedScheduler([a(o), b(o)]), 30)
 
 
-def record_plateau(name, lrs, metrics, **options):
+def record_plateau(name, lrs, metrics, manual_lrs=None, **options):
     """ReduceLROnPlateau(**options) on SGD with one group per entry of lrs,
     stepped with each metric in turn: records the LRs, the metric and the
     scheduler's best, num_bad_epochs and cooldown_counter after 0, 1, 2, ...
-    calls of step(metric) (metric nan at step 0, before any)."""
+    calls of step(metric) (metric nan at step 0, before any). manual_lrs,
+    {step: [lr per group]}, sets the groups' LRs by hand just before that
+    step's step(metric)."""
     opt = optimizer("sgd", lrs)
     scheduler = S.ReduceLROnPlateau(opt, **options)
     groups = opt.param_groups
@@ -222,6 +224,8 @@ def record_plateau(name, lrs, metrics, **options):
     for step, metric in enumerate([math.nan] + list(metrics)):
         if step > 0:
             opt.step()
+            for group, lr in zip(groups, (manual_lrs or {}).get(step, [])):
+                group["lr"] = lr
             scheduler.step(metric)
         assert scheduler.last_epoch == step
         rows.append(",".join(
@@ -266,6 +270,42 @@ def reduce_lr_on_plateau_cases():
     # PyTorch's defaults: patience 10, relative threshold 1e-4.
     record_plateau("plateau_defaults", [0.1, 0.01],
                    [1.0 - 1e-5 * k for k in range(30)] + [0.5] * 25)
+    # LRs changed by hand: kept, and each reduction multiplies the LR the
+    # group holds then. Steps 5 and 10 reduce right after a change (step 5
+    # sets group 1 below its min_lr, where it stays; step 10 raises it above
+    # its base LR); step 16's change, at an improvement, holds until the
+    # reduction at step 18.
+    record_plateau("plateau_manual_lr", [0.1, 0.05],
+                   [1.0] * 5 + [0.5] * 10 + [0.25] * 6 + [0.2] * 8,
+                   manual_lrs={5: [0.5, 0.02], 10: [0.004, 0.2],
+                               16: [0.3, 0.001]},
+                   factor=0.5, patience=1, min_lr=[0.001, 0.03])
+
+
+def gamma_above_one_cases():
+    """StepLR, MultiStepLR and ExponentialLR with gamma > 1 (LR growth),
+    which PyTorch accepts; repeated by name in tests/reference_test.cpp.
+    Only these, from the repository root:
+    /usr/bin/python3 -c 'import sys; sys.path.insert(0, "tests/data");
+    import generate_reference as g; g.gamma_above_one_cases()'"""
+    record("exponential_gamma_1_01", optimizer("sgd", [0.001, 0.01]),
+           lambda o: S.ExponentialLR(o, gamma=1.01), 300)
+    record("exponential_gamma_1_5", optimizer("sgd", [1e-6]),
+           lambda o: S.ExponentialLR(o, gamma=1.5), 40)
+    record("step_lr_gamma_1_01", optimizer("sgd", [0.1, 0.2]),
+           lambda o: S.StepLR(o, step_size=3, gamma=1.01), 100)
+    record("step_lr_gamma_2", optimizer("sgd", [1e-4]),
+           lambda o: S.StepLR(o, step_size=5, gamma=2.0), 60)
+    record("multi_step_gamma_1_01", optimizer("sgd", [0.1, 0.2]),
+           lambda o: S.MultiStepLR(o, milestones=[3, 9, 9, 20], gamma=1.01),
+           30)
+    record("multi_step_gamma_3", optimizer("sgd", [0.001]),
+           lambda o: S.MultiStepLR(o, milestones=[2, 5, 5, 11], gamma=3.0),
+           20)
+    record("chained_exponential_1_01_step", optimizer("sgd", [0.01, 0.02]),
+           lambda o: S.ChainedScheduler([S.ExponentialLR(o, gamma=1.01),
+                                         S.StepLR(o, step_size=4,
+                                                  gamma=0.5)]), 40)
 
 
 # ---- exp_range with gamma > 1 (issues 16 and 20) ---------------------------
@@ -288,4 +328,5 @@ def exp_range_gamma_above_one_cases():
 if __name__ == "__main__":
     main()
     reduce_lr_on_plateau_cases()
+    gamma_above_one_cases()
     exp_range_gamma_above_one_cases()
