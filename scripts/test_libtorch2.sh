@@ -6,7 +6,8 @@
 # (include/torchclr/detail/version.h) on every CI run.
 #
 #   sudo scripts/test_libtorch2.sh            # prepare (if needed), build, test
-#   sudo scripts/test_libtorch2.sh prepare    # only make or check the chroot
+#   sudo scripts/test_libtorch2.sh prepare    # only make (or reuse) the chroot
+#   sudo scripts/test_libtorch2.sh check      # is the cached chroot whole? (0/1)
 #
 # The chroot (about 1.5 GB) lives in the cache outside the checkout,
 # ${TORCHCLR_CACHE_DIR:-/var/cache/torchclr}/trixie (or
@@ -113,5 +114,8 @@ build_and_test() {
     bash scripts/run_ctest.sh /src/build"
 }
 
-prepare
-[ "${1:-}" = prepare ] || build_and_test
+case "${1:-}" in
+  check) chroot_is_whole || exit 1 ;;
+  prepare) prepare ;;
+  *) prepare && build_and_test ;;
+esac
