@@ -18,6 +18,9 @@ function(torchclr_use_test_pch target)
   if(NOT TARGET torchclr_test_pch)
     add_library(torchclr_test_pch OBJECT ${PROJECT_SOURCE_DIR}/cmake/empty.cpp)
     target_compile_options(torchclr_test_pch PRIVATE -fPIC)
+    # The users' warning flags too: -Wpedantic changes what GCC predefines
+    # (__cpp_runtime_arrays), and GCC then refuses the header.
+    torchclr_set_warnings(torchclr_test_pch)
     target_link_libraries(torchclr_test_pch PRIVATE torchclr GTest::gmock)
     target_precompile_headers(torchclr_test_pch PRIVATE
       <torch/torch.h> <gtest/gtest.h> <gmock/gmock.h>)

@@ -106,11 +106,11 @@ build_and_test() {
   echo "== build and CTest against LibTorch 2.x"
   chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
     TORCHCLR_CACHE_DIR=/var/cache/torchclr \
-    CTEST_ARGS="${CTEST_ARGS:-}" bash -c "
+    bash -c "
     set -e
     cd /src/torchclr
-    BUILD_DIR=/src/build bash scripts/build.sh -DTORCHCLR_BUILD_BENCH=OFF \
-      -DTORCHCLR_TEST_SHARDS=${TORCHCLR_TEST_SHARDS:-4} >/dev/null
+    BUILD_DIR=/src/build bash scripts/quiet.sh bash scripts/build.sh \
+      -DTORCHCLR_TEST_SHARDS=${TORCHCLR_TEST_SHARDS:-4}
     bash scripts/run_ctest.sh /src/build"
 }
 
