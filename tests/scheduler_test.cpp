@@ -471,7 +471,10 @@ TEST(SchedulerTest, ValidOptionsNeverGiveNonFiniteOrNegativeLR) {
         CyclicLROptions(base, max)
             .step_size_up(pick(1, 50))
             .step_size_down(pick(1, 50))
-            .mode(static_cast<CyclicMode>(pick(0, 2)))
+            // All four modes, kExpRangePaper included; gamma stays in
+            // [0.5, 1), which the paper's form requires to be in (0, 1].
+            .mode(static_cast<CyclicMode>(
+                pick(0, static_cast<int64_t>(CyclicMode::kExpRangePaper))))
             .gamma(log_uniform(0.5, 1.0))
             .waveform(static_cast<Waveform>(pick(0, 2)))));
     const double pct = std::max(unit(rng) * 0.49, 1.5 / total);
