@@ -610,7 +610,7 @@ TEST(ReduceLROnPlateauTest, StepsPastTwoTo32) {
 // Archives written before the LR was read from the param groups (commit
 // 654e603, format 2) load and continue as they did.
 TEST(ReduceLROnPlateauTest, ArchivesFromBeforeManualLRsLoad) {
-  const std::string dir = std::string(TORCHCLR_TEST_DATA_DIR) + "/archives/";
+  const std::string dir = test_data_path("archives/");
   {
     // resumable_options() after the metrics 5, 4, 4, 4, 3, 3.5 x 4: halved at
     // steps 4 and 7, best 3, one bad epoch, no cooldown left.
