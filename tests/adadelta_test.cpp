@@ -329,6 +329,10 @@ struct BadOption {
   std::string message;
 };
 
+void PrintTo(const BadOption& c, std::ostream* out) {
+  *out << c.message;
+}
+
 class AdadeltaBadOptionsTest : public ::testing::TestWithParam<BadOption> {};
 
 TEST_P(AdadeltaBadOptionsTest, DefaultsNameTheOptionAndValue) {
@@ -363,7 +367,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadOption{AdadeltaOptions().eps(-1e-8),
                   "eps must be a finite number >= 0, got -1e-08"},
         BadOption{AdadeltaOptions().weight_decay(-1),
-                  "weight_decay must be a finite number >= 0, got -1"}));
+                  "weight_decay must be a finite number >= 0, got -1"}),
+    [](const auto& info) {
+      return param_name(info.index, info.param.message);
+    });
 
 }  // namespace
 }  // namespace torchclr::test

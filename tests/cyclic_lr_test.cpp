@@ -101,6 +101,10 @@ struct BadOption {
   std::string message;
 };
 
+void PrintTo(const BadOption& c, std::ostream* out) {
+  *out << c.message;
+}
+
 class CyclicLRBadOptionsTest : public ::testing::TestWithParam<BadOption> {};
 
 TEST_P(CyclicLRBadOptionsTest, NameTheOptionAndValue) {
@@ -148,7 +152,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadOption{CyclicLROptions(0.001, 0.01).base_momentum(0.95),
                   "base_momentum (0.95) must not exceed max_momentum (0.9)"},
         BadOption{CyclicLROptions(0.001, 0.01).max_momentum(1.0),
-                  "max_momentum must be in [0, 1), got 1"}));
+                  "max_momentum must be in [0, 1), got 1"}),
+    [](const auto& info) {
+      return param_name(info.index, info.param.message);
+    });
 
 TEST(CyclicLRTest, ScaleFnOutsideUnitIntervalThrowsInsteadOfBadLR) {
   auto optimizer = make_sgd({0.1});

@@ -215,7 +215,15 @@ INSTANTIATE_TEST_SUITE_P(
                       LeastSquaresCase{100, 16, LRSweep::kExponential},
                       LeastSquaresCase{1000, 32, LRSweep::kExponential},
                       LeastSquaresCase{30, 8, LRSweep::kLinear},
-                      LeastSquaresCase{3, 4, LRSweep::kLinear}));
+                      LeastSquaresCase{3, 4, LRSweep::kLinear}),
+    [](const auto& info) {
+      const auto& c = info.param;
+      return std::string(c.sweep == LRSweep::kExponential ? "exponential"
+                                                          : "linear") +
+             "_condition_" + std::to_string(static_cast<int>(c.condition)) +
+             "_s_max_" +
+             std::to_string(static_cast<int>(c.largest_singular_value));
+    });
 
 // --- Restoration ----------------------------------------------------------
 
@@ -245,6 +253,24 @@ void warm_up(Net& net,
 }
 
 enum class Outcome { kCompleted, kDiverged, kNonFinite, kThrows };
+
+std::string outcome_name(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kCompleted:
+      return "Completed";
+    case Outcome::kDiverged:
+      return "Diverged";
+    case Outcome::kNonFinite:
+      return "NonFinite";
+    case Outcome::kThrows:
+      return "Throws";
+  }
+  return "?";
+}
+
+void PrintTo(Outcome outcome, std::ostream* out) {
+  *out << outcome_name(outcome);
+}
 
 class RestoreTest
     : public ::testing::TestWithParam<std::tuple<std::string, bool, Outcome>> {
@@ -321,7 +347,12 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Values(Outcome::kCompleted,
                                          Outcome::kDiverged,
                                          Outcome::kNonFinite,
-                                         Outcome::kThrows)));
+                                         Outcome::kThrows)),
+    [](const auto& info) {
+      return std::get<0>(info.param) +
+             (std::get<1>(info.param) ? "_warm_" : "_cold_") +
+             outcome_name(std::get<2>(info.param));
+    });
 
 // --- Per-group ratios -----------------------------------------------------
 
@@ -450,7 +481,12 @@ TEST_P(NonFiniteLossTest, StopsTheSweepAndStaysOffTheCurve) {
 
 INSTANTIATE_TEST_SUITE_P(LRRangeTestTest,
                          NonFiniteLossTest,
-                         ::testing::Values(kNaN, kInf, -kInf));
+                         ::testing::Values(kNaN, kInf, -kInf),
+                         [](const auto& info) {
+                           return std::isnan(info.param) ? std::string("nan")
+                                  : info.param > 0       ? "inf"
+                                                         : "minus_inf";
+                         });
 
 TEST(LRRangeTestTest, DivergenceComparesSmoothedLossWithTheBest) {
   // smooth_f 1: smoothed == raw. Best 1 at iteration 2; 4.9 is within 5x,
@@ -609,7 +645,11 @@ TEST_P(TrainStepTest, HookGivesTheSameSweepAsTheDefaultStep) {
 
 INSTANTIATE_TEST_SUITE_P(LRRangeTestTest,
                          TrainStepTest,
-                         ::testing::Values(1, 2));
+                         ::testing::Values(1, 2),
+                         [](const auto& info) {
+                           return "accumulation_steps_" +
+                                  std::to_string(info.param);
+                         });
 
 TEST(LRRangeTestTest, HookReturningNaNStopsTheSweepAndRestores) {
   torch::manual_seed(5);
@@ -762,7 +802,12 @@ INSTANTIATE_TEST_SUITE_P(
                        "0, got -2"},
         BadOptionsCase{LRRangeTestOptions().group_ratios({2, 4}),
                        "LRRangeTest: group_ratios[0] must be 1 (the swept LR "
-                       "is group 0's), got 2"}));
+                       "is group 0's), got 2"}),
+    [](const auto& info) {
+      // "LRRangeTest: start_lr must ...": the option after the class name.
+      const auto& message = info.param.message;
+      return param_name(info.index, message.substr(message.find(' ') + 1));
+    });
 
 TEST(LRRangeTestTest, RejectsBadModelsAndData) {
   Net net;

@@ -49,6 +49,10 @@ struct BadOption {
   std::string message;
 };
 
+void PrintTo(const BadOption& c, std::ostream* out) {
+  *out << c.message;
+}
+
 class OneCycleLRBadOptionsTest : public ::testing::TestWithParam<BadOption> {};
 
 TEST_P(OneCycleLRBadOptionsTest, NameTheOptionAndValue) {
@@ -73,7 +77,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadOption{OneCycleLROptions(0.1, 3),
                   "pct_start * total_steps must be > 1"},
         BadOption{OneCycleLROptions(0.1, 100).three_phase(true).pct_start(0.6),
-                  "with three_phase, pct_start must leave room"}));
+                  "with three_phase, pct_start must leave room"}),
+    [](const auto& info) {
+      return param_name(info.index, info.param.message);
+    });
 
 }  // namespace
 }  // namespace torchclr::test

@@ -50,6 +50,10 @@ struct ReferenceCase {
   std::map<int64_t, std::vector<double>> manual_lrs = {};
 };
 
+void PrintTo(const ReferenceCase& c, std::ostream* out) {
+  *out << c.name;
+}
+
 class ReduceLROnPlateauReferenceTest
     : public ::testing::TestWithParam<ReferenceCase> {};
 
@@ -178,6 +182,10 @@ struct BadOptions {
   std::function<ReduceLROnPlateauOptions()> options;
   std::string message;
 };
+
+void PrintTo(const BadOptions& c, std::ostream* out) {
+  *out << c.message;
+}
 
 class ReduceLROnPlateauBadOptionsTest
     : public ::testing::TestWithParam<BadOptions> {};

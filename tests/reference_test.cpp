@@ -425,7 +425,11 @@ std::vector<std::pair<std::size_t, std::size_t>> every_pair() {
 
 INSTANTIATE_TEST_SUITE_P(EveryChainablePair,
                          ChainedPairTest,
-                         ::testing::ValuesIn(every_pair()));
+                         ::testing::ValuesIn(every_pair()),
+                         [](const auto& info) {
+                           return chainable()[info.param.first].first + "_" +
+                                  chainable()[info.param.second].first;
+                         });
 
 // gamma > 1, which PyTorch accepts: the LR grows (generate_reference.py's
 // gamma_above_one_cases()).

@@ -26,7 +26,16 @@ using Factory =
     std::function<std::unique_ptr<Scheduler>(torch::optim::Optimizer&)>;
 
 // One factory per policy, each with non-default options.
-std::vector<std::pair<std::string, Factory>> all_policies() {
+struct Policy {
+  std::string name;
+  Factory make;
+};
+
+void PrintTo(const Policy& policy, std::ostream* out) {
+  *out << policy.name;
+}
+
+std::vector<Policy> all_policies() {
   return {
       {"CyclicLR",
        [](auto& o) {
@@ -148,11 +157,10 @@ std::vector<double> values_of(torch::optim::Optimizer& optimizer) {
   return values;
 }
 
-class SchedulerRestoreTest
-    : public ::testing::TestWithParam<std::pair<std::string, Factory>> {};
+class SchedulerRestoreTest : public ::testing::TestWithParam<Policy> {};
 
 TEST_P(SchedulerRestoreTest, MidCycleContinuesTheExactSequence) {
-  const auto& make = GetParam().second;
+  const auto& make = GetParam().make;
   {
     TempDir dir;
     const std::string path = dir.file("scheduler.pt");
@@ -186,7 +194,7 @@ TEST_P(SchedulerRestoreTest, MidCycleContinuesTheExactSequence) {
 INSTANTIATE_TEST_SUITE_P(EveryPolicy,
                          SchedulerRestoreTest,
                          ::testing::ValuesIn(all_policies()),
-                         [](const auto& info) { return info.param.first; });
+                         [](const auto& info) { return info.param.name; });
 
 // Every policy but ReduceLROnPlateau sets the LR from its closed form: an LR
 // changed by hand is overwritten at the next step(), which then gives what a
@@ -471,7 +479,10 @@ TEST(SchedulerTest, ValidOptionsNeverGiveNonFiniteOrNegativeLR) {
         CyclicLROptions(base, max)
             .step_size_up(pick(1, 50))
             .step_size_down(pick(1, 50))
-            .mode(static_cast<CyclicMode>(pick(0, 2)))
+            // All four modes, kExpRangePaper included; gamma stays in
+            // [0.5, 1), which the paper's form requires to be in (0, 1].
+            .mode(static_cast<CyclicMode>(
+                pick(0, static_cast<int64_t>(CyclicMode::kExpRangePaper))))
             .gamma(log_uniform(0.5, 1.0))
             .waveform(static_cast<Waveform>(pick(0, 2)))));
     const double pct = std::max(unit(rng) * 0.49, 1.5 / total);

@@ -76,4 +76,23 @@ class TempDir {
 /// Writes `bytes` to `path` (a test fixture file); fails the test on error.
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 
+/// A short, stable gtest parameter name: the index, then the first word of
+/// `text` (an option name, say) with anything but [A-Za-z0-9] as '_'. Stable
+/// between runs, unlike gtest's default for structs (their bytes, pointers
+/// included), so CTest's per-test names and filters stay the same.
+inline std::string param_name(std::size_t index, const std::string& text) {
+  std::string name = std::to_string(index);
+  const auto end = text.find(' ');
+  const std::string word = text.substr(0, end);
+  if (!word.empty()) {
+    name += '_';
+  }
+  for (char c : word) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                       (c >= '0' && c <= '9');
+    name += alnum ? c : '_';
+  }
+  return name;
+}
+
 }  // namespace torchclr::test

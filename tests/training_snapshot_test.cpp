@@ -45,7 +45,10 @@ TEST_P(TrainingSnapshotTest, RestoreUndoesTrainingAndOptionChanges) {
 
 INSTANTIATE_TEST_SUITE_P(Optimizers,
                          TrainingSnapshotTest,
-                         ::testing::Values("SGD", "Adam", "AdamW", "RMSprop"));
+                         ::testing::Values("SGD", "Adam", "AdamW", "RMSprop"),
+                         [](const auto& info) {
+                           return std::string(info.param);
+                         });
 
 TEST(TrainingSnapshotTest, RemovesStatesCreatedSinceAndGradientsToo) {
   torch::manual_seed(2);

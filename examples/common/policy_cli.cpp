@@ -250,9 +250,12 @@ void add_policy_flags(CLI::App& app, PolicyFlags& f) {
   app.add_option("--step-size", f.step_size, "step: steps between drops")
       ->check(positive_number())
       ->capture_default_str();
-  app.add_option("--step-gamma", f.step_gamma, "fixed/step: drop factor")
+  app.add_option("--step-gamma",
+                 f.step_gamma,
+                 "fixed/step: LR factor at each drop (> 1 grows the LR)")
       ->capture_default_str()
-      ->check(finite_number());
+      ->check(finite_number())
+      ->check(positive_number());
   app.add_option("--end-lr", f.end_lr, "decay: final LR (from --lr)")
       ->capture_default_str()
       ->check(finite_number());
@@ -404,11 +407,6 @@ std::unique_ptr<Scheduler> make_policy(const PolicyFlags& f,
     if (f.step_size < 1) {
       throw CLI::ValidationError(
           "--step-size", "must be >= 1, got " + std::to_string(f.step_size));
-    }
-    if (!(f.step_gamma > 0 && f.step_gamma <= 1)) {
-      throw CLI::ValidationError(
-          "--step-gamma",
-          "must be in (0, 1], got " + std::to_string(f.step_gamma));
     }
     return std::make_unique<StepLR>(
         optimizer, StepLROptions(f.step_size).gamma(f.step_gamma));

@@ -24,6 +24,7 @@
 #include <torchclr/polynomial_lr.h>
 #include <torchclr/reduce_lr_on_plateau.h>
 #include <torchclr/scheduler.h>
+#include <torchclr/scheduler_text.h>
 #include <torchclr/sequential_lr.h>
 #include <torchclr/step_lr.h>
 #include <torchclr/warmup.h>

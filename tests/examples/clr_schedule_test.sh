@@ -55,6 +55,9 @@ expect "0.001 0.0015 0.00125 0.000375 0.0000625" \
 expect "0.001 0.005 0.017" \
   --policy exp_range --base-lr 0.001 --max-lr 0.005 --step-size-up 2 \
   --gamma 2 --steps 2
+# StepLR takes gamma > 1 as PyTorch does: the LR doubles every 2 steps.
+expect "0.001 0.001 0.002 0.002 0.004" \
+  --policy step --step-size 2 --step-gamma 2 --steps 4
 # A warm-up from 0.1 x over 2 steps, then StepLR from its own step 0.
 expect "0.0001 0.00055 0.001 0.001 0.0005" \
   --policy step --step-size 2 --step-gamma 0.5 --warmup-steps 2 --steps 4
@@ -70,6 +73,12 @@ refuses() {
   passed=$((passed + 1))
 }
 refuses "--step-size: must be > 0, got '0'" --policy step --step-size 0
+refuses "--step-gamma: must be > 0, got '0'" \
+  --policy step --step-gamma 0
+refuses "--step-gamma: must be > 0, got '-0.5'" \
+  --policy fixed --step-gamma -0.5
+refuses "--step-gamma: must be a finite number, got 'inf'" \
+  --policy step --step-gamma inf
 refuses "--constant-factor: must be in [0, 1], got 2" \
   --policy constant --constant-factor 2
 refuses "--T-max: must be > 0, got '0'" --policy cosine --T-max 0

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <torch/optim/optimizer.h>
+#include <torchclr/lambda_lr.h>
+#include <torchclr/scheduler.h>
+
+#include <memory>
+#include <string>
+
+namespace torchclr {
+
+/// The scheduler in PyTorch's constructor syntax, the optimizer left out:
+/// `CyclicLR(base_lr=[0.001], max_lr=[0.006], step_size_up=2000, ...)`,
+/// `SequentialLR([LinearLR(...), CosineAnnealingLR(...)], milestones=[500])`.
+/// Every option that shapes the schedule is written; per-group values are
+/// lists; numbers are the shortest text that reads back to the same double.
+/// Throws for what has no text: a CyclicLR with a custom `scale_fn`.
+std::string to_text(const Scheduler& scheduler);
+
+/// Builds the scheduler `text` describes (what `to_text` writes, or written
+/// by hand) on `optimizer`, which must outlive it. Omitted options take
+/// PyTorch's defaults, the options' own checks apply, and a per-group list
+/// must have one value per param group. Errors name the position in the
+/// text (0-based), the scheduler, the option and what was expected.
+/// LambdaLR and MultiplicativeLR name their functions: `lr_lambda="warm"` or
+/// one name per group, each registered with `register_lr_lambda`.
+std::unique_ptr<Scheduler> parse_scheduler(torch::optim::Optimizer& optimizer,
+                                           const std::string& text);
+
+/// Registers `fn` under `name` (letters, digits, '_' and '.') for
+/// `parse_scheduler`'s `lr_lambda`; a second registration of a name
+/// replaces the first. Thread-safe.
+void register_lr_lambda(const std::string& name, LRLambda fn);
+
+}  // namespace torchclr

@@ -1,0 +1,506 @@
+#include <gmock/gmock.h>
+#include <torchclr/scheduler_text.h>
+#include <torchclr/torchclr.h>
+
+#include <cmath>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+
+namespace torchclr::test {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+
+using Factory =
+    std::function<std::unique_ptr<Scheduler>(torch::optim::Optimizer&)>;
+
+void register_test_lambdas() {
+  register_lr_lambda("halve_every_10",
+                     [](int64_t k) { return std::pow(0.5, k / 10); });
+  register_lr_lambda("linear_decay", [](int64_t k) {
+    return std::max(0.0, 1.0 - static_cast<double>(k) / 1000);
+  });
+  register_lr_lambda("times_0.99", [](int64_t) { return 0.99; });
+}
+
+// Steps `scheduler` once: ReduceLROnPlateau with a metric that plateaus now
+// and then, the others plainly.
+void step(Scheduler& scheduler, int64_t k) {
+  if (auto* plateau = dynamic_cast<ReduceLROnPlateau*>(&scheduler)) {
+    plateau->step(1.0 / (1 + k / 7) + (k % 5 == 0 ? 0.01 : 0.0));
+  } else {
+    scheduler.step();
+  }
+}
+
+// Random valid options of every kind; composites hold random stages down to
+// `depth` 2 (a SequentialLR of a SequentialLR or ChainedScheduler).
+class RandomSchedulers {
+ public:
+  explicit RandomSchedulers(uint64_t seed) : rng_(seed) {}
+
+  static constexpr int kKinds = 15;
+
+  Factory make(int kind, std::size_t groups, int depth = 1) {
+    switch (kind) {
+      case 0: {
+        std::vector<double> base(groups), max(groups), mbase(groups),
+            mmax(groups);
+        for (std::size_t g = 0; g < groups; ++g) {
+          base[g] = log_uniform(1e-5, 1e-2);
+          max[g] = base[g] * log_uniform(1.0, 100.0);
+          mbase[g] = uniform(0.5, 0.85);
+          mmax[g] = mbase[g] + uniform(0.0, 0.1);
+        }
+        CyclicLROptions o(base, max);
+        o.step_size_up(pick(1, 50))
+            .mode(static_cast<CyclicMode>(pick(0, 3)))
+            .gamma(log_uniform(0.9, 1.0))
+            .cycle_momentum(pick(0, 1) == 1)
+            .base_momentum(mbase)
+            .max_momentum(mmax)
+            .waveform(static_cast<Waveform>(pick(0, 2)));
+        if (pick(0, 1) == 1) {
+          o.step_size_down(pick(1, 50));
+        }
+        return [o](auto& opt) { return std::make_unique<CyclicLR>(opt, o); };
+      }
+      case 1: {
+        std::vector<double> max(groups), mbase(groups), mmax(groups);
+        for (std::size_t g = 0; g < groups; ++g) {
+          max[g] = log_uniform(1e-4, 1.0);
+          mbase[g] = uniform(0.5, 0.85);
+          mmax[g] = mbase[g] + uniform(0.0, 0.1);
+        }
+        // Longer than the 300 steps a test takes: OneCycleLR refuses more.
+        OneCycleLROptions o(max, pick(301, 600));
+        o.pct_start(uniform(0.1, 0.45))
+            .anneal_strategy(static_cast<AnnealStrategy>(pick(0, 1)))
+            .cycle_momentum(pick(0, 1) == 1)
+            .base_momentum(mbase)
+            .max_momentum(mmax)
+            .div_factor(log_uniform(1.0, 100.0))
+            .final_div_factor(log_uniform(1.0, 1e4))
+            .three_phase(pick(0, 1) == 1);
+        return [o](auto& opt) { return std::make_unique<OneCycleLR>(opt, o); };
+      }
+      case 2: {
+        const auto o = StepLROptions(pick(1, 50)).gamma(log_uniform(0.1, 2.0));
+        return [o](auto& opt) { return std::make_unique<StepLR>(opt, o); };
+      }
+      case 3: {
+        std::vector<int64_t> milestones;
+        int64_t at = 0;
+        for (int64_t i = pick(1, 4); i > 0; --i) {
+          milestones.push_back(at += pick(1, 60));
+        }
+        const auto o =
+            MultiStepLROptions(milestones).gamma(log_uniform(0.1, 2.0));
+        return [o](auto& opt) { return std::make_unique<MultiStepLR>(opt, o); };
+      }
+      case 4: {
+        const auto o = ConstantLROptions()
+                           .factor(uniform(0.01, 1.0))
+                           .total_iters(pick(1, 40));
+        return [o](auto& opt) { return std::make_unique<ConstantLR>(opt, o); };
+      }
+      case 5: {
+        const auto o = LinearLROptions()
+                           .start_factor(uniform(0.01, 1.0))
+                           .end_factor(uniform(0.0, 1.0))
+                           .total_iters(pick(1, 60));
+        return [o](auto& opt) { return std::make_unique<LinearLR>(opt, o); };
+      }
+      case 6: {
+        const ExponentialLROptions o(log_uniform(0.9, 1.01));
+        return
+            [o](auto& opt) { return std::make_unique<ExponentialLR>(opt, o); };
+      }
+      case 7: {
+        const auto o = PolynomialLROptions()
+                           .total_iters(pick(1, 60))
+                           .power(uniform(0.5, 3.0));
+        return
+            [o](auto& opt) { return std::make_unique<PolynomialLR>(opt, o); };
+      }
+      case 8: {
+        const auto o =
+            CosineAnnealingLROptions(pick(1, 100)).eta_min(uniform(0, 1e-5));
+        return [o](auto& opt) {
+          return std::make_unique<CosineAnnealingLR>(opt, o);
+        };
+      }
+      case 9: {
+        auto o = CosineAnnealingWarmRestartsOptions(pick(1, 30))
+                     .T_mult(pick(1, 3))
+                     .eta_min(uniform(0, 1e-5))
+                     .cycle_decay(pick(0, 1) == 1 ? 1.0 : uniform(0.5, 1.0));
+        if (pick(0, 1) == 1) {
+          o.cycle_limit(pick(1, 5));
+        }
+        return [o](auto& opt) {
+          return std::make_unique<CosineAnnealingWarmRestarts>(opt, o);
+        };
+      }
+      case 10: {
+        std::vector<double> min_lr(groups);
+        for (auto& value : min_lr) {
+          value = uniform(0.0, 1e-4);
+        }
+        const auto o =
+            ReduceLROnPlateauOptions()
+                .mode(static_cast<PlateauMode>(pick(0, 1)))
+                .factor(uniform(0.1, 0.9))
+                .patience(pick(0, 5))
+                .threshold(log_uniform(1e-5, 1e-1))
+                .threshold_mode(static_cast<ThresholdMode>(pick(0, 1)))
+                .cooldown(pick(0, 3))
+                .min_lr(min_lr)
+                .eps(log_uniform(1e-10, 1e-6));
+        return [o](auto& opt) {
+          return std::make_unique<ReduceLROnPlateau>(opt, o);
+        };
+      }
+      case 11:
+      case 12: {
+        const char* names[] = {"halve_every_10", "linear_decay", "times_0.99"};
+        auto lambda = [](const std::string& name) -> LRLambda {
+          if (name == "halve_every_10") {
+            return [](int64_t k) { return std::pow(0.5, k / 10); };
+          }
+          if (name == "linear_decay") {
+            return [](int64_t k) {
+              return std::max(0.0, 1.0 - static_cast<double>(k) / 1000);
+            };
+          }
+          return [](int64_t) { return 0.99; };
+        };
+        LambdaLROptions o(LRLambda{});
+        if (pick(0, 1) == 1) {
+          // One function per group, named "a,b,..." as parse_scheduler does.
+          std::vector<LRLambda> per_group;
+          std::string joined;
+          for (std::size_t g = 0; g < groups; ++g) {
+            const char* name = names[pick(0, 2)];
+            per_group.push_back(lambda(name));
+            joined += (g ? "," : "") + std::string(name);
+          }
+          o = LambdaLROptions(per_group).lambda_name(joined);
+        } else {
+          const char* name = names[pick(0, 2)];
+          o = LambdaLROptions(lambda(name)).lambda_name(name);
+        }
+        if (kind == 11) {
+          return [o](auto& opt) { return std::make_unique<LambdaLR>(opt, o); };
+        }
+        return [o](auto& opt) {
+          return std::make_unique<MultiplicativeLR>(opt, o);
+        };
+      }
+      case 13: {
+        std::vector<Factory> stages;
+        std::vector<int64_t> milestones;
+        int64_t at = 0;
+        const int64_t count = pick(1, 3);
+        for (int64_t i = 0; i < count; ++i) {
+          // Any kind but ReduceLROnPlateau (PyTorch refuses it too); a
+          // composite only one level down.
+          int stage_kind = static_cast<int>(pick(0, depth < 2 ? 14 : 12));
+          if (stage_kind == 10) {
+            stage_kind = 2;
+          }
+          stages.push_back(make(stage_kind, groups, depth + 1));
+          if (i > 0) {
+            milestones.push_back(at += pick(1, 80));
+          }
+        }
+        return [stages, milestones](auto& opt) {
+          std::vector<std::shared_ptr<Scheduler>> built;
+          for (const auto& stage : stages) {
+            built.push_back(stage(opt));
+          }
+          return std::make_unique<SequentialLR>(opt, built, milestones);
+        };
+      }
+      default: {
+        // StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR,
+        // PolynomialLR, MultiplicativeLR: the kinds a chain takes.
+        const int chainable[] = {2, 3, 4, 5, 6, 7, 12};
+        std::vector<Factory> links;
+        for (int64_t i = pick(1, 3); i > 0; --i) {
+          links.push_back(make(chainable[pick(0, 6)], groups, depth + 1));
+        }
+        return [links](auto& opt) {
+          std::vector<std::shared_ptr<Scheduler>> built;
+          for (const auto& link : links) {
+            built.push_back(link(opt));
+          }
+          return std::make_unique<ChainedScheduler>(opt, built);
+        };
+      }
+    }
+  }
+
+  double uniform(double lo, double hi) {
+    return std::uniform_real_distribution<double>(lo, hi)(rng_);
+  }
+  double log_uniform(double lo, double hi) {
+    return lo * std::pow(hi / lo, uniform(0.0, 1.0));
+  }
+  int64_t pick(int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng_);
+  }
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+std::vector<double> lrs_of(const torch::optim::Optimizer& optimizer) {
+  std::vector<double> lrs;
+  for (const auto& group : optimizer.param_groups()) {
+    lrs.push_back(group.options().get_lr());
+  }
+  return lrs;
+}
+
+// parse(to_text(s)) gives s's LR and momentum at every step, bit for bit,
+// and the same text again, for random options of every kind.
+TEST(SchedulerTextTest, RoundTripOfEveryKindWithRandomOptions) {
+  register_test_lambdas();
+  RandomSchedulers random(2024);
+  int nested = 0;  // composites two deep that the draws gave
+  for (int trial = 0; trial < 40; ++trial) {
+    for (int kind = 0; kind < RandomSchedulers::kKinds; ++kind) {
+      const std::size_t groups = static_cast<std::size_t>(random.pick(1, 3));
+      std::vector<double> lrs;
+      for (std::size_t g = 0; g < groups; ++g) {
+        lrs.push_back(random.log_uniform(1e-4, 1.0));
+      }
+      const Factory make = random.make(kind, groups);
+      auto original_optimizer = make_sgd(lrs);
+      auto parsed_optimizer = make_sgd(lrs);
+      const auto original = make(*original_optimizer);
+      const std::string text = to_text(*original);
+      SCOPED_TRACE(text);
+      nested += text.find("SequentialLR([", 1) != std::string::npos ||
+                text.find("ChainedScheduler([", 1) != std::string::npos;
+      std::unique_ptr<Scheduler> parsed;
+      ASSERT_NO_THROW(parsed = parse_scheduler(*parsed_optimizer, text));
+      ASSERT_EQ(to_text(*parsed), text);
+      EXPECT_EQ(parsed->options_text(), original->options_text());
+      for (int64_t k = 0; k < 300; ++k) {
+        ASSERT_EQ(lrs_of(*parsed_optimizer), lrs_of(*original_optimizer))
+            << "step " << k;
+        ASSERT_EQ(parsed->get_last_momentum(), original->get_last_momentum())
+            << "step " << k;
+        step(*original, k);
+        step(*parsed, k);
+      }
+    }
+  }
+  EXPECT_GE(nested, 5);
+}
+
+TEST(SchedulerTextTest, PyTorchSyntaxWithDefaults) {
+  auto optimizer = make_sgd({0.1});
+  const auto cyclic = parse_scheduler(
+      *optimizer,
+      "CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=2000, "
+      "mode=\"triangular2\")");
+  // By hand: half-way up cycle 1, then half-way up cycle 2 at half the
+  // amplitude.
+  EXPECT_DOUBLE_EQ(cyclic->lr_at(1000, 0), 0.001 + 0.005 * 0.5);
+  EXPECT_DOUBLE_EQ(cyclic->lr_at(5000, 0), 0.001 + 0.005 * 0.5 * 0.5);
+  EXPECT_EQ(to_text(*cyclic),
+            "CyclicLR(base_lr=[0.001], max_lr=[0.006], step_size_up=2000, "
+            "step_size_down=2000, waveform=\"triangle\", "
+            "mode=\"triangular2\", gamma=1, cycle_momentum=True, "
+            "base_momentum=[0.8], max_momentum=[0.9])");
+
+  auto warm = make_sgd({0.1});
+  const auto sequential = parse_scheduler(
+      *warm,
+      "SequentialLR([LinearLR(start_factor=0.1, total_iters=500), "
+      "CosineAnnealingLR(T_max=9500)], milestones=[500])");
+  EXPECT_EQ(to_text(*sequential),
+            "SequentialLR([LinearLR(start_factor=0.1, end_factor=1, "
+            "total_iters=500), CosineAnnealingLR(T_max=9500, eta_min=0)], "
+            "milestones=[500])");
+  EXPECT_DOUBLE_EQ(sequential->lr_at(0, 0), 0.01);
+  EXPECT_DOUBLE_EQ(sequential->lr_at(250, 0), 0.1 * (0.1 + 0.9 * 0.5));
+  EXPECT_DOUBLE_EQ(sequential->lr_at(500, 0), 0.1);
+  // Half-way through the cosine: (0.1 + 0) / 2.
+  EXPECT_DOUBLE_EQ(sequential->lr_at(500 + 4750, 0), 0.05);
+
+  // Positional arguments where PyTorch's constructor takes them; Python's
+  // single quotes; spaces anywhere.
+  auto stepped = make_sgd({1.0});
+  const auto step_lr = parse_scheduler(*stepped, " StepLR( 3 , 0.5 ) ");
+  EXPECT_EQ(to_text(*step_lr), "StepLR(step_size=3, gamma=0.5)");
+  auto plateau = make_sgd({1.0, 2.0});
+  EXPECT_EQ(to_text(*parse_scheduler(*plateau,
+                                     "ReduceLROnPlateau(mode='max', "
+                                     "min_lr=[0.001, 0])")),
+            "ReduceLROnPlateau(mode=\"max\", factor=0.1, patience=10, "
+            "threshold=0.0001, threshold_mode=\"rel\", cooldown=0, "
+            "min_lr=[0.001, 0], eps=1e-08)");
+}
+
+TEST(SchedulerTextTest, NumbersKeepEveryBit) {
+  auto optimizer = make_sgd({0.1});
+  const double gamma = 0.1 + 0.2;  // 0.30000000000000004
+  ExponentialLR original(*optimizer, gamma);
+  EXPECT_EQ(to_text(original), "ExponentialLR(gamma=0.30000000000000004)");
+  auto other = make_sgd({0.1});
+  const auto parsed = parse_scheduler(*other, to_text(original));
+  EXPECT_EQ(parsed->lr_at(7, 0), original.lr_at(7, 0));
+  EXPECT_EQ(to_text(ExponentialLR(*make_sgd({0.1}), 1e-300)),
+            "ExponentialLR(gamma=1e-300)");
+}
+
+TEST(SchedulerTextTest, LambdaNeedsARegisteredFunction) {
+  register_lr_lambda("test_thirds", [](int64_t k) { return 1.0 / (1 + k); });
+  auto optimizer = make_sgd({0.3, 0.6});
+  const auto scheduler = parse_scheduler(
+      *optimizer, "LambdaLR(lr_lambda=[\"test_thirds\", \"times_0.99\"])");
+  register_test_lambdas();
+  EXPECT_DOUBLE_EQ(scheduler->lr_at(2, 0), 0.1);
+  EXPECT_DOUBLE_EQ(scheduler->lr_at(2, 1), 0.6 * 0.99);
+  EXPECT_EQ(to_text(*scheduler),
+            "LambdaLR(lr_lambda=[\"test_thirds\", \"times_0.99\"])");
+  EXPECT_THAT(
+      [] { register_lr_lambda("bad name", [](int64_t) { return 1.0; }); },
+      ThrowsMessage<c10::Error>(
+          HasSubstr("register_lr_lambda: name must be letters, digits, '_' "
+                    "and '.', got \"bad name\"")));
+}
+
+TEST(SchedulerTextTest, CustomScaleFnHasNoText) {
+  auto optimizer = make_sgd({0.1});
+  CyclicLR scheduler(
+      *optimizer,
+      CyclicLROptions(0.001, 0.01).scale_fn([](double) { return 1.0; }));
+  EXPECT_THAT([&] { to_text(scheduler); },
+              ThrowsMessage<c10::Error>(
+                  HasSubstr("to_text: a CyclicLR with a custom scale_fn has "
+                            "no text form")));
+}
+
+struct Malformed {
+  std::string name;
+  std::string text;
+  std::string message;
+};
+
+void PrintTo(const Malformed& c, std::ostream* out) {
+  *out << c.text;
+}
+
+class SchedulerTextErrorTest : public ::testing::TestWithParam<Malformed> {};
+
+// Each malformed text gives its one error, which names the position, the
+// scheduler, the option and what was expected. The optimizer has 2 groups.
+TEST_P(SchedulerTextErrorTest, NamesThePositionAndWhatWasExpected) {
+  auto optimizer = make_sgd({0.1, 0.2});
+  EXPECT_THAT([&] { parse_scheduler(*optimizer, GetParam().text); },
+              ThrowsMessage<c10::Error>(
+                  HasSubstr("parse_scheduler: " + GetParam().message)));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Malformed,
+    SchedulerTextErrorTest,
+    ::testing::Values(
+        Malformed{"unknown_scheduler",
+                  "FooLR(gamma=0.5)",
+                  "at position 0: unknown scheduler 'FooLR' (known: "
+                  "ChainedScheduler, ConstantLR, CosineAnnealingLR, "
+                  "CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR, "
+                  "LambdaLR, LinearLR, MultiStepLR, MultiplicativeLR, "
+                  "OneCycleLR, PolynomialLR, ReduceLROnPlateau, SequentialLR, "
+                  "StepLR)"},
+        Malformed{"unknown_option",
+                  "StepLR(step_size=3, gama=0.5)",
+                  "at position 20: StepLR has no option 'gama' (its options: "
+                  "step_size, gamma)"},
+        Malformed{"float_for_integer",
+                  "StepLR(step_size=2.5)",
+                  "at position 17: StepLR option step_size: expected an "
+                  "integer, got '2.5'"},
+        Malformed{"string_for_number",
+                  "StepLR(step_size=3, gamma=\"0.5\")",
+                  "at position 26: StepLR option gamma: expected a number, "
+                  "got '\"0.5\"'"},
+        Malformed{"unknown_choice",
+                  "CyclicLR(base_lr=0.001, max_lr=0.01, mode=\"exp\")",
+                  "at position 42: CyclicLR option mode: expected one of "
+                  "\"triangular\", \"triangular2\", \"exp_range\", "
+                  "\"exp_range_paper\", got '\"exp\"'"},
+        Malformed{"bool_as_string",
+                  "OneCycleLR(max_lr=0.1, total_steps=100, three_phase=1)",
+                  "at position 52: OneCycleLR option three_phase: expected "
+                  "True or False, got '1'"},
+        Malformed{"list_length",
+                  "CyclicLR(base_lr=[0.001], max_lr=0.01)",
+                  "at position 17: CyclicLR option base_lr: expected a list "
+                  "of 2 numbers, one per param group of the optimizer (got "
+                  "1), got '[0.001]'"},
+        Malformed{"missing_option",
+                  "StepLR(gamma=0.5)",
+                  "at position 0: StepLR: missing option step_size"},
+        Malformed{"option_check",
+                  "StepLR(step_size=0)",
+                  "at position 0: StepLR: step_size must be > 0, got 0"},
+        Malformed{"given_twice",
+                  "StepLR(step_size=3, step_size=4)",
+                  "at position 20: StepLR: option step_size given twice"},
+        Malformed{"extra_positional",
+                  "StepLR(3, 0.5, 7)",
+                  "at position 15: StepLR: unexpected positional argument 3 "
+                  "(give options as keyword=value: step_size, gamma)"},
+        Malformed{"unbalanced_list",
+                  "MultiStepLR(milestones=[3, 5)",
+                  "at position 28: unbalanced '[' at position 23: expected "
+                  "',' or ']', got ')'"},
+        Malformed{"unbalanced_call",
+                  "StepLR(step_size=3",
+                  "at position 18: unbalanced '(' of StepLR at position 6: "
+                  "expected ',' or ')', got the end of the text"},
+        Malformed{"trailing_text",
+                  "StepLR(step_size=3) x",
+                  "at position 20: trailing text after the scheduler: 'x'"},
+        Malformed{"bare_name",
+                  "CyclicLR(base_lr=0.001, max_lr=0.01, mode=triangular)",
+                  "at position 42: expected a value (number, string, list or "
+                  "scheduler), got the bare name 'triangular' (a string needs "
+                  "quotes, a scheduler '(...)')"},
+        Malformed{"not_a_scheduler",
+                  "[StepLR(step_size=3)]",
+                  "at position 0: expected a scheduler such as CyclicLR(...), "
+                  "got '[StepLR(step_size=3)]'"},
+        Malformed{"empty", "", "at position 0: expected a value"},
+        Malformed{"unregistered_lambda",
+                  "LambdaLR(lr_lambda=\"not_registered\")",
+                  "at position 19: LambdaLR option lr_lambda: no function is "
+                  "registered as \"not_registered\"; register it first with "
+                  "torchclr::register_lr_lambda(\"not_registered\", fn)"},
+        Malformed{"nested",
+                  "SequentialLR([StepLR(step_size=3), "
+                  "ExponentialLR(gamma=[0.5])], milestones=[3])",
+                  "at position 55: ExponentialLR option gamma: expected a "
+                  "number, got '[0.5]'"},
+        Malformed{"nested_not_a_scheduler",
+                  "ChainedScheduler([StepLR(step_size=3), 0.5])",
+                  "at position 39: ChainedScheduler option schedulers: "
+                  "expected a scheduler such as StepLR(step_size=10), got "
+                  "'0.5'"}),
+    [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace torchclr::test
