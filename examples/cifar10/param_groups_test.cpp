@@ -3,13 +3,16 @@
 // decay_mult of Caffe's examples/cifar10/cifar10_full_train_test.prototxt
 // (BVLC/caffe), written out below from the file.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <torchclr/caffe_sgd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "network.h"
@@ -46,22 +49,23 @@ const std::map<std::string, Multipliers>& prototxt() {
 }
 
 // The solver of the test: plain SGD (momentum 0), so that one step is
-// w <- w - lr lr_mult (g + weight_decay decay_mult w), Caffe's update too.
+// w <- w - lr lr_mult (g + weight_decay decay_mult w), under --solver
+// pytorch (kind sgd) and caffe (caffe_sgd) alike.
 constexpr double kLr = 0.01;
 constexpr double kWeightDecay = 0.004;  // cifar10_full_solver.prototxt's
 
-struct Run {
+struct Training {
   Network network;
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::unique_ptr<Scheduler> scheduler;
 };
 
 // A fresh cifar10_full in float64 for CIFAR-10's images, with the optimizer
-// and the schedule of `policy` at --lr / --base-lr kLr, as
+// `kind` and the schedule of `policy` at --lr / --base-lr kLr, as
 // train_network builds them.
-Run make_run(const std::string& policy) {
+Training make_training(const std::string& policy, const std::string& kind) {
   torch::manual_seed(3);
-  Run run;
+  Training run;
   run.network = make_network("cifar10_full", "cifar10", 3, 32, 32, 10);
   // Every parameter away from zero (the biases start at zero, where no
   // decay shows), at a scale where the decay term is far above rounding.
@@ -73,14 +77,14 @@ Run make_run(const std::string& policy) {
   }
   run.network.module->to(torch::kDouble);
   run.optimizer = make_optimizer(
-      "sgd", run.network.param_groups, kLr, /*momentum=*/0.0, kWeightDecay);
+      kind, run.network.param_groups, kLr, /*momentum=*/0.0, kWeightDecay);
   PolicyFlags flags;
   flags.policy = policy;
   flags.lr = kLr;
   flags.base_lr = kLr;
   flags.max_lr = 10 * kLr;
   run.scheduler =
-      make_scheduler(momentum_follows_optimizer(flags, "sgd", *run.optimizer),
+      make_scheduler(momentum_follows_optimizer(flags, kind, *run.optimizer),
                      *run.optimizer,
                      1000,
                      run.network.lr_multipliers());
@@ -89,15 +93,16 @@ Run make_run(const std::string& policy) {
 
 // The options of the one group that holds `param`; fails the test when no
 // group or several hold it.
-const torch::optim::SGDOptions* group_of(torch::optim::Optimizer& optimizer,
-                                         const torch::Tensor& param,
-                                         const std::string& name) {
-  const torch::optim::SGDOptions* found = nullptr;
+const torch::optim::OptimizerOptions* group_of(
+    torch::optim::Optimizer& optimizer,
+    const torch::Tensor& param,
+    const std::string& name) {
+  const torch::optim::OptimizerOptions* found = nullptr;
   int holders = 0;
   for (auto& group : optimizer.param_groups()) {
     for (const auto& held : group.params()) {
       if (held.unsafeGetTensorImpl() == param.unsafeGetTensorImpl()) {
-        found = &static_cast<const torch::optim::SGDOptions&>(group.options());
+        found = &group.options();
         ++holders;
       }
     }
@@ -106,11 +111,28 @@ const torch::optim::SGDOptions* group_of(torch::optim::Optimizer& optimizer,
   return holders == 1 ? found : nullptr;
 }
 
+// The weight decay of LibTorch's SGD's or CaffeSGD's options.
+double weight_decay_of(const torch::optim::OptimizerOptions& options) {
+  if (const auto* sgd =
+          dynamic_cast<const torch::optim::SGDOptions*>(&options)) {
+    return sgd->weight_decay();
+  }
+  return dynamic_cast<const CaffeSGDOptions&>(options).weight_decay();
+}
+
+// (policy, optimizer kind): fixed is MultiStepLR from --lr, triangular2
+// CyclicLR from --base-lr, each scaling group i by its lr_mult; sgd is
+// --solver pytorch, caffe_sgd --solver caffe.
 class Cifar10FullParamGroupsTest
-    : public ::testing::TestWithParam<std::string> {};
+    : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
+ protected:
+  Training make() const {
+    return make_training(std::get<0>(GetParam()), std::get<1>(GetParam()));
+  }
+};
 
 TEST_P(Cifar10FullParamGroupsTest, OptimizerGroupsHoldThePrototxtMultipliers) {
-  auto run = make_run(GetParam());
+  auto run = make();
   const auto named = run.network.module->named_parameters();
   ASSERT_EQ(named.size(), prototxt().size());
   std::size_t held = 0;
@@ -123,15 +145,15 @@ TEST_P(Cifar10FullParamGroupsTest, OptimizerGroupsHoldThePrototxtMultipliers) {
     const auto& want = prototxt().at(item.key());
     const auto* options = group_of(*run.optimizer, item.value(), item.key());
     ASSERT_NE(options, nullptr);
-    EXPECT_DOUBLE_EQ(options->lr(), kLr * want.lr_mult) << item.key();
-    EXPECT_DOUBLE_EQ(options->weight_decay(), kWeightDecay * want.decay_mult)
+    EXPECT_DOUBLE_EQ(options->get_lr(), kLr * want.lr_mult) << item.key();
+    EXPECT_DOUBLE_EQ(weight_decay_of(*options), kWeightDecay * want.decay_mult)
         << item.key();
   }
 }
 
 TEST_P(Cifar10FullParamGroupsTest,
        OneStepMovesEveryParameterByItsPrototxtMultipliers) {
-  auto run = make_run(GetParam());
+  auto run = make();
   auto& module = *run.network.module;
   torch::manual_seed(4);
   const auto images = torch::randn({4, 3, 32, 32}, torch::kDouble);
@@ -185,12 +207,51 @@ TEST_P(Cifar10FullParamGroupsTest,
   }
 }
 
-// fixed: MultiStepLR from --lr; triangular2: CyclicLR from --base-lr. Each
-// scales group i by its lr_mult.
-INSTANTIATE_TEST_SUITE_P(Policies,
-                         Cifar10FullParamGroupsTest,
-                         ::testing::Values("fixed", "triangular2"),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(
+    PoliciesAndSolvers,
+    Cifar10FullParamGroupsTest,
+    ::testing::Combine(::testing::Values("fixed", "triangular2"),
+                       ::testing::Values("sgd", "caffe_sgd")),
+    [](const auto& info) {
+      return std::get<0>(info.param) + "_" + std::get<1>(info.param);
+    });
+
+TEST(SolverTest, CaffeTurnsSgdAndNesterovIntoCaffeSGD) {
+  EXPECT_EQ(optimizer_kind("sgd", "caffe"), "caffe_sgd");
+  EXPECT_EQ(optimizer_kind("nesterov", "caffe"), "caffe_nesterov");
+  EXPECT_EQ(optimizer_kind("adam", "caffe"), "adam");
+  EXPECT_EQ(optimizer_kind("sgd", "pytorch"), "sgd");
+  EXPECT_EQ(optimizer_kind("nesterov", "pytorch"), "nesterov");
+  auto network = make_network("cifar10_full", "cifar10", 3, 32, 32, 10);
+  for (const bool nesterov : {false, true}) {
+    const auto optimizer =
+        make_optimizer(nesterov ? "caffe_nesterov" : "caffe_sgd",
+                       network.param_groups,
+                       0.001,
+                       0.9,
+                       0.004);
+    ASSERT_EQ(optimizer->param_groups().size(), 4u);
+    for (const auto& group : optimizer->param_groups()) {
+      const auto& options =
+          dynamic_cast<const CaffeSGDOptions&>(group.options());
+      EXPECT_EQ(options.momentum(), 0.9);
+      EXPECT_EQ(options.nesterov(), nesterov);
+    }
+  }
+}
+
+TEST(SolverTest, TextNamesTheUpdate) {
+  EXPECT_EQ(solver_text("caffe_sgd"),
+            "solver caffe: Caffe's SGD, h <- m h + lr (g + wd w); w <- w - h");
+  EXPECT_EQ(solver_text("sgd"),
+            "solver pytorch: LibTorch's SGD, v <- m v + g + wd w; "
+            "w <- w - lr v");
+  EXPECT_THAT(solver_text("caffe_nesterov"),
+              ::testing::HasSubstr("Caffe's Nesterov"));
+  EXPECT_THAT(solver_text("nesterov"),
+              ::testing::HasSubstr("LibTorch's SGD with Nesterov momentum"));
+  EXPECT_EQ(solver_text("adam"), "");
+}
 
 }  // namespace
 }  // namespace torchclr::examples
