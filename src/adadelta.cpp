@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 #include <torchclr/adadelta.h>
 #include <torchclr/detail/checks.h>
+#include <torchclr/detail/optimizer_load.h>
 #include <torchclr/detail/version.h>
 
 #include <memory>
@@ -172,21 +173,8 @@ void Adadelta::save(torch::serialize::OutputArchive& archive) const {
 void Adadelta::load(torch::serialize::InputArchive& archive) {
   // Restores the state and checks the group and parameter counts.
   torch::optim::serialize<AdadeltaParamState, AdadeltaOptions>(archive, *this);
-  // LibTorch's loader leaves the group options as they are; PyTorch's
-  // load_state_dict restores them, and a resumed run needs them.
-  torch::serialize::InputArchive groups_archive;
-  archive.read("param_groups", groups_archive);
-  for (std::size_t i = 0; i < param_groups_.size(); ++i) {
-    torch::serialize::InputArchive group_archive;
-    groups_archive.read("param_groups/" + std::to_string(i), group_archive);
-    torch::serialize::InputArchive options_archive;
-    group_archive.read("options", options_archive);
-    auto options = std::make_unique<AdadeltaOptions>();
-    options->serialize(options_archive);
-    check_options(*options,
-                  "Adadelta (loaded param group " + std::to_string(i) + ")");
-    param_groups_[i].set_options(std::move(options));
-  }
+  detail::load_group_options<AdadeltaOptions>(
+      archive, param_groups_, "Adadelta", check_options);
   // Archives load onto the CPU; as PyTorch's load_state_dict, move the state
   // to each parameter's device and dtype so that a CUDA run can resume.
   for (const auto& group : param_groups_) {

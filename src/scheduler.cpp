@@ -103,7 +103,7 @@ void Scheduler::require_momentum() {
     TORCH_CHECK(kind != detail::MomentumKind::kNone,
                 name_,
                 ": cycle_momentum is true but the optimizer has no momentum "
-                "(supported: SGD, RMSprop, Adam and AdamW); "
+                "(supported: SGD, CaffeSGD, RMSprop, Adam and AdamW); "
                 "pass cycle_momentum(false)");
     momentum_kinds_.push_back(kind);
   }

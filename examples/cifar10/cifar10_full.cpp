@@ -62,16 +62,22 @@ torch::Tensor Cifar10FullImpl::forward(torch::Tensor x) {
       .flatten(1);
 }
 
-std::vector<double> Cifar10FullImpl::lr_multipliers() {
-  return {1.0, 2.0, 1.0};
-}
-
+// Caffe's multipliers, from BVLC/caffe's
+// examples/cifar10/cifar10_full_train_test.prototxt: a layer's first
+// `param` block is its weights', the second its bias'; a value not given is
+// ParamSpec's default (caffe.proto: lr_mult 1, decay_mult 1).
+//   conv1: param { lr_mult: 1 } param { lr_mult: 2 }  -> (1, 1) and (2, 1)
+//   conv2: param { lr_mult: 1 } param { lr_mult: 2 }  -> (1, 1) and (2, 1)
+//   conv3: no param block                             -> (1, 1) and (1, 1)
+//   ip1:   param { lr_mult: 1 decay_mult: 250 }
+//          param { lr_mult: 2 decay_mult: 0 }         -> (1, 250) and (2, 0)
+// One group per (lr_mult, decay_mult) pair, the 1x LR, 1x decay group first.
 std::vector<ParamGroupSpec> Cifar10FullImpl::param_groups() {
-  const auto mult = lr_multipliers();
   return {
-      {{conv1_->weight, conv2_->weight, conv3_->weight}, mult[0], 1.0},
-      {{conv1_->bias, conv2_->bias, conv3_->bias, fc_->bias}, mult[1], 0.0},
-      {{fc_->weight}, mult[2], 250.0},
+      {{conv1_->weight, conv2_->weight, conv3_->weight, conv3_->bias}, 1, 1},
+      {{conv1_->bias, conv2_->bias}, 2, 1},
+      {{fc_->weight}, 1, 250},
+      {{fc_->bias}, 2, 0},
   };
 }
 

@@ -27,12 +27,10 @@ class Cifar10FullImpl : public torch::nn::Module {
 
   torch::Tensor forward(torch::Tensor x);
 
-  /// Caffe's solver settings as param groups: weights (lr x1, decay x1),
-  /// biases (lr x2, no decay), fc weights (lr x1, decay x250); the LR
-  /// multipliers are `lr_multipliers()`.
+  /// The multipliers of cifar10_full_train_test.prototxt as param groups
+  /// (lr_mult, decay_mult): conv weights and conv3's bias (1, 1), conv1's
+  /// and conv2's biases (2, 1), fc weights (1, 250), fc bias (2, 0).
   std::vector<ParamGroupSpec> param_groups();
-  /// LR multiplier of each group of `param_groups`, in order.
-  static std::vector<double> lr_multipliers();
 
  private:
   torch::Tensor features(torch::Tensor x);

@@ -19,6 +19,9 @@ struct CommonFlags {
   uint64_t seed = 1;
   int64_t batch_size = 100;
   std::string optimizer = "sgd";
+  /// The update of --optimizer sgd and nesterov: pytorch (LibTorch's, the
+  /// LR outside the momentum buffer) or caffe (the LR inside the history).
+  std::string solver = "pytorch";
   std::string model = "cifar10_full";
   bool augment = false;
   std::string out;  ///< empty: the subcommand's own default folder
@@ -30,13 +33,14 @@ struct CommonFlags {
   JobFlags job;
 };
 
-/// Registers the data flags, --seed, --batch-size, --optimizer, --out,
-/// --quiet, --threads and the job's flags.
+/// Registers the data flags, --seed, --batch-size, --optimizer, --solver,
+/// --out, --quiet, --threads and the job's flags.
 void add_common_flags(CLI::App& app, CommonFlags& flags);
 
-/// The training settings `flags` give (batch size, seed, optimizer, progress,
-/// device), in the job they describe: this joins it, so every rank of the job
-/// calls it.
+/// The training settings `flags` give (batch size, seed, optimizer and
+/// solver, progress, device), in the job they describe: this joins it, so
+/// every rank of the job calls it. The main rank prints which SGD update
+/// runs.
 TrainConfig train_config(const CommonFlags& flags);
 
 /// A registered subcommand and what runs it after parsing.

@@ -149,7 +149,8 @@ int run_table1(const CompareFlags& flags) {
   table += "\n" + accuracy_note(flags);
   table +=
       "LR, last 10% of iterations: the lowest and highest LR of the weights "
-      "(biases train at twice it) over the run's last 10%: an annealed run "
+      "(conv1's, conv2's and fc's biases train at twice it) over the run's "
+      "last 10%: an annealed run "
       "ends low.\n";
   if (std::find(flags.policies.begin(), flags.policies.end(), "exp_range") !=
       flags.policies.end()) {

@@ -44,7 +44,8 @@ int64_t scaled(int64_t iterations, double scale);
 int64_t curve_eval_every(const CompareFlags& flags, int64_t iterations);
 
 /// The lowest and highest LR a run sets over an interval (of the param
-/// group at LR multiplier 1: cifar10_full's weights, its biases at twice it).
+/// group at LR multiplier 1: cifar10_full's conv weights and conv3's bias;
+/// conv1's, conv2's and fc's biases train at twice it).
 struct LrRange {
   double min = 0;
   double max = 0;

@@ -66,7 +66,8 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
                                   config.momentum,
                                   config.weight_decay);
   // Each param group's LR as the optimizer held it at every step, one CSV
-  // row each: the sweep keeps Caffe's lr_mult (biases at twice the weights').
+  // row each: the sweep keeps Caffe's lr_mult (cifar10_full's conv1, conv2
+  // and fc biases at twice the weights').
   std::string lrs_csv = "iteration";
   for (size_t i = 0; i < optimizer->param_groups().size(); ++i) {
     lrs_csv += fmt::format(",group{}_lr", i);

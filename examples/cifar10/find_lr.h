@@ -28,7 +28,8 @@ struct RangeFlags {
 void add_range_flags(CLI::App& app, RangeFlags& flags);
 
 /// Sweeps a fresh cifar10_full (seeded by `config.seed`, Caffe's param
-/// groups, so biases sweep at twice the LR) over `train`, and writes
+/// groups, so conv1's, conv2's and fc's biases sweep at twice the LR) over
+/// `train`, and writes
 /// range_test.csv, range_test.png and range_test_lrs.csv (each param group's
 /// LR at every step) into `out`. In a job of several processes, every rank
 /// sweeps its share of each batch and gets the same result; rank 0 alone

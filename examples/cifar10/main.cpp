@@ -36,6 +36,13 @@ void add_common_flags(CLI::App& app, CommonFlags& flags) {
                  "adagrad or adadelta")
       ->check(CLI::IsMember(optimizer_names()))
       ->capture_default_str();
+  app.add_option("--solver",
+                 flags.solver,
+                 "The update of --optimizer sgd and nesterov: pytorch "
+                 "(LibTorch's: v <- m v + g; w <- w - lr v) or caffe "
+                 "(Caffe's: h <- m h + lr g; w <- w - h)")
+      ->check(CLI::IsMember(solver_names()))
+      ->capture_default_str();
   app.add_option("--model",
                  flags.model,
                  "cifar10_full (Caffe's, the paper's) or resnet56 (He et "
@@ -60,7 +67,15 @@ TrainConfig train_config(const CommonFlags& flags) {
   TrainConfig config;
   config.seed = flags.seed;
   config.batch_size = flags.batch_size;
-  config.optimizer = flags.optimizer;
+  if (flags.solver == "caffe" && flags.optimizer != "sgd" &&
+      flags.optimizer != "nesterov") {
+    throw CLI::ValidationError(
+        "--solver",
+        "caffe is Caffe's SGD update, for --optimizer sgd or nesterov; "
+        "--optimizer " +
+            flags.optimizer + " has no Caffe form here");
+  }
+  config.optimizer = optimizer_kind(flags.optimizer, flags.solver);
   config.model = flags.model;
   config.augment = flags.augment;
   config.dataset = flags.data.dataset;
@@ -85,6 +100,9 @@ TrainConfig train_config(const CommonFlags& flags) {
         static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   }
   config.progress = !flags.quiet && config.job.is_main();
+  if (config.job.is_main() && !solver_text(config.optimizer).empty()) {
+    fmt::print("{}\n", solver_text(config.optimizer));
+  }
   return config;
 }
 

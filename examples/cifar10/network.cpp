@@ -1,6 +1,7 @@
 #include "network.h"
 
 #include <torchclr/adadelta.h>
+#include <torchclr/caffe_sgd.h>
 #include <torchclr/momentum.h>
 
 #include <stdexcept>
@@ -81,6 +82,38 @@ const std::vector<std::string>& optimizer_names() {
   return names;
 }
 
+const std::vector<std::string>& solver_names() {
+  static const std::vector<std::string> names = {"pytorch", "caffe"};
+  return names;
+}
+
+std::string optimizer_kind(const std::string& optimizer,
+                           const std::string& solver) {
+  if (solver == "caffe" && (optimizer == "sgd" || optimizer == "nesterov")) {
+    return "caffe_" + optimizer;
+  }
+  return optimizer;
+}
+
+std::string solver_text(const std::string& kind) {
+  if (kind == "sgd") {
+    return "solver pytorch: LibTorch's SGD, v <- m v + g + wd w; "
+           "w <- w - lr v";
+  }
+  if (kind == "nesterov") {
+    return "solver pytorch: LibTorch's SGD with Nesterov momentum, v <- m v "
+           "+ g + wd w; w <- w - lr (g + wd w + m v)";
+  }
+  if (kind == "caffe_sgd") {
+    return "solver caffe: Caffe's SGD, h <- m h + lr (g + wd w); w <- w - h";
+  }
+  if (kind == "caffe_nesterov") {
+    return "solver caffe: Caffe's Nesterov, h <- m h + lr (g + wd w); "
+           "w <- w - ((1 + m) h - m h_prev)";
+  }
+  return "";
+}
+
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(
     const std::string& kind,
     const std::vector<ParamGroupSpec>& groups,
@@ -95,6 +128,16 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
     return build_optimizer<optim::SGD>(
         groups, lr, weight_decay, [&](double group_lr, double decay) {
           return optim::SGDOptions(group_lr)
+              .momentum(momentum)
+              .nesterov(nesterov)
+              .weight_decay(decay);
+        });
+  }
+  if (kind == "caffe_sgd" || kind == "caffe_nesterov") {
+    const bool nesterov = kind == "caffe_nesterov";
+    return build_optimizer<CaffeSGD>(
+        groups, lr, weight_decay, [&](double group_lr, double decay) {
+          return CaffeSGDOptions(group_lr)
               .momentum(momentum)
               .nesterov(nesterov)
               .weight_decay(decay);

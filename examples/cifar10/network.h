@@ -51,11 +51,27 @@ Network make_network(const std::string& model,
 /// Names accepted by --optimizer.
 const std::vector<std::string>& optimizer_names();
 
+/// Names accepted by --solver: pytorch (LibTorch's SGD, v <- m v + g;
+/// w <- w - lr v) and caffe (torchclr::CaffeSGD, h <- m h + lr g; w <- w - h).
+const std::vector<std::string>& solver_names();
+
+/// The optimizer kind that make_optimizer builds for --optimizer `optimizer`
+/// under --solver `solver`: caffe turns sgd and nesterov into caffe_sgd and
+/// caffe_nesterov; every other optimizer, and every optimizer under pytorch,
+/// keeps its name.
+std::string optimizer_kind(const std::string& optimizer,
+                           const std::string& solver);
+
+/// One line saying which update an SGD `kind` (sgd, nesterov, caffe_sgd,
+/// caffe_nesterov) runs, with its formula; empty for other optimizers.
+std::string solver_text(const std::string& kind);
+
 /// The optimizer `kind` over `groups`: sgd, nesterov (SGD with Nesterov
-/// momentum), adam, adamw, rmsprop, adagrad or adadelta (torchclr's), with
-/// PyTorch's defaults except the LR, the weight decay and `momentum` (SGD's
-/// and RMSprop's momentum, Adam's and AdamW's beta1; unused by adagrad,
-/// adadelta and rmsprop, which keep PyTorch's 0).
+/// momentum), caffe_sgd and caffe_nesterov (the same with Caffe's update,
+/// torchclr::CaffeSGD), adam, adamw, rmsprop, adagrad or adadelta
+/// (torchclr's), with PyTorch's defaults except the LR, the weight decay and
+/// `momentum` (SGD's and RMSprop's momentum, Adam's and AdamW's beta1; unused
+/// by adagrad, adadelta and rmsprop, which keep PyTorch's 0).
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(
     const std::string& kind,
     const std::vector<ParamGroupSpec>& groups,

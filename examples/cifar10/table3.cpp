@@ -88,7 +88,7 @@ int run_table3(const CompareFlags& flags) {
   std::map<std::string, Bounds> bounds;
   for (const auto& paper : kPaperBounds) {
     TrainConfig config = base;
-    config.optimizer = paper.optimizer;
+    config.optimizer = optimizer_kind(paper.optimizer, flags.common.solver);
     const auto result =
         find_lr(range, config, train, test, out / paper.optimizer);
     const auto& s = result.suggestions;
@@ -130,7 +130,7 @@ int run_table3(const CompareFlags& flags) {
         });
     const bool fixed = std::string(run.policy) == "fixed";
     TrainConfig config = base;
-    config.optimizer = run.optimizer;
+    config.optimizer = optimizer_kind(run.optimizer, flags.common.solver);
     config.policy = table3_policy(run, found, flags.scale);
     config.iterations = scaled(run.iterations, flags.scale);
     config.eval_every = curve_eval_every(flags, config.iterations);

@@ -24,8 +24,9 @@ struct TrainConfig {
   /// the final accuracy always tests the whole test split.
   int64_t eval_images = 0;
   int64_t batch_size = 100;
-  /// One of optimizer_names(): sgd (Caffe's solver, the default), nesterov,
-  /// adam, adamw, rmsprop, adagrad or adadelta.
+  /// An optimizer kind of make_optimizer: one of optimizer_names() (sgd, the
+  /// default, nesterov, adam, adamw, rmsprop, adagrad or adadelta), or
+  /// caffe_sgd / caffe_nesterov (--solver caffe).
   std::string optimizer = "sgd";
   /// One of model_names(): cifar10_full (the default) or resnet56.
   std::string model = "cifar10_full";

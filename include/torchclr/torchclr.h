@@ -2,6 +2,7 @@
 
 #include <torchclr/adadelta.h>
 #include <torchclr/batch_source.h>
+#include <torchclr/caffe_sgd.h>
 #include <torchclr/chained_scheduler.h>
 #include <torchclr/constant_lr.h>
 #include <torchclr/cosine_annealing_lr.h>

@@ -2,6 +2,7 @@
 #include <torch/optim/adamw.h>
 #include <torch/optim/rmsprop.h>
 #include <torch/optim/sgd.h>
+#include <torchclr/caffe_sgd.h>
 #include <torchclr/detail/momentum.h>
 #include <torchclr/momentum.h>
 
@@ -22,6 +23,9 @@ MomentumKind momentum_kind(const optim::OptimizerOptions& options) {
   if (dynamic_cast<const optim::AdamWOptions*>(&options)) {
     return MomentumKind::kAdamW;
   }
+  if (dynamic_cast<const CaffeSGDOptions*>(&options)) {
+    return MomentumKind::kCaffeSGD;
+  }
   return MomentumKind::kNone;
 }
 
@@ -39,6 +43,8 @@ double get_momentum(const optim::OptimizerOptions& options, MomentumKind kind) {
     case MomentumKind::kAdamW:
       return std::get<0>(
           static_cast<const optim::AdamWOptions&>(options).betas());
+    case MomentumKind::kCaffeSGD:
+      return static_cast<const CaffeSGDOptions&>(options).momentum();
     case MomentumKind::kNone:
       break;
   }
@@ -60,6 +66,9 @@ void set_momentum(optim::OptimizerOptions& options,
       return;
     case MomentumKind::kAdamW:
       std::get<0>(static_cast<optim::AdamWOptions&>(options).betas()) = value;
+      return;
+    case MomentumKind::kCaffeSGD:
+      static_cast<CaffeSGDOptions&>(options).momentum(value);
       return;
     case MomentumKind::kNone:
       break;

@@ -6,11 +6,12 @@ namespace torchclr::detail {
 
 /// Which option of a param group plays the role of momentum.
 enum class MomentumKind {
-  kNone,     ///< the optimizer has no momentum (Adagrad, LBFGS, ...)
-  kSGD,      ///< `momentum`
-  kRMSprop,  ///< `momentum`
-  kAdam,     ///< `betas[0]` (beta1)
-  kAdamW,    ///< `betas[0]` (beta1)
+  kNone,      ///< the optimizer has no momentum (Adagrad, LBFGS, ...)
+  kSGD,       ///< `momentum`
+  kRMSprop,   ///< `momentum`
+  kAdam,      ///< `betas[0]` (beta1)
+  kAdamW,     ///< `betas[0]` (beta1)
+  kCaffeSGD,  ///< torchclr::CaffeSGD's `momentum`
 };
 
 /// The momentum kind of one param group's options.
