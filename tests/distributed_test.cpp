@@ -23,10 +23,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -371,20 +373,55 @@ int range_test_worker() {
   return 0;
 }
 
-// Averages until rank `victim` exits at iteration 5; the survivor writes
-// its message and how long the error took.
-int kill_worker(int64_t victim) {
-  auto group = make_process_group(
-      ProcessGroupOptions().timeout(std::chrono::seconds(3)));
+constexpr int kFailingIteration = 5;
+// Long enough for a loaded machine to start every rank and run the first
+// collectives: a rank that ends must be reported long before it.
+constexpr std::chrono::milliseconds kFailureTimeout{60000};
+// A rank that hangs is reported after the timeout.
+constexpr std::chrono::milliseconds kHangTimeout{20000};
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  std::ofstream(path + ".tmp") << text;
+  std::rename((path + ".tmp").c_str(), path.c_str());
+}
+
+bool file_exists(const std::string& path) {
+  return std::ifstream(path).good();
+}
+
+// Averages gradients until rank `victim` stops at kFailingIteration: killed
+// by SIGKILL (its connections close at once), or with `hang` alive but
+// silent until every other rank has reported. Each other rank writes its
+// message and how long the error took, then waits for the others' reports:
+// its exit would close connections another rank may still be reading.
+int failure_worker(int64_t victim,
+                   bool hang,
+                   std::chrono::milliseconds timeout) {
+  auto group = make_process_group(ProcessGroupOptions().timeout(timeout));
+  const auto reported = [&group, victim] {
+    for (int64_t rank = 0; rank < group.size(); ++rank) {
+      if (rank != victim && !file_exists(worker_dir() + "/rank" +
+                                         std::to_string(rank) + ".seconds")) {
+        return false;
+      }
+    }
+    return true;
+  };
   auto model = small_model();
   const auto started = std::chrono::steady_clock::now();
   auto failed_at = started;
   std::string message;
   try {
     for (int iteration = 0; iteration < 100000; ++iteration) {
-      if (iteration == 5) {
+      if (iteration == kFailingIteration) {
+        if (group.rank() == victim && !hang) {
+          ::raise(SIGKILL);
+        }
+        while (group.rank() == victim && !reported()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
         if (group.rank() == victim) {
-          std::_Exit(3);
+          return 3;
         }
         failed_at = std::chrono::steady_clock::now();
       }
@@ -399,8 +436,13 @@ int kill_worker(int64_t victim) {
   const double seconds = std::chrono::duration<double>(
                              std::chrono::steady_clock::now() - failed_at)
                              .count();
-  std::ofstream(worker_dir() + "/survivor.message") << message;
-  std::ofstream(worker_dir() + "/survivor.seconds") << seconds;
+  const std::string prefix =
+      worker_dir() + "/rank" + std::to_string(group.rank());
+  write_file_atomically(prefix + ".message", message);
+  write_file_atomically(prefix + ".seconds", std::to_string(seconds));
+  while (!reported()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   return message.empty() ? 1 : 0;
 }
 
@@ -410,8 +452,10 @@ const std::map<std::string, std::function<int()>>& scenarios() {
       {"train", train_worker},
       {"mismatch", mismatch_worker},
       {"range_test", range_test_worker},
-      {"kill_rank1", [] { return kill_worker(1); }},
-      {"kill_rank0", [] { return kill_worker(0); }},
+      {"kill_rank1", [] { return failure_worker(1, false, kFailureTimeout); }},
+      {"kill_rank0", [] { return failure_worker(0, false, kFailureTimeout); }},
+      {"kill_rank2", [] { return failure_worker(2, false, kFailureTimeout); }},
+      {"hang_rank1", [] { return failure_worker(1, true, kHangTimeout); }},
   };
   return all;
 }
@@ -503,31 +547,106 @@ TEST(DistributedTest, NanOnOneRankStopsBothRangeTestsAtTheSameIteration) {
   EXPECT_TRUE(torch::equal(rank0[1], rank1[1])) << "the same curve";
 }
 
-TEST(DistributedTest, SurvivorNamesTheKilledRankWithinTheTimeout) {
-  test::TempDir dir;
-  const auto outcomes = run_ranks("kill_rank1", 2, dir, kLimit);
-  EXPECT_TRUE(outcomes[0].exited && outcomes[0].exit_code == 0)
-      << outcomes[0].log;
-  EXPECT_EQ(outcomes[1].exit_code, 3);
-  EXPECT_THAT(read_text(dir.file("survivor.message")),
-              testing::AllOf(testing::HasSubstr("failed on rank 0 of 2"),
-                             testing::HasSubstr("rank 1 did not answer within "
-                                                "the timeout of 3000 ms")));
-  // The roll call waits at most the timeout (3 s) from the collective's
-  // start, or 2 s from the failure.
-  EXPECT_LT(std::stod(read_text(dir.file("survivor.seconds"))), 3.0 + 1.0);
+std::string survivor_message(const test::TempDir& dir, int rank) {
+  return read_text(dir.file("rank" + std::to_string(rank) + ".message"));
 }
 
-TEST(DistributedTest, SurvivorReportsThatTheStoreHostDied) {
+double survivor_seconds(const test::TempDir& dir, int rank) {
+  return std::stod(
+      read_text(dir.file("rank" + std::to_string(rank) + ".seconds")));
+}
+
+// The collective's number in a ProcessGroup error, or -1.
+int64_t collective_number(const std::string& message) {
+  std::smatch match;
+  if (!std::regex_search(
+          message, match, std::regex(R"(\(collective (\d+)\))"))) {
+    return -1;
+  }
+  return std::stoll(match[1]);
+}
+
+bool killed(const RankOutcome& outcome) {
+  return !outcome.exited;
+}
+
+void expect_survived(const std::vector<RankOutcome>& outcomes, int rank) {
+  EXPECT_TRUE(outcomes[rank].exited && outcomes[rank].exit_code == 0)
+      << "rank " << rank << ":\n"
+      << outcomes[rank].log;
+}
+
+// Well under kFailureTimeout (60 s), and far above the milliseconds a closed
+// connection takes to be seen, even on a loaded machine.
+constexpr double kPromptSeconds = 30;
+
+TEST(DistributedTest, SurvivorsOfThreeNameTheKilledRankAndOneCollectiveAtOnce) {
   test::TempDir dir;
-  const auto outcomes = run_ranks("kill_rank0", 2, dir, kLimit);
-  EXPECT_EQ(outcomes[0].exit_code, 3);
-  EXPECT_TRUE(outcomes[1].exited && outcomes[1].exit_code == 0)
-      << outcomes[1].log;
-  EXPECT_THAT(read_text(dir.file("survivor.message")),
-              testing::HasSubstr("failed on rank 1 of 2: rank 0, which hosts "
-                                 "the rendezvous store, is unreachable"));
-  EXPECT_LT(std::stod(read_text(dir.file("survivor.seconds"))), 3.0 + 1.0);
+  const auto outcomes =
+      run_ranks("kill_rank2", 3, dir, std::chrono::seconds(120));
+  EXPECT_TRUE(killed(outcomes[2])) << outcomes[2].log;
+  int64_t collective = -1;
+  for (int rank : {0, 1}) {
+    expect_survived(outcomes, rank);
+    const auto message = survivor_message(dir, rank);
+    EXPECT_THAT(message,
+                testing::AllOf(testing::HasSubstr("all_reduce (collective "),
+                               testing::HasSubstr(
+                                   ") failed on rank " + std::to_string(rank) +
+                                   " of 3: the connection to rank 2 closed "
+                                   "(exited or crashed)")));
+    EXPECT_LT(survivor_seconds(dir, rank), kPromptSeconds) << message;
+    if (rank == 0) {
+      collective = collective_number(message);
+    } else {
+      EXPECT_EQ(collective_number(message), collective)
+          << "both survivors name the same collective";
+    }
+  }
+  // One average_gradients call (one collective) per iteration: the victim
+  // missed the one numbered kFailingIteration + 1.
+  EXPECT_EQ(collective, kFailingIteration + 1);
+}
+
+TEST(DistributedTest, SurvivorNamesTheKilledRankAtOnce) {
+  test::TempDir dir;
+  const auto outcomes =
+      run_ranks("kill_rank1", 2, dir, std::chrono::seconds(120));
+  expect_survived(outcomes, 0);
+  EXPECT_TRUE(killed(outcomes[1])) << outcomes[1].log;
+  EXPECT_THAT(survivor_message(dir, 0),
+              testing::HasSubstr("all_reduce (collective 6) failed on rank 0 "
+                                 "of 2: the connection to rank 1 closed "
+                                 "(exited or crashed)"));
+  EXPECT_LT(survivor_seconds(dir, 0), kPromptSeconds);
+}
+
+TEST(DistributedTest, SurvivorNamesTheKilledStoreHostAtOnce) {
+  test::TempDir dir;
+  const auto outcomes =
+      run_ranks("kill_rank0", 2, dir, std::chrono::seconds(120));
+  EXPECT_TRUE(killed(outcomes[0])) << outcomes[0].log;
+  expect_survived(outcomes, 1);
+  EXPECT_THAT(survivor_message(dir, 1),
+              testing::HasSubstr("all_reduce (collective 6) failed on rank 1 "
+                                 "of 2: the connection to rank 0 closed "
+                                 "(exited or crashed)"));
+  EXPECT_LT(survivor_seconds(dir, 1), kPromptSeconds);
+}
+
+TEST(DistributedTest, SurvivorNamesTheRankThatHangsAfterTheTimeout) {
+  test::TempDir dir;
+  const auto outcomes =
+      run_ranks("hang_rank1", 2, dir, std::chrono::seconds(120));
+  expect_survived(outcomes, 0);
+  EXPECT_EQ(outcomes[1].exit_code, 3) << outcomes[1].log;
+  EXPECT_THAT(survivor_message(dir, 0),
+              testing::HasSubstr("all_reduce (collective 6) failed on rank 0 "
+                                 "of 2: rank 1 did not answer within the "
+                                 "timeout of 20000 ms (exited, crashed or "
+                                 "hangs)"));
+  // Gloo waits the whole timeout before it gives up.
+  EXPECT_GE(survivor_seconds(dir, 0), 20.0);
 }
 
 // ---- errors before any training, in this process ---------------------------

@@ -13,6 +13,7 @@
 #include <torchclr/detail/c10d.h>
 #include <torchclr/lr_finder.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -37,8 +38,8 @@ struct ProcessGroupOptions {
   /// Port of the store on rank 0 (MASTER_PORT; 29500, PyTorch's, when unset).
   TORCH_ARG(std::optional<int64_t>, master_port) = std::nullopt;
   /// Longest wait for the other ranks, at the start and in every collective
-  /// (PyTorch's default is 30 min). A rank that dies is reported within
-  /// about this long.
+  /// (PyTorch's default is 30 min). A rank whose process ends is reported at
+  /// once (its connections close); one that hangs after about this long.
   TORCH_ARG(std::chrono::milliseconds, timeout) = std::chrono::seconds(300);
   /// Network interface Gloo uses, e.g. "eth0" (GLOO_SOCKET_IFNAME). Unset:
   /// 127.0.0.1 when MASTER_ADDR is a loopback address, else the address this
@@ -68,12 +69,15 @@ class ProcessGroup {
   }
 
   /// Sums each tensor over the ranks in place (one c10d all-reduce per
-  /// tensor, all in flight together). Throws `c10::Error` naming the ranks
-  /// that stopped answering when a rank died or did not come within the
-  /// timeout.
+  /// tensor, all in flight together). When it fails, throws `c10::Error`
+  /// naming the collective's number (1 for a group's first collective, the
+  /// same on every rank) and the ranks to blame: those whose connection
+  /// closed (they exited or crashed), reported at once, or else those that
+  /// did not answer within the timeout. A failed group cannot be used again.
   void all_reduce_sum(std::vector<torch::Tensor>& tensors);
 
-  /// Overwrites each tensor with rank `root`'s (c10d broadcast).
+  /// Overwrites each tensor with rank `root`'s (c10d broadcast); fails as
+  /// `all_reduce_sum` does.
   void broadcast(std::vector<torch::Tensor>& tensors, int64_t root = 0);
 
   /// Returns once every rank has called it.
@@ -85,19 +89,28 @@ class ProcessGroup {
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  // One collective call: every rank numbers it alike, so all reports of one
+  // failure name the same number.
+  struct Collective {
+    const char* what;
+    int64_t sequence;
+    Clock::time_point started;
+  };
+
+  int64_t next_sequence();
   void wait_all(std::vector<c10::intrusive_ptr<::c10d::Work>>& works,
-                const char* what,
-                std::chrono::steady_clock::time_point started);
-  [[noreturn]] void report_failure(
-      const char* what,
-      const std::string& cause,
-      std::chrono::steady_clock::time_point started);
+                const Collective& collective);
+  [[noreturn]] void report_failure(const Collective& collective,
+                                   const std::string& cause);
+  std::string roll_call(const std::string& prefix, Clock::time_point started);
 
   c10::intrusive_ptr<detail::C10dGroup> group_;
   std::chrono::milliseconds timeout_;
   c10::intrusive_ptr<::c10d::Store> store_;
-  // Collectives issued so far, shared by the copies; all ranks agree on it.
-  std::shared_ptr<int64_t> sequence_;
+  // Collectives issued so far (1 for the first), shared by the copies, which
+  // may run on several threads; all ranks agree on it.
+  std::shared_ptr<std::atomic<int64_t>> sequence_;
 };
 
 /// Joins the job described by `options` and the environment: rank 0 hosts a

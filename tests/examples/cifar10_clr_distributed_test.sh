@@ -6,8 +6,7 @@
 #     and log.csv has the same LR column;
 #   - a killed 2-rank run resumes to the uninterrupted run's weights and log;
 #     a checkpoint of another world size is refused, saying why;
-#   - one rank killed mid-run: the other exits non-zero within --dist-timeout,
-#     naming it;
+#   - one rank killed mid-run: the other exits non-zero at once, naming it;
 #   - a bad WORLD_SIZE, RANK or batch size and a port in use: a clear error
 #     before any training;
 #   - range-test: both ranks print the same suggestions, and sweep the same
@@ -124,8 +123,9 @@ grep -qF "[rank 0] cifar10_clr: cannot resume from $work/one.pt: it was written 
   fail "unclear message: $(cat "$work/err")"
 passed=$((passed + 1))
 
-# 4. One of two ranks killed mid-run: the other exits non-zero within
-# --dist-timeout (plus the time to print), naming the dead rank.
+# 4. One of two ranks killed mid-run (SIGKILL): the other exits non-zero at
+# once, naming it, long before --dist-timeout (60 s; the check allows 30 s,
+# which a loaded machine cannot use up: the report takes milliseconds).
 survivor_reports() {
   local victim=$1 survivor=$2 expected=$3
   local port
@@ -134,7 +134,7 @@ survivor_reports() {
   local -a pids=()
   for rank in 0 1; do
     RANK=$rank WORLD_SIZE=2 MASTER_PORT=$port "$bin" "${base[@]}" \
-      --iterations 100000 --eval-every 5 --dist-timeout 5 \
+      --iterations 100000 --eval-every 5 --dist-timeout 60 \
       --checkpoint "$work/long.pt" \
       > /dev/null 2> "$work/rank$rank.err" &
     pids+=("$!")
@@ -147,8 +147,8 @@ survivor_reports() {
   kill -KILL "${pids[$victim]}"
   local killed_at=$SECONDS
   while kill -0 "${pids[$survivor]}" 2>/dev/null; do
-    [ $((SECONDS - killed_at)) -le 30 ] ||
-      fail "rank $survivor still runs 30 s after rank $victim was killed"
+    [ $((SECONDS - killed_at)) -le 90 ] ||
+      fail "rank $survivor still runs 90 s after rank $victim was killed"
     sleep 0.1
   done
   local elapsed=$((SECONDS - killed_at)) status=0
@@ -157,14 +157,15 @@ survivor_reports() {
   echo "rank $victim killed: rank $survivor exited $status after ${elapsed}s:" \
     "$(tail -n 1 "$work/rank$survivor.err" | cut -c1-200)"
   [ "$status" -ne 0 ] || fail "rank $survivor exited 0"
-  [ "$elapsed" -le 8 ] || fail "rank $survivor took ${elapsed}s (--dist-timeout 5)"
+  [ "$elapsed" -lt 30 ] ||
+    fail "rank $survivor took ${elapsed}s to report a closed connection"
   grep -qF "$expected" "$work/rank$survivor.err" ||
     fail "rank $survivor said: $(cat "$work/rank$survivor.err")"
 }
 survivor_reports 1 0 \
-  "failed on rank 0 of 2: rank 1 did not answer within the timeout of 5000 ms"
+  "failed on rank 0 of 2: the connection to rank 1 closed (exited or crashed)"
 survivor_reports 0 1 \
-  "failed on rank 1 of 2: rank 0, which hosts the rendezvous store, is unreachable"
+  "failed on rank 1 of 2: the connection to rank 0 closed (exited or crashed)"
 passed=$((passed + 1))
 
 # 5. Bad job settings: a clear error before any training (no log written,
