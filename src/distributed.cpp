@@ -100,6 +100,10 @@ struct Rendezvous {
   std::string master_addr;
   uint16_t master_port = 0;
   std::string interface;
+  // A launcher hosts the store, rank 0 only joins it; keys go under
+  // `store_prefix`, one per launch attempt.
+  bool agent_store = false;
+  std::string store_prefix;
 };
 
 Rendezvous resolve(const ProcessGroupOptions& options) {
@@ -156,6 +160,13 @@ Rendezvous resolve(const ProcessGroupOptions& options) {
   result.interface = options.interface()
                          ? *options.interface()
                          : environment("GLOO_SOCKET_IFNAME").value_or("");
+  result.agent_store =
+      options.use_agent_store()
+          ? *options.use_agent_store()
+          : environment("TORCHELASTIC_USE_AGENT_STORE") == std::string("True");
+  // PyTorch's env:// rendezvous uses this prefix on an agent's store.
+  result.store_prefix = "/worker/attempt_" +
+                        environment("TORCHELASTIC_RESTART_COUNT").value_or("0");
   return result;
 }
 
@@ -536,8 +547,8 @@ void ProcessGroup::report_failure(const Collective& collective,
                    " closed (exited or crashed)";
     } else if (store_error) {
       ranks_text =
-          "rank 0, which hosts the rendezvous store, is unreachable (exited or "
-          "crashed): " +
+          "the rendezvous store is unreachable (its host, rank 0 or the "
+          "launcher, exited or crashed): " +
           *store_error;
     } else if (store_) {
       ranks_text = roll_call(prefix, collective.started);
@@ -580,8 +591,8 @@ std::string ProcessGroup::roll_call(const std::string& prefix,
     return rank_list(missing) + " did not answer within the timeout of " +
            std::to_string(timeout_.count()) + " ms (exited, crashed or hangs)";
   } catch (const std::exception& error) {
-    return "rank 0, which hosts the rendezvous store, is unreachable (exited "
-           "or crashed): " +
+    return "the rendezvous store is unreachable (its host, rank 0 or the "
+           "launcher, exited or crashed): " +
            message_of(error);
   }
 }
@@ -598,15 +609,13 @@ ProcessGroup make_process_group(const ProcessGroupOptions& options) {
     return ProcessGroup(std::move(group), timeout, std::move(store));
   }
 
+  const bool host_store = job.rank == 0 && !job.agent_store;
   c10::intrusive_ptr<::c10d::Store> store;
   try {
-    store = detail::make_tcp_store(job.master_addr,
-                                   job.master_port,
-                                   job.rank == 0,
-                                   job.world_size,
-                                   timeout);
+    store = detail::make_tcp_store(
+        job.master_addr, job.master_port, host_store, job.world_size, timeout);
   } catch (const std::exception& error) {
-    TORCH_CHECK(job.rank != 0,
+    TORCH_CHECK(!host_store,
                 "make_process_group: rank 0 could not host the rendezvous "
                 "store on port ",
                 job.master_port,
@@ -615,15 +624,21 @@ ProcessGroup make_process_group(const ProcessGroupOptions& options) {
     TORCH_CHECK(false,
                 "make_process_group: rank ",
                 job.rank,
-                " could not reach rank 0's store at ",
+                " could not reach ",
+                job.agent_store ? "the launcher's" : "rank 0's",
+                " store at ",
                 job.master_addr,
                 ":",
                 job.master_port,
                 " within the timeout of ",
                 timeout.count(),
-                " ms (is rank 0 running, and are MASTER_ADDR and MASTER_PORT "
-                "right?): ",
+                " ms (is ",
+                job.agent_store ? "the launcher" : "rank 0",
+                " running, and are MASTER_ADDR and MASTER_PORT right?): ",
                 message_of(error));
+  }
+  if (job.agent_store) {
+    store = detail::make_prefix_store(job.store_prefix, std::move(store));
   }
   check_in(*store, job, timeout);
 

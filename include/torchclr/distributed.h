@@ -45,6 +45,13 @@ struct ProcessGroupOptions {
   /// 127.0.0.1 when MASTER_ADDR is a loopback address, else the address this
   /// machine's hostname resolves to.
   TORCH_ARG(std::optional<std::string>, interface) = std::nullopt;
+  /// Whether a launcher hosts the store at MASTER_ADDR:MASTER_PORT, so that
+  /// rank 0 joins it like the other ranks instead of hosting one
+  /// (TORCHELASTIC_USE_AGENT_STORE=True, as torchrun's agent sets; false when
+  /// unset). The keys then go under "/worker/attempt_<n>", n from
+  /// TORCHELASTIC_RESTART_COUNT (0 when unset), as PyTorch's env:// does, so
+  /// one store serves one launch after another.
+  TORCH_ARG(std::optional<bool>, use_agent_store) = std::nullopt;
   /// Gloo's worker threads (PyTorch's default).
   TORCH_ARG(int64_t, gloo_threads) = 2;
 };
@@ -113,10 +120,11 @@ class ProcessGroup {
   std::shared_ptr<std::atomic<int64_t>> sequence_;
 };
 
-/// Joins the job described by `options` and the environment: rank 0 hosts a
-/// c10d::TCPStore at MASTER_ADDR:MASTER_PORT, every rank checks in and waits
-/// for the others, then all build a c10d::ProcessGroupGloo (Gloo on CPU;
-/// NCCL needs a CUDA build of LibTorch: wrap its group in `ProcessGroup`).
+/// Joins the job described by `options` and the environment: rank 0 (or the
+/// launcher, see `use_agent_store`) hosts a c10d::TCPStore at
+/// MASTER_ADDR:MASTER_PORT, every rank checks in and waits for the others,
+/// then all build a c10d::ProcessGroupGloo (Gloo on CPU; NCCL needs a CUDA
+/// build of LibTorch: wrap its group in `ProcessGroup`).
 /// Throws `c10::Error` before any training for a WORLD_SIZE that is not a
 /// number >= 1, a RANK outside [0, WORLD_SIZE), a port in use or out of range,
 /// a store that cannot be reached, two processes with one rank, and ranks
