@@ -87,7 +87,7 @@ class ProcessGroup {
   /// `all_reduce_sum` does.
   void broadcast(std::vector<torch::Tensor>& tensors, int64_t root = 0);
 
-  /// Returns once every rank has called it.
+  /// Returns once every rank has called it; fails as `all_reduce_sum` does.
   void barrier();
 
   /// The c10d group, for collectives torchclr does not wrap.
