@@ -10,9 +10,7 @@
 // 127.0.0.1. Prints a markdown table: images/s, bytes all-reduced per step and
 // the time per step spent averaging.
 
-#include <netinet/in.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <torchclr/distributed.h>
@@ -23,6 +21,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <vector>
 
 extern char** environ;
@@ -116,22 +115,15 @@ Measurement run(torchclr::ProcessGroup* group, int64_t batch, int steps) {
   return result;
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 // This binary again as `world_size` ranks; rank 0 writes its measurement to
 // `result_path`.
 bool spawn_ranks(int world_size, int steps, const std::string& result_path) {
-  const std::string port = std::to_string(free_port());
+  // The store the ranks meet at, hosted here as torchrun's agent hosts it, on
+  // a port the system picks: no other program can take it before they come.
+  const auto store = torchclr::detail::make_tcp_store(
+      "127.0.0.1", 0, /*is_server=*/true, 1, std::chrono::seconds(60));
+  const std::string port =
+      std::to_string(dynamic_cast<const ::c10d::TCPStore&>(*store).getPort());
   std::vector<pid_t> pids;
   for (int rank = 0; rank < world_size; ++rank) {
     std::vector<std::string> variables;
@@ -142,6 +134,7 @@ bool spawn_ranks(int world_size, int steps, const std::string& result_path) {
     variables.push_back("WORLD_SIZE=" + std::to_string(world_size));
     variables.push_back("MASTER_ADDR=127.0.0.1");
     variables.push_back("MASTER_PORT=" + port);
+    variables.push_back("TORCHELASTIC_USE_AGENT_STORE=True");
     variables.push_back("TORCHCLR_BENCH_RESULT=" + result_path);
     std::vector<char*> envp;
     for (auto& variable : variables) {

@@ -100,6 +100,10 @@ struct Rendezvous {
   std::string master_addr;
   uint16_t master_port = 0;
   std::string interface;
+  // A launcher hosts the store, rank 0 only joins it; keys go under
+  // `store_prefix`, one per launch attempt.
+  bool agent_store = false;
+  std::string store_prefix;
 };
 
 Rendezvous resolve(const ProcessGroupOptions& options) {
@@ -156,6 +160,13 @@ Rendezvous resolve(const ProcessGroupOptions& options) {
   result.interface = options.interface()
                          ? *options.interface()
                          : environment("GLOO_SOCKET_IFNAME").value_or("");
+  result.agent_store =
+      options.use_agent_store()
+          ? *options.use_agent_store()
+          : environment("TORCHELASTIC_USE_AGENT_STORE") == std::string("True");
+  // PyTorch's env:// rendezvous uses this prefix on an agent's store.
+  result.store_prefix = "/worker/attempt_" +
+                        environment("TORCHELASTIC_RESTART_COUNT").value_or("0");
   return result;
 }
 
@@ -415,7 +426,7 @@ ProcessGroup::ProcessGroup(c10::intrusive_ptr<detail::C10dGroup> group,
     : group_(std::move(group)),
       timeout_(timeout),
       store_(std::move(store)),
-      sequence_(std::make_shared<int64_t>(0)) {
+      sequence_(std::make_shared<std::atomic<int64_t>>(0)) {
   TORCH_CHECK(group_, "ProcessGroup: the c10d group is null");
   TORCH_CHECK(timeout_.count() > 0,
               "ProcessGroup: timeout must be > 0 ms, got ",
@@ -430,8 +441,12 @@ int64_t ProcessGroup::size() const {
   return group_->getSize();
 }
 
+int64_t ProcessGroup::next_sequence() {
+  return sequence_->fetch_add(1) + 1;
+}
+
 void ProcessGroup::all_reduce_sum(std::vector<torch::Tensor>& tensors) {
-  const auto started = Clock::now();
+  const Collective collective{"all_reduce", next_sequence(), Clock::now()};
   std::vector<c10::intrusive_ptr<::c10d::Work>> works;
   works.reserve(tensors.size());
   try {
@@ -440,9 +455,9 @@ void ProcessGroup::all_reduce_sum(std::vector<torch::Tensor>& tensors) {
       works.push_back(group_->allreduce(one));
     }
   } catch (const std::exception& error) {
-    report_failure("all_reduce", message_of(error), started);
+    report_failure(collective, message_of(error));
   }
-  wait_all(works, "all_reduce", started);
+  wait_all(works, collective);
 }
 
 void ProcessGroup::broadcast(std::vector<torch::Tensor>& tensors,
@@ -452,7 +467,7 @@ void ProcessGroup::broadcast(std::vector<torch::Tensor>& tensors,
               size(),
               "), got ",
               root);
-  const auto started = Clock::now();
+  const Collective collective{"broadcast", next_sequence(), Clock::now()};
   std::vector<c10::intrusive_ptr<::c10d::Work>> works;
   ::c10d::BroadcastOptions options;
   options.rootRank = root;
@@ -462,76 +477,89 @@ void ProcessGroup::broadcast(std::vector<torch::Tensor>& tensors,
       works.push_back(group_->broadcast(one, options));
     }
   } catch (const std::exception& error) {
-    report_failure("broadcast", message_of(error), started);
+    report_failure(collective, message_of(error));
   }
-  wait_all(works, "broadcast", started);
+  wait_all(works, collective);
 }
 
 void ProcessGroup::barrier() {
-  const auto started = Clock::now();
+  const Collective collective{"barrier", next_sequence(), Clock::now()};
   std::vector<c10::intrusive_ptr<::c10d::Work>> works;
   try {
     works.push_back(group_->barrier());
   } catch (const std::exception& error) {
-    report_failure("barrier", message_of(error), started);
+    report_failure(collective, message_of(error));
   }
-  wait_all(works, "barrier", started);
+  wait_all(works, collective);
 }
 
 void ProcessGroup::wait_all(
     std::vector<c10::intrusive_ptr<::c10d::Work>>& works,
-    const char* what,
-    std::chrono::steady_clock::time_point started) {
-  ++*sequence_;
+    const Collective& collective) {
   for (auto& work : works) {
     try {
       work->wait();
     } catch (const std::exception& error) {
-      report_failure(what, message_of(error), started);
+      report_failure(collective, message_of(error));
     }
   }
 }
 
-void ProcessGroup::report_failure(
-    const char* what,
-    const std::string& cause,
-    std::chrono::steady_clock::time_point started) {
-  // A roll call through the store: the ranks that do not answer within what
-  // is left of the timeout are the ones that died or hang. The survivors all
-  // fail in the same collective, so they meet under the same sequence number;
-  // two seconds at least let a survivor that failed later still answer.
+void ProcessGroup::report_failure(const Collective& collective,
+                                  const std::string& cause) {
   std::string ranks_text = "the cause is not known (no store to ask)";
-  if (store_ && size() > 1) {
-    const std::string prefix = kAliveKey + std::to_string(*sequence_) + "/";
-    try {
-      store_->set(prefix + std::to_string(rank()), std::vector<uint8_t>{1});
-      const auto deadline =
-          std::max(started + timeout_, Clock::now() + std::chrono::seconds(2));
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - Clock::now());
+  if (size() > 1) {
+    // Answer the roll call of the ranks that fail in this collective too,
+    // first: they meet under its sequence number.
+    const std::string prefix =
+        kAliveKey + std::to_string(collective.sequence) + "/";
+    std::optional<std::string> store_error;
+    if (store_) {
       try {
-        store_->wait(rank_keys(prefix, size()), left);
-      } catch (const std::exception&) {
-        // Who is missing is found below.
+        store_->set(prefix + std::to_string(rank()), std::vector<uint8_t>{1});
+      } catch (const std::exception& error) {
+        store_error = message_of(error);
       }
-      const auto missing = missing_ranks(*store_, prefix, size());
-      ranks_text = missing.empty()
-                       ? "every rank still answers through the store"
-                       : rank_list(missing) +
-                             " did not answer within the timeout of " +
-                             std::to_string(timeout_.count()) +
-                             " ms (exited, crashed or hangs)";
-    } catch (const std::exception& error) {
+    }
+    // A rank whose process ended closed its connections at once: Gloo knows
+    // which, and waiting for it would gain nothing. A live rank that gave up
+    // on this collective after its timeout closes its connections too; it
+    // answers the roll call, and late in a collective the roll call decides.
+    const auto answered = [&](int64_t peer) {
+      try {
+        return store_ && !store_error &&
+               store_->check({prefix + std::to_string(peer)});
+      } catch (const std::exception&) {
+        return false;
+      }
+    };
+    std::vector<int64_t> ended;
+    const bool late = Clock::now() - collective.started >= timeout_ / 2;
+    if (!late) {
+      for (const int64_t peer : detail::gloo_closed_connections(*group_)) {
+        if (!answered(peer)) {
+          ended.push_back(peer);
+        }
+      }
+    }
+    if (!ended.empty()) {
+      ranks_text = "the connection to " + rank_list(ended) +
+                   " closed (exited or crashed)";
+    } else if (store_error) {
       ranks_text =
-          "rank 0, which hosts the rendezvous store, is unreachable (exited or "
-          "crashed): " +
-          message_of(error);
+          "the rendezvous store is unreachable (its host, rank 0 or the "
+          "launcher, exited or crashed): " +
+          *store_error;
+    } else if (store_) {
+      ranks_text = roll_call(prefix, collective.started);
     }
   }
   TORCH_CHECK(false,
               "ProcessGroup: ",
-              what,
-              " failed on rank ",
+              collective.what,
+              " (collective ",
+              collective.sequence,
+              ") failed on rank ",
               rank(),
               " of ",
               size(),
@@ -539,6 +567,34 @@ void ProcessGroup::report_failure(
               ranks_text,
               ". c10d: ",
               cause);
+}
+
+std::string ProcessGroup::roll_call(const std::string& prefix,
+                                    Clock::time_point started) {
+  // The ranks that do not answer within what is left of the timeout are the
+  // ones that hang (or died on a machine that no longer answers). Two
+  // seconds at least let a rank that failed later still answer.
+  try {
+    const auto deadline =
+        std::max(started + timeout_, Clock::now() + std::chrono::seconds(2));
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - Clock::now());
+    try {
+      store_->wait(rank_keys(prefix, size()), left);
+    } catch (const std::exception&) {
+      // Who is missing is found below.
+    }
+    const auto missing = missing_ranks(*store_, prefix, size());
+    if (missing.empty()) {
+      return "every rank still answers through the store";
+    }
+    return rank_list(missing) + " did not answer within the timeout of " +
+           std::to_string(timeout_.count()) + " ms (exited, crashed or hangs)";
+  } catch (const std::exception& error) {
+    return "the rendezvous store is unreachable (its host, rank 0 or the "
+           "launcher, exited or crashed): " +
+           message_of(error);
+  }
 }
 
 // ---- functions -------------------------------------------------------------
@@ -553,15 +609,13 @@ ProcessGroup make_process_group(const ProcessGroupOptions& options) {
     return ProcessGroup(std::move(group), timeout, std::move(store));
   }
 
+  const bool host_store = job.rank == 0 && !job.agent_store;
   c10::intrusive_ptr<::c10d::Store> store;
   try {
-    store = detail::make_tcp_store(job.master_addr,
-                                   job.master_port,
-                                   job.rank == 0,
-                                   job.world_size,
-                                   timeout);
+    store = detail::make_tcp_store(
+        job.master_addr, job.master_port, host_store, job.world_size, timeout);
   } catch (const std::exception& error) {
-    TORCH_CHECK(job.rank != 0,
+    TORCH_CHECK(!host_store,
                 "make_process_group: rank 0 could not host the rendezvous "
                 "store on port ",
                 job.master_port,
@@ -570,15 +624,21 @@ ProcessGroup make_process_group(const ProcessGroupOptions& options) {
     TORCH_CHECK(false,
                 "make_process_group: rank ",
                 job.rank,
-                " could not reach rank 0's store at ",
+                " could not reach ",
+                job.agent_store ? "the launcher's" : "rank 0's",
+                " store at ",
                 job.master_addr,
                 ":",
                 job.master_port,
                 " within the timeout of ",
                 timeout.count(),
-                " ms (is rank 0 running, and are MASTER_ADDR and MASTER_PORT "
-                "right?): ",
+                " ms (is ",
+                job.agent_store ? "the launcher" : "rank 0",
+                " running, and are MASTER_ADDR and MASTER_PORT right?): ",
                 message_of(error));
+  }
+  if (job.agent_store) {
+    store = detail::make_prefix_store(job.store_prefix, std::move(store));
   }
   check_in(*store, job, timeout);
 

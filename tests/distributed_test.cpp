@@ -1,9 +1,12 @@
 // Tests of <torchclr/distributed.h>. Multi-process tests re-execute this
 // binary (posix_spawn of /proc/self/exe, so every rank is a fresh process with
 // no LibTorch threads inherited) with TORCHCLR_DISTRIBUTED_TEST_WORKER naming
-// the scenario and RANK, WORLD_SIZE, MASTER_ADDR=127.0.0.1 and a free
-// MASTER_PORT set; `main` runs the scenario instead of the tests. The parent
-// waits with its own deadline and kills every rank still running when it
+// the scenario and RANK, WORLD_SIZE, MASTER_ADDR=127.0.0.1 and MASTER_PORT
+// set; `main` runs the scenario instead of the tests. The store the ranks
+// meet at is hosted by the test itself, as torchrun's agent hosts it
+// (TORCHELASTIC_USE_AGENT_STORE=True), on a port the system picks when it
+// binds: no other program can take the port between its choice and its use. The
+// parent waits with its own deadline and kills every rank still running when it
 // passes, so a hang fails the test instead of blocking CTest. Ranks write
 // their results with torch::save into a TempDir and their messages to logs.
 
@@ -23,13 +26,16 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <vector>
 
 #include "test_util.h"
@@ -41,23 +47,56 @@ namespace {
 
 constexpr const char* kWorkerVariable = "TORCHCLR_DISTRIBUTED_TEST_WORKER";
 constexpr const char* kDirVariable = "TORCHCLR_DISTRIBUTED_TEST_DIR";
-constexpr const char* kJobVariables[] = {
-    "RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "GLOO_SOCKET_IFNAME"};
+constexpr const char* kJobVariables[] = {"RANK",
+                                         "WORLD_SIZE",
+                                         "MASTER_ADDR",
+                                         "MASTER_PORT",
+                                         "GLOO_SOCKET_IFNAME",
+                                         "TORCHELASTIC_USE_AGENT_STORE",
+                                         "TORCHELASTIC_RESTART_COUNT"};
 
-// A port nothing listens on right now (the kernel's pick for port 0).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
-            0);
-  socklen_t length = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
+// A TCP socket on 127.0.0.1 bound to a port the system picks, closed on
+// destruction; listening or not. While it lives, no other program can take
+// the port.
+class BoundPort {
+ public:
+  explicit BoundPort(bool listen) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    EXPECT_EQ(
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    if (listen) {
+      EXPECT_EQ(::listen(fd_, 1), 0);
+    }
+    socklen_t length = sizeof(address);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+  }
+  ~BoundPort() {
+    ::close(fd_);
+  }
+  BoundPort(const BoundPort&) = delete;
+  BoundPort& operator=(const BoundPort&) = delete;
+
+  int port() const {
+    return port_;
+  }
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
+
+// A store on 127.0.0.1 at a port the system picks, as a launcher hosts it.
+struct LauncherStore {
+  c10::intrusive_ptr<::c10d::Store> store = detail::make_tcp_store(
+      "127.0.0.1", 0, /*is_server=*/true, 1, std::chrono::seconds(60));
+  int port() const {
+    return dynamic_cast<const ::c10d::TCPStore&>(*store).getPort();
+  }
+};
 
 std::string read_text(const std::string& path) {
   std::ifstream file(path);
@@ -72,13 +111,22 @@ struct RankOutcome {
   std::string log;  // its stdout and stderr
 };
 
-// Runs `scenario` on `world_size` fresh processes and waits at most `limit`;
-// ranks still running then are killed and the test fails.
-std::vector<RankOutcome> run_ranks(const std::string& scenario,
-                                   int world_size,
-                                   const test::TempDir& dir,
-                                   std::chrono::seconds limit) {
-  const std::string port = std::to_string(free_port());
+// Who hosts the store the ranks meet at.
+enum class StoreHost {
+  kLauncher,  // this process, on a port the system picks
+  kRank0,     // rank 0, make_process_group's default
+};
+
+// Runs `scenario` on `world_size` fresh processes meeting at 127.0.0.1:port
+// (the store hosted by the launcher, this process, when `agent_store`), and
+// waits at most `limit`; ranks still running then are killed and the test
+// fails.
+std::vector<RankOutcome> launch_ranks(const std::string& scenario,
+                                      int world_size,
+                                      const test::TempDir& dir,
+                                      std::chrono::seconds limit,
+                                      const std::string& port,
+                                      bool agent_store) {
   std::vector<pid_t> pids(world_size, -1);
   for (int rank = 0; rank < world_size; ++rank) {
     std::vector<std::string> variables;
@@ -91,6 +139,9 @@ std::vector<RankOutcome> run_ranks(const std::string& scenario,
     variables.push_back("WORLD_SIZE=" + std::to_string(world_size));
     variables.push_back("MASTER_ADDR=127.0.0.1");
     variables.push_back("MASTER_PORT=" + port);
+    if (agent_store) {
+      variables.push_back("TORCHELASTIC_USE_AGENT_STORE=True");
+    }
     variables.push_back("OMP_NUM_THREADS=1");
     std::vector<char*> envp;
     for (auto& variable : variables) {
@@ -146,6 +197,40 @@ std::vector<RankOutcome> run_ranks(const std::string& scenario,
     outcomes[rank].log =
         read_text(dir.file("rank" + std::to_string(rank) + ".log"));
   }
+  return outcomes;
+}
+
+// Runs `scenario` as `launch_ranks` does. A store rank 0 hosts needs a port
+// picked before rank 0 binds it, which another program may take in between:
+// then rank 0 says so and the whole launch is retried on another port (the
+// other ranks, which found no store or another job's, are stopped with it;
+// the launcher's stores of the other tests keep their keys under a prefix,
+// so they never see ours).
+std::vector<RankOutcome> run_ranks(const std::string& scenario,
+                                   int world_size,
+                                   const test::TempDir& dir,
+                                   std::chrono::seconds limit,
+                                   StoreHost host = StoreHost::kLauncher) {
+  if (host == StoreHost::kLauncher) {
+    const LauncherStore launcher;
+    return launch_ranks(scenario,
+                        world_size,
+                        dir,
+                        limit,
+                        std::to_string(launcher.port()),
+                        /*agent_store=*/true);
+  }
+  std::vector<RankOutcome> outcomes;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const int port = BoundPort(/*listen=*/false).port();
+    outcomes = launch_ranks(
+        scenario, world_size, dir, limit, std::to_string(port), false);
+    if (outcomes[0].log.find("could not host the rendezvous store") ==
+        std::string::npos) {
+      return outcomes;
+    }
+  }
+  ADD_FAILURE() << "rank 0 could not host a store on 5 ports in a row";
   return outcomes;
 }
 
@@ -371,20 +456,55 @@ int range_test_worker() {
   return 0;
 }
 
-// Averages until rank `victim` exits at iteration 5; the survivor writes
-// its message and how long the error took.
-int kill_worker(int64_t victim) {
-  auto group = make_process_group(
-      ProcessGroupOptions().timeout(std::chrono::seconds(3)));
+constexpr int kFailingIteration = 5;
+// Long enough for a loaded machine to start every rank and run the first
+// collectives: a rank that ends must be reported long before it.
+constexpr std::chrono::milliseconds kFailureTimeout{60000};
+// A rank that hangs is reported after the timeout.
+constexpr std::chrono::milliseconds kHangTimeout{20000};
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  std::ofstream(path + ".tmp") << text;
+  std::rename((path + ".tmp").c_str(), path.c_str());
+}
+
+bool file_exists(const std::string& path) {
+  return std::ifstream(path).good();
+}
+
+// Averages gradients until rank `victim` stops at kFailingIteration: killed
+// by SIGKILL (its connections close at once), or with `hang` alive but
+// silent until every other rank has reported. Each other rank writes its
+// message and how long the error took, then waits for the others' reports:
+// its exit would close connections another rank may still be reading.
+int failure_worker(int64_t victim,
+                   bool hang,
+                   std::chrono::milliseconds timeout) {
+  auto group = make_process_group(ProcessGroupOptions().timeout(timeout));
+  const auto reported = [&group, victim] {
+    for (int64_t rank = 0; rank < group.size(); ++rank) {
+      if (rank != victim && !file_exists(worker_dir() + "/rank" +
+                                         std::to_string(rank) + ".seconds")) {
+        return false;
+      }
+    }
+    return true;
+  };
   auto model = small_model();
   const auto started = std::chrono::steady_clock::now();
   auto failed_at = started;
   std::string message;
   try {
     for (int iteration = 0; iteration < 100000; ++iteration) {
-      if (iteration == 5) {
+      if (iteration == kFailingIteration) {
+        if (group.rank() == victim && !hang) {
+          ::raise(SIGKILL);
+        }
+        while (group.rank() == victim && !reported()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
         if (group.rank() == victim) {
-          std::_Exit(3);
+          return 3;
         }
         failed_at = std::chrono::steady_clock::now();
       }
@@ -399,8 +519,13 @@ int kill_worker(int64_t victim) {
   const double seconds = std::chrono::duration<double>(
                              std::chrono::steady_clock::now() - failed_at)
                              .count();
-  std::ofstream(worker_dir() + "/survivor.message") << message;
-  std::ofstream(worker_dir() + "/survivor.seconds") << seconds;
+  const std::string prefix =
+      worker_dir() + "/rank" + std::to_string(group.rank());
+  write_file_atomically(prefix + ".message", message);
+  write_file_atomically(prefix + ".seconds", std::to_string(seconds));
+  while (!reported()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   return message.empty() ? 1 : 0;
 }
 
@@ -410,8 +535,10 @@ const std::map<std::string, std::function<int()>>& scenarios() {
       {"train", train_worker},
       {"mismatch", mismatch_worker},
       {"range_test", range_test_worker},
-      {"kill_rank1", [] { return kill_worker(1); }},
-      {"kill_rank0", [] { return kill_worker(0); }},
+      {"kill_rank1", [] { return failure_worker(1, false, kFailureTimeout); }},
+      {"kill_rank0", [] { return failure_worker(0, false, kFailureTimeout); }},
+      {"kill_rank2", [] { return failure_worker(2, false, kFailureTimeout); }},
+      {"hang_rank1", [] { return failure_worker(1, true, kHangTimeout); }},
   };
   return all;
 }
@@ -420,9 +547,11 @@ const std::map<std::string, std::function<int()>>& scenarios() {
 
 constexpr std::chrono::seconds kLimit{60};
 
+// Rank 0 hosts the store here, as make_process_group does by default; the
+// other tests meet at a store the test hosts.
 TEST(DistributedTest, AveragedGradientsAreTheMeanOfTheRanks) {
   test::TempDir dir;
-  expect_all_succeeded(run_ranks("average", 2, dir, kLimit));
+  expect_all_succeeded(run_ranks("average", 2, dir, kLimit, StoreHost::kRank0));
   const auto local0 = load_result(dir, 0, "local");
   const auto local1 = load_result(dir, 1, "local");
   for (int64_t rank = 0; rank < 2; ++rank) {
@@ -503,31 +632,109 @@ TEST(DistributedTest, NanOnOneRankStopsBothRangeTestsAtTheSameIteration) {
   EXPECT_TRUE(torch::equal(rank0[1], rank1[1])) << "the same curve";
 }
 
-TEST(DistributedTest, SurvivorNamesTheKilledRankWithinTheTimeout) {
-  test::TempDir dir;
-  const auto outcomes = run_ranks("kill_rank1", 2, dir, kLimit);
-  EXPECT_TRUE(outcomes[0].exited && outcomes[0].exit_code == 0)
-      << outcomes[0].log;
-  EXPECT_EQ(outcomes[1].exit_code, 3);
-  EXPECT_THAT(read_text(dir.file("survivor.message")),
-              testing::AllOf(testing::HasSubstr("failed on rank 0 of 2"),
-                             testing::HasSubstr("rank 1 did not answer within "
-                                                "the timeout of 3000 ms")));
-  // The roll call waits at most the timeout (3 s) from the collective's
-  // start, or 2 s from the failure.
-  EXPECT_LT(std::stod(read_text(dir.file("survivor.seconds"))), 3.0 + 1.0);
+std::string survivor_message(const test::TempDir& dir, int rank) {
+  return read_text(dir.file("rank" + std::to_string(rank) + ".message"));
 }
 
-TEST(DistributedTest, SurvivorReportsThatTheStoreHostDied) {
+double survivor_seconds(const test::TempDir& dir, int rank) {
+  return std::stod(
+      read_text(dir.file("rank" + std::to_string(rank) + ".seconds")));
+}
+
+// The collective's number in a ProcessGroup error, or -1.
+int64_t collective_number(const std::string& message) {
+  std::smatch match;
+  if (!std::regex_search(
+          message, match, std::regex(R"(\(collective (\d+)\))"))) {
+    return -1;
+  }
+  return std::stoll(match[1]);
+}
+
+bool killed(const RankOutcome& outcome) {
+  return !outcome.exited;
+}
+
+void expect_survived(const std::vector<RankOutcome>& outcomes, int rank) {
+  EXPECT_TRUE(outcomes[rank].exited && outcomes[rank].exit_code == 0)
+      << "rank " << rank << ":\n"
+      << outcomes[rank].log;
+}
+
+// Past kFailureTimeout, so that a rank that is not reported at once fails
+// the checks below rather than the deadline; under CTest's 120 s.
+constexpr std::chrono::seconds kFailureLimit{100};
+
+// Well under kFailureTimeout (60 s), and far above the milliseconds a closed
+// connection takes to be seen, even on a loaded machine.
+constexpr double kPromptSeconds = 30;
+
+TEST(DistributedTest, SurvivorsOfThreeNameTheKilledRankAndOneCollectiveAtOnce) {
   test::TempDir dir;
-  const auto outcomes = run_ranks("kill_rank0", 2, dir, kLimit);
-  EXPECT_EQ(outcomes[0].exit_code, 3);
-  EXPECT_TRUE(outcomes[1].exited && outcomes[1].exit_code == 0)
-      << outcomes[1].log;
-  EXPECT_THAT(read_text(dir.file("survivor.message")),
-              testing::HasSubstr("failed on rank 1 of 2: rank 0, which hosts "
-                                 "the rendezvous store, is unreachable"));
-  EXPECT_LT(std::stod(read_text(dir.file("survivor.seconds"))), 3.0 + 1.0);
+  const auto outcomes = run_ranks("kill_rank2", 3, dir, kFailureLimit);
+  EXPECT_TRUE(killed(outcomes[2])) << outcomes[2].log;
+  int64_t collective = -1;
+  for (int rank : {0, 1}) {
+    expect_survived(outcomes, rank);
+    const auto message = survivor_message(dir, rank);
+    EXPECT_THAT(message,
+                testing::AllOf(testing::HasSubstr("all_reduce (collective "),
+                               testing::HasSubstr(
+                                   ") failed on rank " + std::to_string(rank) +
+                                   " of 3: the connection to rank 2 closed "
+                                   "(exited or crashed)")));
+    EXPECT_LT(survivor_seconds(dir, rank), kPromptSeconds) << message;
+    if (rank == 0) {
+      collective = collective_number(message);
+    } else {
+      EXPECT_EQ(collective_number(message), collective)
+          << "both survivors name the same collective";
+    }
+  }
+  // One average_gradients call (one collective) per iteration: the victim
+  // missed the one numbered kFailingIteration + 1.
+  EXPECT_EQ(collective, kFailingIteration + 1);
+}
+
+TEST(DistributedTest, SurvivorNamesTheKilledRankAtOnce) {
+  test::TempDir dir;
+  const auto outcomes = run_ranks("kill_rank1", 2, dir, kFailureLimit);
+  expect_survived(outcomes, 0);
+  EXPECT_TRUE(killed(outcomes[1])) << outcomes[1].log;
+  EXPECT_THAT(survivor_message(dir, 0),
+              testing::HasSubstr("all_reduce (collective 6) failed on rank 0 "
+                                 "of 2: the connection to rank 1 closed "
+                                 "(exited or crashed)"));
+  EXPECT_LT(survivor_seconds(dir, 0), kPromptSeconds);
+}
+
+// Rank 0 hosts the store: killing it takes the store too, and the
+// connection still names it.
+TEST(DistributedTest, SurvivorNamesTheKilledStoreHostAtOnce) {
+  test::TempDir dir;
+  const auto outcomes =
+      run_ranks("kill_rank0", 2, dir, kFailureLimit, StoreHost::kRank0);
+  EXPECT_TRUE(killed(outcomes[0])) << outcomes[0].log;
+  expect_survived(outcomes, 1);
+  EXPECT_THAT(survivor_message(dir, 1),
+              testing::HasSubstr("all_reduce (collective 6) failed on rank 1 "
+                                 "of 2: the connection to rank 0 closed "
+                                 "(exited or crashed)"));
+  EXPECT_LT(survivor_seconds(dir, 1), kPromptSeconds);
+}
+
+TEST(DistributedTest, SurvivorNamesTheRankThatHangsAfterTheTimeout) {
+  test::TempDir dir;
+  const auto outcomes = run_ranks("hang_rank1", 2, dir, kFailureLimit);
+  expect_survived(outcomes, 0);
+  EXPECT_EQ(outcomes[1].exit_code, 3) << outcomes[1].log;
+  EXPECT_THAT(survivor_message(dir, 0),
+              testing::HasSubstr("all_reduce (collective 6) failed on rank 0 "
+                                 "of 2: rank 1 did not answer within the "
+                                 "timeout of 20000 ms (exited, crashed or "
+                                 "hangs)"));
+  // Gloo waits the whole timeout before it gives up.
+  EXPECT_GE(survivor_seconds(dir, 0), 20.0);
 }
 
 // ---- errors before any training, in this process ---------------------------
@@ -597,17 +804,8 @@ TEST(DistributedTest, BadPortIsAClearError) {
 }
 
 TEST(DistributedTest, PortInUseIsAClearError) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_ANY);
-  address.sin_port = 0;
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
-            0);
-  ASSERT_EQ(::listen(fd, 1), 0);
-  socklen_t length = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  const int port = ntohs(address.sin_port);
+  const BoundPort busy(/*listen=*/true);
+  const int port = busy.port();
   EXPECT_THAT(
       [port] {
         make_process_group(ProcessGroupOptions()
@@ -619,11 +817,13 @@ TEST(DistributedTest, PortInUseIsAClearError) {
       ThrowsMessage<c10::Error>(
           HasSubstr("rank 0 could not host the rendezvous store on port " +
                     std::to_string(port))));
-  ::close(fd);
 }
 
 TEST(DistributedTest, UnreachableStoreIsAClearError) {
-  const int port = free_port();
+  // Bound and not listening: connections are refused, and no store can
+  // start on the port while the test holds it.
+  const BoundPort closed(/*listen=*/false);
+  const int port = closed.port();
   EXPECT_THAT(
       [port] {
         make_process_group(ProcessGroupOptions()
@@ -635,16 +835,32 @@ TEST(DistributedTest, UnreachableStoreIsAClearError) {
       ThrowsMessage<c10::Error>(
           HasSubstr("rank 1 could not reach rank 0's store at 127.0.0.1:" +
                     std::to_string(port) + " within the timeout of 1000 ms")));
+  EXPECT_THAT(
+      [port] {
+        make_process_group(ProcessGroupOptions()
+                               .world_size(2)
+                               .rank(0)
+                               .master_port(port)
+                               .use_agent_store(true)
+                               .timeout(std::chrono::seconds(1)));
+      },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "rank 0 could not reach the launcher's store at 127.0.0.1:" +
+          std::to_string(port) +
+          " within the timeout of 1000 ms (is the "
+          "launcher running")));
 }
 
 TEST(DistributedTest, MissingRanksAreNamedAfterTheTimeout) {
-  const int port = free_port();
+  const LauncherStore launcher;
+  const int port = launcher.port();
   EXPECT_THAT(
       [port] {
         make_process_group(ProcessGroupOptions()
                                .world_size(3)
                                .rank(0)
                                .master_port(port)
+                               .use_agent_store(true)
                                .timeout(std::chrono::seconds(1)));
       },
       ThrowsMessage<c10::Error>(

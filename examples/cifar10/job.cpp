@@ -98,10 +98,12 @@ void add_job_flags(CLI::App& app, JobFlags& flags) {
                  flags.master_port,
                  "Port rank 0 listens on (default: $MASTER_PORT, else 29500)")
       ->check(CLI::Range(int64_t{1}, int64_t{65535}));
-  app.add_option("--dist-timeout",
-                 flags.timeout_seconds,
-                 "Seconds to wait for the other ranks, at the start and in "
-                 "every collective; a dead rank is reported within it")
+  app.add_option(
+         "--dist-timeout",
+         flags.timeout_seconds,
+         "Seconds to wait for the other ranks, at the start and in "
+         "every collective; a rank that hangs is reported after it, one "
+         "that dies at once")
       ->check(finite_number())
       ->check(CLI::Range(0.1, 1e6))
       ->capture_default_str();

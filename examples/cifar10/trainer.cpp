@@ -359,6 +359,8 @@ TrainResult train_network(const TrainConfig& config,
   // redraws only: a per-step item() would wait for the device every step.
   auto loss_sum = torch::zeros({}, torch::TensorOptions(config.device));
   int64_t loss_count = 0;
+  double iteration_lr = 0;
+  double iteration_momentum = 0;
   ProgressBar bar(config.label, config.iterations, config.progress);
   auto started = std::chrono::steady_clock::now();
   while (iteration < config.iterations) {
@@ -374,6 +376,9 @@ TrainResult train_network(const TrainConfig& config,
     // The loss of the whole global batch: this rank's share, averaged over
     // the ranks with the gradients.
     const auto loss = train_step({images, targets});
+    // What this iteration trains with; the scheduler then sets the next's.
+    iteration_lr = optimizer.param_groups()[0].options().get_lr();
+    iteration_momentum = momentum_of(optimizer);
     optimizer.step();
     scheduler->step();
     ++iteration;
@@ -391,9 +396,7 @@ TrainResult train_network(const TrainConfig& config,
                 iteration,
                 " (lower the learning rate)");
     bar.update(iteration,
-               fmt::format("lr {:.2e}  loss {:.3f}",
-                           optimizer.param_groups()[0].options().get_lr(),
-                           mean_loss));
+               fmt::format("lr {:.2e}  loss {:.3f}", iteration_lr, mean_loss));
     if (!evaluate_now) {
       continue;
     }
@@ -404,8 +407,8 @@ TrainResult train_network(const TrainConfig& config,
     if (job.is_main()) {
       const double accuracy = evaluate(model, curve_test, config.device);
       log.push_back({iteration,
-                     optimizer.param_groups()[0].options().get_lr(),
-                     momentum_of(optimizer),
+                     iteration_lr,
+                     iteration_momentum,
                      mean_loss,
                      accuracy,
                      seconds});

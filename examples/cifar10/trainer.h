@@ -51,7 +51,10 @@ struct TrainConfig {
 
 /// One row of the log, written at every evaluation.
 struct LogRow {
-  int64_t iteration;
+  int64_t iteration;  ///< iterations done (1-based: the row's last iteration)
+  /// The LR and momentum iteration `iteration` trained with (param group 0:
+  /// the weights): the schedule's value at step `iteration - 1`, as
+  /// `clr_schedule` prints it.
   double lr;
   double momentum;
   double train_loss;     ///< mean over the iterations since the previous row

@@ -13,6 +13,7 @@
 #include <torchclr/detail/c10d.h>
 #include <torchclr/lr_finder.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -37,13 +38,20 @@ struct ProcessGroupOptions {
   /// Port of the store on rank 0 (MASTER_PORT; 29500, PyTorch's, when unset).
   TORCH_ARG(std::optional<int64_t>, master_port) = std::nullopt;
   /// Longest wait for the other ranks, at the start and in every collective
-  /// (PyTorch's default is 30 min). A rank that dies is reported within
-  /// about this long.
+  /// (PyTorch's default is 30 min). A rank whose process ends is reported at
+  /// once (its connections close); one that hangs after about this long.
   TORCH_ARG(std::chrono::milliseconds, timeout) = std::chrono::seconds(300);
   /// Network interface Gloo uses, e.g. "eth0" (GLOO_SOCKET_IFNAME). Unset:
   /// 127.0.0.1 when MASTER_ADDR is a loopback address, else the address this
   /// machine's hostname resolves to.
   TORCH_ARG(std::optional<std::string>, interface) = std::nullopt;
+  /// Whether a launcher hosts the store at MASTER_ADDR:MASTER_PORT, so that
+  /// rank 0 joins it like the other ranks instead of hosting one
+  /// (TORCHELASTIC_USE_AGENT_STORE=True, as torchrun's agent sets; false when
+  /// unset). The keys then go under "/worker/attempt_<n>", n from
+  /// TORCHELASTIC_RESTART_COUNT (0 when unset), as PyTorch's env:// does, so
+  /// one store serves one launch after another.
+  TORCH_ARG(std::optional<bool>, use_agent_store) = std::nullopt;
   /// Gloo's worker threads (PyTorch's default).
   TORCH_ARG(int64_t, gloo_threads) = 2;
 };
@@ -68,15 +76,18 @@ class ProcessGroup {
   }
 
   /// Sums each tensor over the ranks in place (one c10d all-reduce per
-  /// tensor, all in flight together). Throws `c10::Error` naming the ranks
-  /// that stopped answering when a rank died or did not come within the
-  /// timeout.
+  /// tensor, all in flight together). When it fails, throws `c10::Error`
+  /// naming the collective's number (1 for a group's first collective, the
+  /// same on every rank) and the ranks to blame: those whose connection
+  /// closed (they exited or crashed), reported at once, or else those that
+  /// did not answer within the timeout. A failed group cannot be used again.
   void all_reduce_sum(std::vector<torch::Tensor>& tensors);
 
-  /// Overwrites each tensor with rank `root`'s (c10d broadcast).
+  /// Overwrites each tensor with rank `root`'s (c10d broadcast); fails as
+  /// `all_reduce_sum` does.
   void broadcast(std::vector<torch::Tensor>& tensors, int64_t root = 0);
 
-  /// Returns once every rank has called it.
+  /// Returns once every rank has called it; fails as `all_reduce_sum` does.
   void barrier();
 
   /// The c10d group, for collectives torchclr does not wrap.
@@ -85,25 +96,35 @@ class ProcessGroup {
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  // One collective call: every rank numbers it alike, so all reports of one
+  // failure name the same number.
+  struct Collective {
+    const char* what;
+    int64_t sequence;
+    Clock::time_point started;
+  };
+
+  int64_t next_sequence();
   void wait_all(std::vector<c10::intrusive_ptr<::c10d::Work>>& works,
-                const char* what,
-                std::chrono::steady_clock::time_point started);
-  [[noreturn]] void report_failure(
-      const char* what,
-      const std::string& cause,
-      std::chrono::steady_clock::time_point started);
+                const Collective& collective);
+  [[noreturn]] void report_failure(const Collective& collective,
+                                   const std::string& cause);
+  std::string roll_call(const std::string& prefix, Clock::time_point started);
 
   c10::intrusive_ptr<detail::C10dGroup> group_;
   std::chrono::milliseconds timeout_;
   c10::intrusive_ptr<::c10d::Store> store_;
-  // Collectives issued so far, shared by the copies; all ranks agree on it.
-  std::shared_ptr<int64_t> sequence_;
+  // Collectives issued so far (1 for the first), shared by the copies, which
+  // may run on several threads; all ranks agree on it.
+  std::shared_ptr<std::atomic<int64_t>> sequence_;
 };
 
-/// Joins the job described by `options` and the environment: rank 0 hosts a
-/// c10d::TCPStore at MASTER_ADDR:MASTER_PORT, every rank checks in and waits
-/// for the others, then all build a c10d::ProcessGroupGloo (Gloo on CPU;
-/// NCCL needs a CUDA build of LibTorch: wrap its group in `ProcessGroup`).
+/// Joins the job described by `options` and the environment: rank 0 (or the
+/// launcher, see `use_agent_store`) hosts a c10d::TCPStore at
+/// MASTER_ADDR:MASTER_PORT, every rank checks in and waits for the others,
+/// then all build a c10d::ProcessGroupGloo (Gloo on CPU; NCCL needs a CUDA
+/// build of LibTorch: wrap its group in `ProcessGroup`).
 /// Throws `c10::Error` before any training for a WORLD_SIZE that is not a
 /// number >= 1, a RANK outside [0, WORLD_SIZE), a port in use or out of range,
 /// a store that cannot be reached, two processes with one rank, and ranks

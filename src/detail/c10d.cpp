@@ -1,3 +1,4 @@
+#include <torch/types.h>
 #include <torchclr/detail/c10d.h>
 
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
@@ -24,6 +25,21 @@ void use_socket_backend(Options& options) {
   if constexpr (has_use_libuv<Options>::value) {
     options.useLibUV = false;
   }
+}
+
+// What Gloo's TCP pairs say when the other end went away (end of stream, or
+// ECONNRESET / EPIPE on a read or a write), as opposed to "Application
+// timeout caused pair closure", said of a live peer that did not answer.
+bool says_connection_closed(const std::string& text) {
+  for (const char* phrase : {"Connection closed by peer",
+                             "Connection reset by peer",
+                             "Broken pipe",
+                             "Socket closed"}) {
+    if (text.find(phrase) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -75,6 +91,31 @@ c10::intrusive_ptr<C10dGroup> make_gloo_group(
   options->threads = threads;
   return c10::make_intrusive<::c10d::ProcessGroupGloo>(
       store, rank, size, std::move(options));
+}
+
+std::vector<int64_t> gloo_closed_connections(C10dGroup& group) {
+  auto* gloo = dynamic_cast<::c10d::ProcessGroupGloo*>(&group);
+  if (gloo == nullptr) {
+    return {};
+  }
+  // A tag no torchclr collective uses; the sends to live ranks stay pending.
+  constexpr int kProbeTag = 0x70726f;
+  std::vector<int64_t> closed;
+  for (int peer = 0; peer < gloo->getSize(); ++peer) {
+    if (peer == gloo->getRank()) {
+      continue;
+    }
+    std::vector<at::Tensor> probe{torch::zeros({1}, torch::kUInt8)};
+    try {
+      gloo->send(probe, peer, kProbeTag);
+    } catch (const std::exception& error) {
+      // Gloo's pair to `peer` holds the error that ended it and rethrows it.
+      if (says_connection_closed(error.what())) {
+        closed.push_back(peer);
+      }
+    }
+  }
+  return closed;
 }
 
 }  // namespace torchclr::detail

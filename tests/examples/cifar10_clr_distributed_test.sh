@@ -6,16 +6,21 @@
 #     and log.csv has the same LR column;
 #   - a killed 2-rank run resumes to the uninterrupted run's weights and log;
 #     a checkpoint of another world size is refused, saying why;
-#   - one rank killed mid-run: the other exits non-zero within --dist-timeout,
-#     naming it;
+#   - one rank killed mid-run: the other exits non-zero at once, naming it;
 #   - a bad WORLD_SIZE, RANK or batch size and a port in use: a clear error
 #     before any training;
 #   - range-test: both ranks print the same suggestions, and sweep the same
 #     curve as one process within the tolerance below.
-#   cifar10_clr_distributed_test.sh path/to/cifar10_clr path/to/checkpoint_diff
+# The ranks meet at a store tcp_store_host hosts, as torchrun's agent does
+# (TORCHELASTIC_USE_AGENT_STORE=True), on a port the system picked when it
+# bound it: no other program can take it first. Each launch is a new attempt
+# (TORCHELASTIC_RESTART_COUNT), whose keys the store keeps apart.
+#   cifar10_clr_distributed_test.sh path/to/cifar10_clr path/to/checkpoint_diff \
+#     path/to/tcp_store_host
 set -euo pipefail
 bin=$1
 checkpoint_diff=$2
+store_host=$3
 here=$(cd "$(dirname "$0")" && pwd)
 launch="$here/../../scripts/launch_local.sh"
 work=$(mktemp -d)
@@ -36,6 +41,19 @@ fail() {
   exit 1
 }
 
+"$store_host" "$work/store_port" &
+started+=("$!")
+while [ ! -s "$work/store_port" ]; do
+  kill -0 "${started[-1]}" 2>/dev/null || fail "tcp_store_host ended"
+  sleep 0.05
+done
+export MASTER_PORT TORCHELASTIC_USE_AGENT_STORE=True TORCHELASTIC_RESTART_COUNT=0
+MASTER_PORT=$(cat "$work/store_port")
+# Every launch of ranks meets under its own attempt number.
+new_attempt() {
+  TORCHELASTIC_RESTART_COUNT=$((TORCHELASTIC_RESTART_COUNT + 1))
+}
+
 # One process computes the mean gradient of 100 images; two compute means of
 # 50 and average them: the same sum in another order. Each weight tensor of
 # the two runs is within this relative L2 distance (|a - b| / |b|) of the
@@ -45,13 +63,11 @@ fail() {
 # too, so the tolerance cannot pass any two runs.
 RTOL=5e-3
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 digest() { sed -n 's/.*weights digest \([0-9a-f]*\).*/\1/p' <<<"$1"; }
 # The lines rank $1 printed under launch_local.sh, without the prefix.
 rank_lines() { sed -n "s/^\[rank $1\] //p" "$2"; }
-# Runs launch_local.sh with 2 processes (killed after 300 s).
+# Runs launch_local.sh with 2 processes (killed after 300 s); call
+# new_attempt first.
 launch2() { timeout 300 bash "$launch" 2 -- "$bin" "$@"; }
 
 # (CLI11 takes each option once: the runs add their own lengths.)
@@ -62,6 +78,7 @@ train=("${base[@]}" --iterations 20 --eval-every 5 --dist-timeout 30)
 # 1. Two ranks train as one process does.
 one=$("$bin" "${train[@]}" --out "$work/one" --checkpoint "$work/one.pt" |
   tail -n 1)
+new_attempt
 launch2 "${train[@]}" --out "$work/two" --checkpoint "$work/two.pt" \
   > "$work/two.out" 2>&1 || fail "2 ranks did not train: $(cat "$work/two.out")"
 rank0=$(rank_lines 0 "$work/two.out" | tail -n 1)
@@ -85,10 +102,10 @@ passed=$((passed + 1))
 
 # 2. A 2-rank run killed (SIGKILL) once its first checkpoint is written
 # resumes, on 2 ranks, to the uninterrupted run's weights and log.
-port=$(free_port)
+new_attempt
 pids=()
 for rank in 0 1; do
-  RANK=$rank WORLD_SIZE=2 MASTER_PORT=$port "$bin" "${train[@]}" \
+  RANK=$rank WORLD_SIZE=2 "$bin" "${train[@]}" \
     --out "$work/part" --checkpoint "$work/part.pt" > /dev/null 2>&1 &
   pids+=("$!")
   started+=("$!")
@@ -103,6 +120,7 @@ for pid in "${pids[@]}"; do
   wait "$pid" 2>/dev/null || status=$?
   [ "$status" -eq 137 ] || fail "a rank exited $status before the kill reached it"
 done
+new_attempt
 resumed=$(launch2 "${train[@]}" --out "$work/part" --checkpoint "$work/part.pt" \
   --resume 2>&1 | sed -n 's/^\[rank 0\] //p' | tail -n 1)
 [ "$(digest "$resumed")" = "$(digest "$rank0")" ] ||
@@ -117,6 +135,7 @@ if "$bin" "${train[@]}" --checkpoint "$work/two.pt" --resume 2> "$work/err"; the
 fi
 grep -qF "cannot resume from $work/two.pt: it was written by a job of WORLD_SIZE 2, this one has 1: each process computes its share of every batch" "$work/err" ||
   fail "unclear message: $(cat "$work/err")"
+new_attempt
 if launch2 "${train[@]}" --checkpoint "$work/one.pt" --resume > "$work/err" 2>&1; then
   fail "2 ranks resumed a checkpoint of 1"
 fi
@@ -124,17 +143,17 @@ grep -qF "[rank 0] cifar10_clr: cannot resume from $work/one.pt: it was written 
   fail "unclear message: $(cat "$work/err")"
 passed=$((passed + 1))
 
-# 4. One of two ranks killed mid-run: the other exits non-zero within
-# --dist-timeout (plus the time to print), naming the dead rank.
+# 4. One of two ranks killed mid-run (SIGKILL): the other exits non-zero at
+# once, naming it, long before --dist-timeout (60 s; the check allows 30 s,
+# which a loaded machine cannot use up: the report takes milliseconds).
 survivor_reports() {
   local victim=$1 survivor=$2 expected=$3
-  local port
-  port=$(free_port)
+  new_attempt
   rm -f "$work/long.pt"
   local -a pids=()
   for rank in 0 1; do
-    RANK=$rank WORLD_SIZE=2 MASTER_PORT=$port "$bin" "${base[@]}" \
-      --iterations 100000 --eval-every 5 --dist-timeout 5 \
+    RANK=$rank WORLD_SIZE=2 "$bin" "${base[@]}" \
+      --iterations 100000 --eval-every 5 --dist-timeout 60 \
       --checkpoint "$work/long.pt" \
       > /dev/null 2> "$work/rank$rank.err" &
     pids+=("$!")
@@ -147,8 +166,8 @@ survivor_reports() {
   kill -KILL "${pids[$victim]}"
   local killed_at=$SECONDS
   while kill -0 "${pids[$survivor]}" 2>/dev/null; do
-    [ $((SECONDS - killed_at)) -le 30 ] ||
-      fail "rank $survivor still runs 30 s after rank $victim was killed"
+    [ $((SECONDS - killed_at)) -le 90 ] ||
+      fail "rank $survivor still runs 90 s after rank $victim was killed"
     sleep 0.1
   done
   local elapsed=$((SECONDS - killed_at)) status=0
@@ -157,14 +176,15 @@ survivor_reports() {
   echo "rank $victim killed: rank $survivor exited $status after ${elapsed}s:" \
     "$(tail -n 1 "$work/rank$survivor.err" | cut -c1-200)"
   [ "$status" -ne 0 ] || fail "rank $survivor exited 0"
-  [ "$elapsed" -le 8 ] || fail "rank $survivor took ${elapsed}s (--dist-timeout 5)"
+  [ "$elapsed" -lt 30 ] ||
+    fail "rank $survivor took ${elapsed}s to report a closed connection"
   grep -qF "$expected" "$work/rank$survivor.err" ||
     fail "rank $survivor said: $(cat "$work/rank$survivor.err")"
 }
 survivor_reports 1 0 \
-  "failed on rank 0 of 2: rank 1 did not answer within the timeout of 5000 ms"
+  "failed on rank 0 of 2: the connection to rank 1 closed (exited or crashed)"
 survivor_reports 0 1 \
-  "failed on rank 1 of 2: rank 0, which hosts the rendezvous store, is unreachable"
+  "failed on rank 1 of 2: the connection to rank 0 closed (exited or crashed)"
 passed=$((passed + 1))
 
 # 5. Bad job settings: a clear error before any training (no log written,
@@ -190,14 +210,14 @@ refuses() {
 refuses "WORLD_SIZE must be an integer, got 'two' (from the environment; --world-size overrides it)" \
   WORLD_SIZE=two
 refuses "RANK must be in [0, WORLD_SIZE) = [0, 2), got 2" \
-  WORLD_SIZE=2 RANK=2 MASTER_PORT="$(free_port)"
+  WORLD_SIZE=2 RANK=2
 refuses "--batch-size 100 is the global batch, split evenly over the processes: it must be a multiple of WORLD_SIZE 3" \
   RANK=0 -- --world-size 3
 refuses "RANK must be 0 in a job of WORLD_SIZE 1, got 1" -- --rank 1
 # Ranks started with other flags: each says which, before any training.
-port=$(free_port)
+new_attempt
 for rank in 0 1; do
-  RANK=$rank WORLD_SIZE=2 MASTER_PORT=$port timeout 60 "$bin" "${base[@]}" \
+  RANK=$rank WORLD_SIZE=2 timeout 60 "$bin" "${base[@]}" \
     --eval-every 5 --iterations $((20 + rank)) --out "$work/bad" \
     > /dev/null 2> "$work/rank$rank.err" &
   started+=("$!")
@@ -208,7 +228,7 @@ grep -qF "the run's flags: rank 1 has iterations=21, rank 0 has iterations=20" \
 grep -qF "the run's flags: rank(s) 1 differ from rank 0" "$work/rank0.err" ||
   fail "rank 0 said: $(cat "$work/rank0.err")"
 [ ! -e "$work/bad/log.csv" ] || fail "ranks with other flags trained"
-# A port in use: another program listens on it.
+# A port in use: another program listens on it (rank 0 hosting the store).
 python3 -c 'import socket, sys, time
 s = socket.socket(); s.bind(("", 0)); s.listen()
 print(s.getsockname()[1], flush=True); time.sleep(120)' > "$work/port" &
@@ -217,7 +237,7 @@ started+=("$listener")
 while [ ! -s "$work/port" ]; do sleep 0.05; done
 busy=$(cat "$work/port")
 refuses "rank 0 could not host the rendezvous store on port $busy (MASTER_PORT; is it in use by another job?)" \
-  WORLD_SIZE=2 RANK=0 MASTER_PORT="$busy"
+  WORLD_SIZE=2 RANK=0 MASTER_PORT="$busy" TORCHELASTIC_USE_AGENT_STORE=False
 kill "$listener"
 passed=$((passed + 1))
 
@@ -229,6 +249,7 @@ range=(range-test --data "$work/data" --device cpu --seed 5 --quiet
   --num-iter 30 --start-lr 1e-4 --end-lr 0.05)
 summary='stopped|paper rule|steepest|valley'
 "$bin" "${range[@]}" --out "$work/rt1" > "$work/rt1.out"
+new_attempt
 launch2 "${range[@]}" --out "$work/rt2" > "$work/rt2.out" 2>&1 ||
   fail "2-rank range test: $(cat "$work/rt2.out")"
 suggestions=$(grep -E "$summary" "$work/rt1.out")

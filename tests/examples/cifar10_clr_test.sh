@@ -3,8 +3,9 @@
 # chance, a run killed (SIGKILL, from outside) once its first checkpoint is
 # written resumes to the same final weights
 # and log as an uninterrupted one (CyclicLR and StepLR),
-# a checkpoint of other settings is refused, and bad flags are refused before
-# any training.
+# a checkpoint of other settings is refused, log.csv's LR column holds the
+# LR each reported iteration trained with, and bad flags are refused before
+# any training. Prints how many checks passed.
 #   cifar10_clr_test.sh path/to/cifar10_clr
 set -euo pipefail
 bin=$1
@@ -12,6 +13,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 "$here/make_cifar10.py" "$work/data" 200 200
+passed=0
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+# Counts one check that passed (a failed one exits first).
+pass() { passed=$((passed + 1)); }
 
 # 10 batches per epoch; the first checkpoint (iteration 15) falls mid-epoch.
 policy=(--policy triangular2 --base-lr 0.001 --max-lr 0.006 --step-size-up 10)
@@ -29,56 +37,97 @@ run_and_kill() {
   local pid=$!
   while [ ! -f "$checkpoint" ]; do
     kill -0 "$pid" 2>/dev/null ||
-      { echo "FAIL: the run ended before its first checkpoint"; exit 1; }
+      fail "the run ended before its first checkpoint"
     sleep 0.02
   done
   kill -KILL "$pid"
   local status=0
   wait "$pid" 2>/dev/null || status=$?
   [ "$status" -eq 137 ] ||
-    { echo "FAIL: the run exited $status before the kill reached it"; exit 1; }
+    fail "the run exited $status before the kill reached it"
 }
 
 full=$(run --out "$work/full" --checkpoint "$work/full.pt" | tail -n 1)
 echo "uninterrupted: $full"
 
 run_and_kill "$work/part.pt" --out "$work/part"
-[ ! -e "$work/part.pt.tmp" ] || { echo "FAIL: temporary checkpoint left"; exit 1; }
+[ ! -e "$work/part.pt.tmp" ] || fail "temporary checkpoint left"
 resumed=$(run --out "$work/part" --checkpoint "$work/part.pt" --resume | tail -n 1)
 echo "resumed:       $resumed"
 
 digest() { sed -n 's/.*weights digest \([0-9a-f]*\).*/\1/p' <<<"$1"; }
-[ -n "$(digest "$full")" ] || { echo "FAIL: no digest printed"; exit 1; }
+[ -n "$(digest "$full")" ] || fail "no digest printed"
+pass
 [ "$(digest "$full")" = "$(digest "$resumed")" ] ||
-  { echo "FAIL: resumed weights differ"; exit 1; }
+  fail "resumed weights differ"
+pass
 # Same log apart from the wall-time column.
 diff <(cut -d, -f1-5 "$work/full/log.csv") <(cut -d, -f1-5 "$work/part/log.csv") ||
-  { echo "FAIL: resumed log differs"; exit 1; }
+  fail "resumed log differs"
+pass
 
 # StepLR (torchclr's, with state in the checkpoint) resumes too.
 policy=(--policy step --lr 0.004 --step-size 20 --step-gamma 0.5)
-step_full=$(run --checkpoint "$work/step_full.pt" | tail -n 1)
+step_full=$(run --out "$work/step_full" --checkpoint "$work/step_full.pt" |
+  tail -n 1)
 run_and_kill "$work/step.pt"
 step_resumed=$(run --checkpoint "$work/step.pt" --resume | tail -n 1)
 [ "$(digest "$step_full")" = "$(digest "$step_resumed")" ] ||
-  { echo "FAIL: resumed StepLR run differs"; exit 1; }
+  fail "resumed StepLR run differs"
+pass
+
+# log.csv's lr at the row of iteration k (iterations done, so the row's last)
+# is the LR iteration k trained with: the schedule's value at step k - 1,
+# from the closed forms of triangular2 (Smith 2017; PyTorch's CyclicLR) and
+# StepLR. The LR set for iteration k + 1 differs at every triangular2 row and
+# at StepLR's last.
+check_lr_column() {
+  python3 - "$@" <<'EOF' || exit 1
+import csv, math, sys
+
+def triangular2(step, base=0.001, top=0.006, size=10):
+    cycle = math.floor(1 + step / (2 * size))
+    x = abs(step / size - 2 * cycle + 1)
+    return base + (top - base) * max(0.0, 1 - x) / 2 ** (cycle - 1)
+
+def step_lr(step, lr=0.004, size=20, gamma=0.5):
+    return lr * gamma ** (step // size)
+
+path, name = sys.argv[1], sys.argv[2]
+schedule = {"triangular2": triangular2, "step": step_lr}[name]
+rows = list(csv.DictReader(open(path)))
+if [int(row["iteration"]) for row in rows] != [15, 30, 45, 60]:
+    sys.exit(f"FAIL: {path}: rows at {[row['iteration'] for row in rows]}")
+for row in rows:
+    k = int(row["iteration"])
+    if not math.isclose(float(row["lr"]), schedule(k - 1), rel_tol=1e-12):
+        sys.exit(f"FAIL: {path}: iteration {k} has lr {row['lr']}; it trained "
+                 f"with {schedule(k - 1)} ({name} at step {k - 1}), the next "
+                 f"one with {schedule(k)}")
+EOF
+  pass
+}
+check_lr_column "$work/full/log.csv" triangular2
+check_lr_column "$work/step_full/log.csv" step
 # A checkpoint of other settings is refused with a message naming it.
 if "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
   "${policy[@]}" --iterations 61 --checkpoint "$work/step.pt" --resume \
   2> "$work/err"; then
-  echo "FAIL: resumed with other --iterations"; exit 1
+  fail "resumed with other --iterations"
 fi
 grep -q "cannot resume from $work/step.pt: it was written with --iterations 60, not 61" "$work/err" ||
-  { echo "FAIL: unclear message: $(cat "$work/err")"; exit 1; }
+  fail "unclear message: $(cat "$work/err")"
+pass
 
 # The checkpoint's settings catch a changed policy flag.
 if "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
   --policy step --lr 0.004 --step-size 20 --step-gamma 0.25 --iterations 60 \
   --checkpoint "$work/step.pt" --resume 2> "$work/err"; then
-  echo "FAIL: resumed with other --step-gamma"; exit 1
+  fail "resumed with other --step-gamma"
 fi
 grep -q "cannot resume from $work/step.pt: it was written with other settings: .*step_gamma=0.5;" "$work/err" ||
-  { echo "FAIL: unclear message: $(cat "$work/err")"; exit 1; }
+  fail "unclear message: $(cat "$work/err")"
+pass
 
 # Every --optimizer trains: the mean loss of iterations 11-20 is finite and
 # below that of iterations 1-10 (an LR each one takes to).
@@ -88,27 +137,30 @@ for optimizer_lr in sgd:0.004 nesterov:0.002 adam:0.001 adamw:0.001 \
   "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
     --optimizer "$optimizer" --policy fixed --lr "${optimizer_lr#*:}" \
     --iterations 20 --eval-every 10 --out "$work/$optimizer" > /dev/null ||
-    { echo "FAIL: --optimizer $optimizer did not finish"; exit 1; }
+    fail "--optimizer $optimizer did not finish"
   losses=$(tail -n +2 "$work/$optimizer/log.csv" | cut -d, -f4 | tr '\n' ' ')
   python3 -c "import math, sys; a, b = map(float, sys.argv[1:3]); \
 sys.exit(0 if math.isfinite(b) and b < a else 1)" $losses ||
-    { echo "FAIL: --optimizer $optimizer: loss did not fall: $losses"; exit 1; }
+    fail "--optimizer $optimizer: loss did not fall: $losses"
+  pass
 done
 # --model resnet56 trains 3 iterations on the generated CIFAR-10 data.
 "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
   --model resnet56 --policy fixed --lr 0.01 --iterations 3 --eval-every 3 \
   --out "$work/resnet56" > /dev/null ||
-  { echo "FAIL: --model resnet56 did not train"; exit 1; }
+  fail "--model resnet56 did not train"
 python3 -c "import math, sys; sys.exit(0 if math.isfinite(float(sys.argv[1])) else 1)" \
   "$(tail -n 1 "$work/resnet56/log.csv" | cut -d, -f4)" ||
-  { echo "FAIL: --model resnet56: loss not finite"; exit 1; }
+  fail "--model resnet56: loss not finite"
+pass
 
 # --dataset cifar100 (generated, in CIFAR-100's layout) with resnet56.
 python3 "$here/make_cifar10.py" "$work/data100" 100 100 cifar100
 "$bin" train --dataset cifar100 --data "$work/data100" --device cpu --seed 5 \
   --quiet --model resnet56 --policy fixed --lr 0.01 --iterations 3 \
   --eval-every 3 > /dev/null ||
-  { echo "FAIL: --dataset cifar100 did not train"; exit 1; }
+  fail "--dataset cifar100 did not train"
+pass
 
 # --augment (pad 4, crop, flip) trains, and its draws depend on the seed and
 # iteration alone: two runs give the same weights.
@@ -119,7 +171,8 @@ augment_run() {
 }
 augment_first=$(augment_run)
 [ "$(digest "$augment_first")" = "$(digest "$(augment_run)")" ] ||
-  { echo "FAIL: --augment runs differ"; exit 1; }
+  fail "--augment runs differ"
+pass
 
 # A checkpoint of one optimizer is refused by a run with another.
 "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
@@ -128,20 +181,22 @@ augment_first=$(augment_run)
 if "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
   --optimizer adamw --iterations 4 --eval-every 2 \
   --checkpoint "$work/adam.pt" --resume 2> "$work/err"; then
-  echo "FAIL: resumed an adam checkpoint with adamw"; exit 1
+  fail "resumed an adam checkpoint with adamw"
 fi
 grep -q "cannot resume from $work/adam.pt: it was written with --optimizer adam, not adamw" "$work/err" ||
-  { echo "FAIL: unclear message: $(cat "$work/err")"; exit 1; }
+  fail "unclear message: $(cat "$work/err")"
+pass
 
 # Bad flags are refused before any training, naming the flag.
 refuses() {
   local expected=$1
   shift
   if "$bin" "$@" --data "$work/data" --device cpu --quiet >/dev/null 2>"$work/err"; then
-    echo "FAIL: accepted $*"; exit 1
+    fail "accepted $*"
   fi
   grep -qF -- "$expected" "$work/err" ||
-    { echo "FAIL: $* said: $(cat "$work/err")"; exit 1; }
+    fail "$* said: $(cat "$work/err")"
+  pass
 }
 refuses "--step-size: must be > 0, got '0'" train --policy step --step-size 0
 refuses "--step-gamma: must be a finite number, got 'nan'" \
@@ -166,5 +221,6 @@ refuses "--cycle-momentum: --optimizer adagrad has no momentum to cycle" \
 accuracy=$(tail -n 1 "$work/full/log.csv" | cut -d, -f5)
 echo "final test accuracy: $accuracy (chance: 0.1)"
 python3 -c "import sys; sys.exit(0 if float('$accuracy') >= 0.5 else 1)" ||
-  { echo "FAIL: accuracy $accuracy is not well above chance"; exit 1; }
-echo "cifar10_clr_test: 14 passed, 0 failed"
+  fail "accuracy $accuracy is not well above chance"
+pass
+echo "cifar10_clr_test: $passed passed, 0 failed"

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace torchclr::detail {
 
@@ -64,5 +65,15 @@ c10::intrusive_ptr<C10dGroup> make_gloo_group(
     const std::string& interface,
     const std::string& hostname,
     int threads);
+
+/// The ranks whose Gloo connection with this rank was closed from their end
+/// (their process exited or crashed): a send to such a rank throws at once
+/// with the error Gloo saw on the connection ("Connection closed by peer",
+/// "Connection reset by peer"); one to a rank that only timed out throws
+/// "Application timeout caused pair closure" and does not count; one to a
+/// live rank is only announced to it and never completes (call this after a
+/// collective failed, when the group is of no further use). Empty for groups
+/// that are not Gloo's.
+std::vector<int64_t> gloo_closed_connections(C10dGroup& group);
 
 }  // namespace torchclr::detail
