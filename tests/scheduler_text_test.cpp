@@ -366,10 +366,10 @@ TEST(SchedulerTextTest, NumbersKeepEveryBit) {
 
 TEST(SchedulerTextTest, LambdaNeedsARegisteredFunction) {
   register_lr_lambda("test_thirds", [](int64_t k) { return 1.0 / (1 + k); });
+  register_test_lambdas();  // "times_0.99": this test may run alone
   auto optimizer = make_sgd({0.3, 0.6});
   const auto scheduler = parse_scheduler(
       *optimizer, "LambdaLR(lr_lambda=[\"test_thirds\", \"times_0.99\"])");
-  register_test_lambdas();
   EXPECT_DOUBLE_EQ(scheduler->lr_at(2, 0), 0.1);
   EXPECT_DOUBLE_EQ(scheduler->lr_at(2, 1), 0.6 * 0.99);
   EXPECT_EQ(to_text(*scheduler),

@@ -201,7 +201,7 @@ refuses() {
 refuses "--step-size: must be > 0, got '0'" train --policy step --step-size 0
 refuses "--step-gamma: must be a finite number, got 'nan'" \
   train --policy step --step-gamma nan
-refuses "--step-gamma: must be in (0, 1], got -1" train --policy step --step-gamma -1
+refuses "--step-gamma: must be > 0, got '-1'" train --policy step --step-gamma -1
 refuses "--lr: must be > 0, got '-1'" train --policy fixed --lr -1
 refuses "--scale: must be a finite number, got 'nan'" compare --scale nan
 refuses "--total-steps: 10 is shorter than the run (20 steps)" \
