@@ -45,9 +45,14 @@ stage "packages" bash scripts/install_deps.sh
 
 # The chroot is network and disk work: it overlaps the compiling below.
 chroot_log="$(mktemp)"
-trap 'rm -f "$chroot_log"' EXIT
+chroot_done="$(mktemp)" # "status end-time" once ready
+trap 'rm -f "$chroot_log" "$chroot_done"' EXIT
 chroot_begin=$(date +%s)
-bash scripts/test_libtorch2.sh prepare >"$chroot_log" 2>&1 &
+(
+  status=0
+  bash scripts/test_libtorch2.sh prepare >"$chroot_log" 2>&1 || status=$?
+  echo "$status $(date +%s)" >"$chroot_done"
+) &
 chroot_pid=$!
 
 release_build() { bash scripts/build.sh; }
@@ -64,11 +69,12 @@ sanitized() {
       bash scripts/run_ctest.sh build-asan -L unit
 }
 libtorch2() {
-  local status=0
-  wait "$chroot_pid" || status=$?
+  local status end
+  wait "$chroot_pid" || true
+  read -r status end <"$chroot_done" || { status=1; end=$(date +%s); }
   record "  (chroot, in the background)" \
-    "$([ $status = 0 ] && echo ready || echo "not ready ($status)")" \
-    $(($(date +%s) - chroot_begin))
+    "$([ "$status" = 0 ] && echo ready || echo "not ready ($status)")" \
+    $((end - chroot_begin))
   cat "$chroot_log"
   [ "$status" = 0 ] || return "$status"
   bash scripts/test_libtorch2.sh
