@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <csignal>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -416,6 +417,19 @@ bool same_bits(const torch::Tensor& a, const torch::Tensor& b) {
   return torch::equal(a, b);
 }
 
+// A peer that exits closes its sockets, and the next write to one raises
+// SIGPIPE, whose default action ends this process without a word (exit 141)
+// instead of the error that names the peer. Python ignores SIGPIPE at
+// start-up, so PyTorch's users never meet this; do the same, unless the
+// program chose its own handling.
+void ignore_sigpipe_unless_handled() {
+  struct sigaction current {};
+  if (::sigaction(SIGPIPE, nullptr, &current) == 0 &&
+      (current.sa_flags & SA_SIGINFO) == 0 && current.sa_handler == SIG_DFL) {
+    std::signal(SIGPIPE, SIG_IGN);
+  }
+}
+
 }  // namespace
 
 // ---- ProcessGroup ----------------------------------------------------------
@@ -609,6 +623,7 @@ ProcessGroup make_process_group(const ProcessGroupOptions& options) {
     return ProcessGroup(std::move(group), timeout, std::move(store));
   }
 
+  ignore_sigpipe_unless_handled();
   const bool host_store = job.rank == 0 && !job.agent_store;
   c10::intrusive_ptr<::c10d::Store> store;
   try {

@@ -25,7 +25,9 @@
 #include <torchclr/lr_finder.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -398,6 +400,33 @@ int mismatch_worker() {
   return 0;
 }
 
+void own_sigpipe_handler(int) {}
+
+// Rank 0 handles SIGPIPE itself before joining, rank 1 leaves the default;
+// each then writes to a pipe nobody reads, and says what it saw.
+int sigpipe_worker() {
+  const bool own_handler = std::getenv("RANK") == std::string("0");
+  if (own_handler) {
+    std::signal(SIGPIPE, own_sigpipe_handler);
+  }
+  auto group = make_process_group(test_options());
+  struct sigaction action {};
+  ::sigaction(SIGPIPE, nullptr, &action);
+  int fds[2];
+  TORCH_CHECK(::pipe(fds) == 0, "pipe failed");
+  ::close(fds[0]);
+  const bool write_failed = ::write(fds[1], "x", 1) == -1 && errno == EPIPE;
+  ::close(fds[1]);
+  const std::string disposition =
+      action.sa_handler == SIG_IGN                ? "ignored"
+      : action.sa_handler == own_sigpipe_handler ? "own handler"
+                                                  : "other";
+  std::ofstream(worker_dir() + "/rank" + std::to_string(group.rank()) +
+                ".sigpipe")
+      << disposition << (write_failed ? ", EPIPE" : ", no EPIPE");
+  return 0;
+}
+
 constexpr int64_t kNanIteration = 3;
 
 // The range test with a distributed step; rank 1's batch at kNanIteration
@@ -534,6 +563,7 @@ const std::map<std::string, std::function<int()>>& scenarios() {
       {"average", average_worker},
       {"train", train_worker},
       {"mismatch", mismatch_worker},
+      {"sigpipe", sigpipe_worker},
       {"range_test", range_test_worker},
       {"kill_rank1", [] { return failure_worker(1, false, kFailureTimeout); }},
       {"kill_rank0", [] { return failure_worker(0, false, kFailureTimeout); }},
@@ -755,6 +785,16 @@ class ScopedEnvironment {
 
 using testing::HasSubstr;
 using testing::ThrowsMessage;
+
+// A write to a closed peer's socket must fail with EPIPE, to be reported,
+// not end the rank by SIGPIPE (seen under LibTorch 2.x as a silent exit 141
+// when the other rank was killed); a program's own handler is kept.
+TEST(DistributedTest, SigpipeIsIgnoredUnlessTheProgramHandlesIt) {
+  test::TempDir dir;
+  expect_all_succeeded(run_ranks("sigpipe", 2, dir, kLimit));
+  EXPECT_EQ(read_text(dir.file("rank0.sigpipe")), "own handler, EPIPE");
+  EXPECT_EQ(read_text(dir.file("rank1.sigpipe")), "ignored, EPIPE");
+}
 
 TEST(DistributedTest, BadWorldSizeIsAClearError) {
   {

@@ -129,6 +129,9 @@ class ProcessGroup {
 /// number >= 1, a RANK outside [0, WORLD_SIZE), a port in use or out of range,
 /// a store that cannot be reached, two processes with one rank, and ranks
 /// that do not arrive within the timeout (naming them).
+/// With more than one rank it sets SIGPIPE to be ignored, as Python does,
+/// unless the program handles SIGPIPE itself: a peer that exits must make a
+/// collective throw, naming it, not end this process silently.
 ProcessGroup make_process_group(const ProcessGroupOptions& options = {});
 
 /// Options of `average_gradients` and `distributed_train_step`.
