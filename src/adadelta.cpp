@@ -11,7 +11,8 @@
 namespace torchclr {
 namespace {
 
-void check_options(const AdadeltaOptions& options, const std::string& owner) {
+void check_adadelta_options(const AdadeltaOptions& options,
+                            const std::string& owner) {
   detail::check_non_negative(options.lr(), owner, "lr");
   TORCH_CHECK(options.rho() >= 0 && options.rho() <= 1,
               owner,
@@ -21,26 +22,11 @@ void check_options(const AdadeltaOptions& options, const std::string& owner) {
   detail::check_non_negative(options.weight_decay(), owner, "weight_decay");
 }
 
-// Checked before the base class copies the defaults into the groups.
-std::unique_ptr<AdadeltaOptions> checked_defaults(
-    const AdadeltaOptions& defaults) {
-  check_options(defaults, "Adadelta");
-  return std::make_unique<AdadeltaOptions>(defaults);
-}
-
-// PyTorch creates the state on a parameter's first step with a gradient
-// (lazy initialisation), so parameters that never get one have no state.
-template <typename StateMap>
-AdadeltaParamState& state_of(StateMap& states, const torch::Tensor& param) {
-  const auto key = detail::optimizer_state_key(param);
-  auto found = states.find(key);
-  if (found == states.end()) {
-    auto state = std::make_unique<AdadeltaParamState>();
-    state->square_avg(torch::zeros_like(param, at::MemoryFormat::Preserve));
-    state->acc_delta(torch::zeros_like(param, at::MemoryFormat::Preserve));
-    found = states.emplace(key, std::move(state)).first;
-  }
-  return static_cast<AdadeltaParamState&>(*found->second);
+std::unique_ptr<AdadeltaParamState> zero_averages(const torch::Tensor& param) {
+  auto state = std::make_unique<AdadeltaParamState>();
+  state->square_avg(torch::zeros_like(param, at::MemoryFormat::Preserve));
+  state->acc_delta(torch::zeros_like(param, at::MemoryFormat::Preserve));
+  return state;
 }
 
 bool same_tensor_values(const torch::Tensor& lhs, const torch::Tensor& rhs) {
@@ -106,12 +92,11 @@ bool operator==(const AdadeltaParamState& lhs, const AdadeltaParamState& rhs) {
 
 Adadelta::Adadelta(std::vector<torch::optim::OptimizerParamGroup> param_groups,
                    AdadeltaOptions defaults)
-    : Optimizer(std::move(param_groups), checked_defaults(defaults)) {
-  for (std::size_t i = 0; i < param_groups_.size(); ++i) {
-    check_options(
-        static_cast<const AdadeltaOptions&>(param_groups_[i].options()),
-        "Adadelta (param group " + std::to_string(i) + ")");
-  }
+    : Optimizer(std::move(param_groups),
+                detail::checked_defaults(
+                    defaults, "Adadelta", check_adadelta_options)) {
+  detail::check_groups<AdadeltaOptions>(
+      param_groups_, "Adadelta", check_adadelta_options);
 }
 
 Adadelta::Adadelta(std::vector<torch::Tensor> params, AdadeltaOptions defaults)
@@ -122,11 +107,7 @@ Adadelta::Adadelta(std::vector<torch::Tensor> params, AdadeltaOptions defaults)
 
 torch::Tensor Adadelta::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
-  torch::Tensor loss;
-  if (closure != nullptr) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
+  const auto loss = detail::run_closure(closure);
   for (auto& group : param_groups_) {
     const auto& options = static_cast<const AdadeltaOptions&>(group.options());
     const double rho = options.rho();
@@ -141,7 +122,8 @@ torch::Tensor Adadelta::step(LossClosure closure) {
       if (options.weight_decay() != 0) {
         grad = grad.add(param, options.weight_decay());
       }
-      auto& state = state_of(state_, param);
+      auto& state = detail::state_of<AdadeltaParamState>(
+          state_, param, [&] { return zero_averages(param); });
       state.step(state.step() + 1);
 
       auto square_avg = state.square_avg();
@@ -174,20 +156,12 @@ void Adadelta::load(torch::serialize::InputArchive& archive) {
   // Restores the state and checks the group and parameter counts.
   torch::optim::serialize<AdadeltaParamState, AdadeltaOptions>(archive, *this);
   detail::load_group_options<AdadeltaOptions>(
-      archive, param_groups_, "Adadelta", check_options);
-  // Archives load onto the CPU; as PyTorch's load_state_dict, move the state
-  // to each parameter's device and dtype so that a CUDA run can resume.
-  for (const auto& group : param_groups_) {
-    for (const auto& param : group.params()) {
-      const auto found = state_.find(detail::optimizer_state_key(param));
-      if (found == state_.end()) {
-        continue;
-      }
-      auto& state = static_cast<AdadeltaParamState&>(*found->second);
-      state.square_avg(state.square_avg().to(param.options()));
-      state.acc_delta(state.acc_delta().to(param.options()));
-    }
-  }
+      archive, param_groups_, "Adadelta", check_adadelta_options);
+  detail::move_loaded_states<AdadeltaParamState>(
+      param_groups_, state_, [](auto& state, const auto& options) {
+        state.square_avg(state.square_avg().to(options));
+        state.acc_delta(state.acc_delta().to(options));
+      });
 }
 
 }  // namespace torchclr

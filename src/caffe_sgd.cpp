@@ -12,7 +12,8 @@
 namespace torchclr {
 namespace {
 
-void check_options(const CaffeSGDOptions& options, const std::string& owner) {
+void check_caffe_sgd_options(const CaffeSGDOptions& options,
+                             const std::string& owner) {
   detail::check_non_negative(options.lr(), owner, "lr");
   TORCH_CHECK(options.momentum() >= 0 && options.momentum() <= 1,
               owner,
@@ -21,25 +22,12 @@ void check_options(const CaffeSGDOptions& options, const std::string& owner) {
   detail::check_non_negative(options.weight_decay(), owner, "weight_decay");
 }
 
-// Checked before the base class copies the defaults into the groups.
-std::unique_ptr<CaffeSGDOptions> checked_defaults(
-    const CaffeSGDOptions& defaults) {
-  check_options(defaults, "CaffeSGD");
-  return std::make_unique<CaffeSGDOptions>(defaults);
-}
-
 // Caffe's PreSolve makes every history zero; here it is made on a
 // parameter's first step with a gradient, which gives the same first step.
-template <typename StateMap>
-CaffeSGDParamState& state_of(StateMap& states, const torch::Tensor& param) {
-  const auto key = detail::optimizer_state_key(param);
-  auto found = states.find(key);
-  if (found == states.end()) {
-    auto state = std::make_unique<CaffeSGDParamState>();
-    state->history(torch::zeros_like(param, at::MemoryFormat::Preserve));
-    found = states.emplace(key, std::move(state)).first;
-  }
-  return static_cast<CaffeSGDParamState&>(*found->second);
+std::unique_ptr<CaffeSGDParamState> zero_history(const torch::Tensor& param) {
+  auto state = std::make_unique<CaffeSGDParamState>();
+  state->history(torch::zeros_like(param, at::MemoryFormat::Preserve));
+  return state;
 }
 
 }  // namespace
@@ -93,12 +81,11 @@ bool operator==(const CaffeSGDParamState& lhs, const CaffeSGDParamState& rhs) {
 
 CaffeSGD::CaffeSGD(std::vector<torch::optim::OptimizerParamGroup> param_groups,
                    CaffeSGDOptions defaults)
-    : Optimizer(std::move(param_groups), checked_defaults(defaults)) {
-  for (std::size_t i = 0; i < param_groups_.size(); ++i) {
-    check_options(
-        static_cast<const CaffeSGDOptions&>(param_groups_[i].options()),
-        "CaffeSGD (param group " + std::to_string(i) + ")");
-  }
+    : Optimizer(std::move(param_groups),
+                detail::checked_defaults(
+                    defaults, "CaffeSGD", check_caffe_sgd_options)) {
+  detail::check_groups<CaffeSGDOptions>(
+      param_groups_, "CaffeSGD", check_caffe_sgd_options);
 }
 
 CaffeSGD::CaffeSGD(std::vector<torch::Tensor> params, CaffeSGDOptions defaults)
@@ -109,11 +96,7 @@ CaffeSGD::CaffeSGD(std::vector<torch::Tensor> params, CaffeSGDOptions defaults)
 
 torch::Tensor CaffeSGD::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
-  torch::Tensor loss;
-  if (closure != nullptr) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
+  const auto loss = detail::run_closure(closure);
   for (auto& group : param_groups_) {
     const auto& options = static_cast<const CaffeSGDOptions&>(group.options());
     const double momentum = options.momentum();
@@ -129,7 +112,9 @@ torch::Tensor CaffeSGD::step(LossClosure closure) {
         grad = grad.add(param, options.weight_decay());
       }
       // ComputeUpdateValue: h <- momentum h + local_rate g.
-      auto history = state_of(state_, param).history();
+      auto history = detail::state_of<CaffeSGDParamState>(state_, param, [&] {
+                       return zero_history(param);
+                     }).history();
       if (!options.nesterov()) {
         history.mul_(momentum).add_(grad, options.lr());
         param.sub_(history);
@@ -152,18 +137,11 @@ void CaffeSGD::load(torch::serialize::InputArchive& archive) {
   // Restores the histories and checks the group and parameter counts.
   torch::optim::serialize<CaffeSGDParamState, CaffeSGDOptions>(archive, *this);
   detail::load_group_options<CaffeSGDOptions>(
-      archive, param_groups_, "CaffeSGD", check_options);
-  // Archives load onto the CPU; move each history to its parameter's device
-  // and dtype so that a CUDA run can resume.
-  for (const auto& group : param_groups_) {
-    for (const auto& param : group.params()) {
-      const auto found = state_.find(detail::optimizer_state_key(param));
-      if (found != state_.end()) {
-        auto& state = static_cast<CaffeSGDParamState&>(*found->second);
-        state.history(state.history().to(param.options()));
-      }
-    }
-  }
+      archive, param_groups_, "CaffeSGD", check_caffe_sgd_options);
+  detail::move_loaded_states<CaffeSGDParamState>(
+      param_groups_, state_, [](auto& state, const auto& options) {
+        state.history(state.history().to(options));
+      });
 }
 
 }  // namespace torchclr

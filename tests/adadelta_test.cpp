@@ -35,14 +35,6 @@ torch::nn::Linear make_model() {
   return linear;
 }
 
-torch::Tensor inputs() {
-  return torch::sin(0.37 * torch::arange(32, torch::kDouble)).reshape({8, 4});
-}
-
-torch::Tensor targets() {
-  return torch::cos(0.23 * torch::arange(24, torch::kDouble)).reshape({8, 3});
-}
-
 // The parameters as the reference files order them: weight row-major, bias.
 std::vector<double> flat_parameters(const torch::nn::Linear& linear) {
   const auto flat =
@@ -73,8 +65,8 @@ void expect_matches_reference(const std::string& name,
   const Reference ref = load_reference(name);
   ASSERT_EQ(ref.last_step, kSteps);
   ASSERT_EQ(ref.columns.size(), 16u);  // loss, 12 weights, 3 biases
-  const auto x = inputs();
-  const auto y = targets();
+  const auto x = regression_inputs();
+  const auto y = regression_targets();
   for (int64_t step = first_step; step < kSteps; ++step) {
     const torch::Tensor loss = optimizer.step([&] {
       optimizer.zero_grad();
@@ -134,7 +126,8 @@ TEST(AdadeltaTest, StateIsCreatedOnFirstStepAndCountsSteps) {
   EXPECT_TRUE(optimizer.state().empty());
   for (int i = 0; i < 3; ++i) {
     optimizer.zero_grad();
-    torch::mse_loss(linear(inputs()), targets()).backward();
+    torch::mse_loss(linear(regression_inputs()), regression_targets())
+        .backward();
     optimizer.step();
   }
   ASSERT_EQ(optimizer.state().size(), 2u);
@@ -198,8 +191,8 @@ TEST(AdadeltaTest, SaveMidRunAndLoadIntoFreshOptimizerResumesExactly) {
       AdadeltaOptions(0.5).rho(0.95).eps(1e-5).weight_decay(0.1);
   auto linear = make_model();
   Adadelta optimizer(linear->parameters(), options);
-  const auto x = inputs();
-  const auto y = targets();
+  const auto x = regression_inputs();
+  const auto y = regression_targets();
   for (int64_t step = 0; step < saved_at; ++step) {
     optimizer.zero_grad();
     torch::mse_loss(linear(x), y).backward();
@@ -324,16 +317,10 @@ TEST(AdadeltaTest, SparseGradientIsRefused) {
                   HasSubstr("Adadelta does not support sparse gradients")));
 }
 
-struct BadOption {
-  AdadeltaOptions options;
-  std::string message;
-};
+using BadAdadeltaOption = BadOption<AdadeltaOptions>;
 
-void PrintTo(const BadOption& c, std::ostream* out) {
-  *out << c.message;
-}
-
-class AdadeltaBadOptionsTest : public ::testing::TestWithParam<BadOption> {};
+class AdadeltaBadOptionsTest
+    : public ::testing::TestWithParam<BadAdadeltaOption> {};
 
 TEST_P(AdadeltaBadOptionsTest, DefaultsNameTheOptionAndValue) {
   auto param = torch::zeros({1}, torch::requires_grad());
@@ -358,16 +345,18 @@ INSTANTIATE_TEST_SUITE_P(
     Options,
     AdadeltaBadOptionsTest,
     ::testing::Values(
-        BadOption{AdadeltaOptions(-0.1),
-                  "lr must be a finite number >= 0, got -0.1"},
-        BadOption{AdadeltaOptions().rho(1.5), "rho must be in [0, 1], got 1.5"},
-        BadOption{AdadeltaOptions().rho(-0.5),
-                  "rho must be in [0, 1], got -0.5"},
-        BadOption{AdadeltaOptions().rho(NAN), "rho must be in [0, 1], got nan"},
-        BadOption{AdadeltaOptions().eps(-1e-8),
-                  "eps must be a finite number >= 0, got -1e-08"},
-        BadOption{AdadeltaOptions().weight_decay(-1),
-                  "weight_decay must be a finite number >= 0, got -1"}),
+        BadAdadeltaOption{AdadeltaOptions(-0.1),
+                          "lr must be a finite number >= 0, got -0.1"},
+        BadAdadeltaOption{AdadeltaOptions().rho(1.5),
+                          "rho must be in [0, 1], got 1.5"},
+        BadAdadeltaOption{AdadeltaOptions().rho(-0.5),
+                          "rho must be in [0, 1], got -0.5"},
+        BadAdadeltaOption{AdadeltaOptions().rho(NAN),
+                          "rho must be in [0, 1], got nan"},
+        BadAdadeltaOption{AdadeltaOptions().eps(-1e-8),
+                          "eps must be a finite number >= 0, got -1e-08"},
+        BadAdadeltaOption{AdadeltaOptions().weight_decay(-1),
+                          "weight_decay must be a finite number >= 0, got -1"}),
     [](const auto& info) {
       return param_name(info.index, info.param.message);
     });

@@ -22,16 +22,10 @@ using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
 
 // Float64 throughout: the comparisons below are at the level of rounding.
-torch::Tensor inputs() {
-  return torch::sin(0.37 * torch::arange(32, torch::kDouble)).reshape({8, 4});
-}
-
-torch::Tensor targets() {
-  return torch::cos(0.23 * torch::arange(24, torch::kDouble)).reshape({8, 3});
-}
-
+// The model's loss on the references' data.
 torch::Tensor loss_of(const torch::Tensor& weight, const torch::Tensor& bias) {
-  return torch::mse_loss(torch::addmm(bias, inputs(), weight.t()), targets());
+  return torch::mse_loss(torch::addmm(bias, regression_inputs(), weight.t()),
+                         regression_targets());
 }
 
 // A 4 -> 3 linear layer: {weight, bias}, with gradients.
@@ -179,7 +173,7 @@ constexpr double kRounding = 1e-15;
 // StepLR from 0.01 that drops x0.1 after 4 steps. Written here as closed
 // forms (Smith's triangle, section 3.1 of arXiv 1506.01186).
 constexpr int64_t kCyclicSteps = 12;
-constexpr int64_t kSteps = 20;
+constexpr int64_t kTotalSteps = 20;
 
 double triangle_height(int64_t step) {
   const double cycle = std::floor(1 + step / 6.0);
@@ -213,7 +207,7 @@ TEST_P(CaffeSGDTranscriptionTest, MatchesCaffeOverACyclicStretchAndADrop) {
           .base_momentum(0.8)
           .max_momentum(0.9));
   double largest = 0;
-  for (int64_t step = 0; step < kSteps; ++step) {
+  for (int64_t step = 0; step < kTotalSteps; ++step) {
     if (step == kCyclicSteps) {
       scheduler = std::make_unique<StepLR>(optimizer, StepLROptions(4));
     }
@@ -505,12 +499,10 @@ TEST(CaffeSGDTest, SparseGradientIsRefused) {
                   HasSubstr("CaffeSGD does not support sparse gradients")));
 }
 
-struct BadOption {
-  CaffeSGDOptions options;
-  std::string message;
-};
+using BadCaffeSGDOption = BadOption<CaffeSGDOptions>;
 
-class CaffeSGDBadOptionsTest : public ::testing::TestWithParam<BadOption> {};
+class CaffeSGDBadOptionsTest
+    : public ::testing::TestWithParam<BadCaffeSGDOption> {};
 
 TEST_P(CaffeSGDBadOptionsTest, DefaultsNameTheOptionAndValue) {
   auto param = torch::zeros({1}, torch::requires_grad());
@@ -535,18 +527,19 @@ INSTANTIATE_TEST_SUITE_P(
     Options,
     CaffeSGDBadOptionsTest,
     ::testing::Values(
-        BadOption{CaffeSGDOptions(-0.1),
-                  "lr must be a finite number >= 0, got -0.1"},
-        BadOption{CaffeSGDOptions(INFINITY),
-                  "lr must be a finite number >= 0, got inf"},
-        BadOption{CaffeSGDOptions(0.1).momentum(1.5),
-                  "momentum must be in [0, 1], got 1.5"},
-        BadOption{CaffeSGDOptions(0.1).momentum(-0.5),
-                  "momentum must be in [0, 1], got -0.5"},
-        BadOption{CaffeSGDOptions(0.1).momentum(NAN),
-                  "momentum must be in [0, 1], got nan"},
-        BadOption{CaffeSGDOptions(0.1).weight_decay(-1),
-                  "weight_decay must be a finite number >= 0, got -1"}));
+        BadCaffeSGDOption{CaffeSGDOptions(-0.1),
+                          "lr must be a finite number >= 0, got -0.1"},
+        BadCaffeSGDOption{CaffeSGDOptions(INFINITY),
+                          "lr must be a finite number >= 0, got inf"},
+        BadCaffeSGDOption{CaffeSGDOptions(0.1).momentum(1.5),
+                          "momentum must be in [0, 1], got 1.5"},
+        BadCaffeSGDOption{CaffeSGDOptions(0.1).momentum(-0.5),
+                          "momentum must be in [0, 1], got -0.5"},
+        BadCaffeSGDOption{CaffeSGDOptions(0.1).momentum(NAN),
+                          "momentum must be in [0, 1], got nan"},
+        BadCaffeSGDOption{
+            CaffeSGDOptions(0.1).weight_decay(-1),
+            "weight_decay must be a finite number >= 0, got -1"}));
 
 }  // namespace
 }  // namespace torchclr::test

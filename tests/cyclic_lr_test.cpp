@@ -96,16 +96,10 @@ TEST(CyclicLRTest, OptimizerWithoutMomentumIsRejected) {
   EXPECT_DOUBLE_EQ(optimizer->param_groups()[0].options().get_lr(), 0.001);
 }
 
-struct BadOption {
-  CyclicLROptions options;
-  std::string message;
-};
+using BadCyclicLROption = BadOption<CyclicLROptions>;
 
-void PrintTo(const BadOption& c, std::ostream* out) {
-  *out << c.message;
-}
-
-class CyclicLRBadOptionsTest : public ::testing::TestWithParam<BadOption> {};
+class CyclicLRBadOptionsTest
+    : public ::testing::TestWithParam<BadCyclicLROption> {};
 
 TEST_P(CyclicLRBadOptionsTest, NameTheOptionAndValue) {
   auto optimizer = make_sgd({0.1, 0.1});
@@ -117,42 +111,44 @@ INSTANTIATE_TEST_SUITE_P(
     AllOptions,
     CyclicLRBadOptionsTest,
     ::testing::Values(
-        BadOption{CyclicLROptions(0.0, 0.1),
-                  "base_lr must be a finite number > 0, got 0"},
-        BadOption{CyclicLROptions(0.01, NAN), "max_lr must be a finite number"},
-        BadOption{CyclicLROptions(0.01, 0.001),
-                  "max_lr (0.001) must not be below base_lr (0.01)"},
-        BadOption{CyclicLROptions(0.001, 0.01).step_size_up(0),
-                  "step_size_up must be > 0, got 0"},
-        BadOption{CyclicLROptions(0.001, 0.01).step_size_down(-3),
-                  "step_size_down must be > 0, got -3"},
-        BadOption{CyclicLROptions(0.001, 0.01).gamma(0),
-                  "gamma must be a finite number > 0, got 0"},
-        BadOption{CyclicLROptions(0.001, 0.01)
-                      .mode(CyclicMode::kExpRange)
-                      .gamma(INFINITY),
-                  "gamma must be a finite number > 0, got inf"},
-        BadOption{
+        BadCyclicLROption{CyclicLROptions(0.0, 0.1),
+                          "base_lr must be a finite number > 0, got 0"},
+        BadCyclicLROption{CyclicLROptions(0.01, NAN),
+                          "max_lr must be a finite number"},
+        BadCyclicLROption{CyclicLROptions(0.01, 0.001),
+                          "max_lr (0.001) must not be below base_lr (0.01)"},
+        BadCyclicLROption{CyclicLROptions(0.001, 0.01).step_size_up(0),
+                          "step_size_up must be > 0, got 0"},
+        BadCyclicLROption{CyclicLROptions(0.001, 0.01).step_size_down(-3),
+                          "step_size_down must be > 0, got -3"},
+        BadCyclicLROption{CyclicLROptions(0.001, 0.01).gamma(0),
+                          "gamma must be a finite number > 0, got 0"},
+        BadCyclicLROption{CyclicLROptions(0.001, 0.01)
+                              .mode(CyclicMode::kExpRange)
+                              .gamma(INFINITY),
+                          "gamma must be a finite number > 0, got inf"},
+        BadCyclicLROption{
             CyclicLROptions(0.001, 0.01)
                 .mode(CyclicMode::kExpRangePaper)
                 .gamma(1.0001),
             "CyclicLR: gamma must be in (0, 1] for mode exp_range_paper (both "
             "bounds times gamma^iterations), got 1.0001"},
-        BadOption{CyclicLROptions(0.001, 0.01)
-                      .mode(CyclicMode::kExpRangePaper)
-                      .gamma(0),
-                  "gamma must be in (0, 1] for mode exp_range_paper"},
-        BadOption{CyclicLROptions(0.001, 0.01)
-                      .mode(CyclicMode::kExpRangePaper)
-                      .gamma(NAN),
-                  "gamma must be in (0, 1] for mode exp_range_paper"},
-        BadOption{
+        BadCyclicLROption{CyclicLROptions(0.001, 0.01)
+                              .mode(CyclicMode::kExpRangePaper)
+                              .gamma(0),
+                          "gamma must be in (0, 1] for mode exp_range_paper"},
+        BadCyclicLROption{CyclicLROptions(0.001, 0.01)
+                              .mode(CyclicMode::kExpRangePaper)
+                              .gamma(NAN),
+                          "gamma must be in (0, 1] for mode exp_range_paper"},
+        BadCyclicLROption{
             CyclicLROptions({0.001, 0.002, 0.003}, 0.01),
             "base_lr must have one value or one per param group (2), got 3"},
-        BadOption{CyclicLROptions(0.001, 0.01).base_momentum(0.95),
-                  "base_momentum (0.95) must not exceed max_momentum (0.9)"},
-        BadOption{CyclicLROptions(0.001, 0.01).max_momentum(1.0),
-                  "max_momentum must be in [0, 1), got 1"}),
+        BadCyclicLROption{
+            CyclicLROptions(0.001, 0.01).base_momentum(0.95),
+            "base_momentum (0.95) must not exceed max_momentum (0.9)"},
+        BadCyclicLROption{CyclicLROptions(0.001, 0.01).max_momentum(1.0),
+                          "max_momentum must be in [0, 1), got 1"}),
     [](const auto& info) {
       return param_name(info.index, info.param.message);
     });

@@ -417,10 +417,10 @@ int sigpipe_worker() {
   ::close(fds[0]);
   const bool write_failed = ::write(fds[1], "x", 1) == -1 && errno == EPIPE;
   ::close(fds[1]);
-  const std::string disposition =
-      action.sa_handler == SIG_IGN                ? "ignored"
-      : action.sa_handler == own_sigpipe_handler ? "own handler"
-                                                  : "other";
+  const std::string disposition = action.sa_handler == SIG_IGN ? "ignored"
+                                  : action.sa_handler == own_sigpipe_handler
+                                      ? "own handler"
+                                      : "other";
   std::ofstream(worker_dir() + "/rank" + std::to_string(group.rank()) +
                 ".sigpipe")
       << disposition << (write_failed ? ", EPIPE" : ", no EPIPE");

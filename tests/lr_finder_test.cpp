@@ -19,9 +19,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
 // --- The sweep's formulas -------------------------------------------------
 
 TEST(LRRangeTestTest, ExponentialSweepIsGeometric) {

@@ -15,8 +15,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
 std::vector<double> one_to(std::size_t n) {
   std::vector<double> values;
   for (std::size_t i = 1; i <= n; ++i) {

@@ -44,16 +44,10 @@ TEST(OneCycleLRTest, StartsAtMaxLROverDivFactor) {
   EXPECT_DOUBLE_EQ(scheduler.get_last_momentum()[1], 0.95);
 }
 
-struct BadOption {
-  OneCycleLROptions options;
-  std::string message;
-};
+using BadOneCycleLROption = BadOption<OneCycleLROptions>;
 
-void PrintTo(const BadOption& c, std::ostream* out) {
-  *out << c.message;
-}
-
-class OneCycleLRBadOptionsTest : public ::testing::TestWithParam<BadOption> {};
+class OneCycleLRBadOptionsTest
+    : public ::testing::TestWithParam<BadOneCycleLROption> {};
 
 TEST_P(OneCycleLRBadOptionsTest, NameTheOptionAndValue) {
   auto optimizer = make_sgd({0.1, 0.1});
@@ -65,19 +59,21 @@ INSTANTIATE_TEST_SUITE_P(
     AllOptions,
     OneCycleLRBadOptionsTest,
     ::testing::Values(
-        BadOption{OneCycleLROptions(0.1, 0), "total_steps must be > 0, got 0"},
-        BadOption{OneCycleLROptions(0.1, 100).pct_start(1.0),
-                  "pct_start must be in (0, 1), got 1"},
-        BadOption{OneCycleLROptions(0.1, 100).pct_start(0),
-                  "pct_start must be in (0, 1), got 0"},
-        BadOption{OneCycleLROptions(-0.1, 100),
-                  "max_lr must be a finite number > 0, got -0.1"},
-        BadOption{OneCycleLROptions(0.1, 100).div_factor(0),
-                  "div_factor must be a finite number > 0, got 0"},
-        BadOption{OneCycleLROptions(0.1, 3),
-                  "pct_start * total_steps must be > 1"},
-        BadOption{OneCycleLROptions(0.1, 100).three_phase(true).pct_start(0.6),
-                  "with three_phase, pct_start must leave room"}),
+        BadOneCycleLROption{OneCycleLROptions(0.1, 0),
+                            "total_steps must be > 0, got 0"},
+        BadOneCycleLROption{OneCycleLROptions(0.1, 100).pct_start(1.0),
+                            "pct_start must be in (0, 1), got 1"},
+        BadOneCycleLROption{OneCycleLROptions(0.1, 100).pct_start(0),
+                            "pct_start must be in (0, 1), got 0"},
+        BadOneCycleLROption{OneCycleLROptions(-0.1, 100),
+                            "max_lr must be a finite number > 0, got -0.1"},
+        BadOneCycleLROption{OneCycleLROptions(0.1, 100).div_factor(0),
+                            "div_factor must be a finite number > 0, got 0"},
+        BadOneCycleLROption{OneCycleLROptions(0.1, 3),
+                            "pct_start * total_steps must be > 1"},
+        BadOneCycleLROption{
+            OneCycleLROptions(0.1, 100).three_phase(true).pct_start(0.6),
+            "with three_phase, pct_start must leave room"}),
     [](const auto& info) {
       return param_name(info.index, info.param.message);
     });

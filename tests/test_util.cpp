@@ -97,4 +97,12 @@ void expect_close(double actual, double expected, const std::string& context) {
       << context << ": got " << actual << ", PyTorch " << expected;
 }
 
+torch::Tensor regression_inputs() {
+  return torch::sin(0.37 * torch::arange(32, torch::kDouble)).reshape({8, 4});
+}
+
+torch::Tensor regression_targets() {
+  return torch::cos(0.23 * torch::arange(24, torch::kDouble)).reshape({8, 3});
+}
+
 }  // namespace torchclr::test

@@ -6,12 +6,29 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
 namespace torchclr::test {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+/// Options that must be refused, and a part of the message that says why.
+template <typename Options>
+struct BadOption {
+  Options options;
+  std::string message;
+};
+
+template <typename Options>
+void PrintTo(const BadOption<Options>& c, std::ostream* out) {
+  *out << c.message;
+}
 
 /// The path of `relative` under tests/data/.
 std::string test_data_path(const std::string& relative);
@@ -48,6 +65,11 @@ inline std::unique_ptr<torch::optim::SGD> make_sgd(
   return make_optimizer<torch::optim::SGD>(
       lrs, torch::optim::SGDOptions(lrs.front()).momentum(momentum));
 }
+
+/// The float64 regression data of the optimizer references
+/// (tests/data/generate_adadelta_reference.py): 8 rows of 4 inputs, 3 targets.
+torch::Tensor regression_inputs();
+torch::Tensor regression_targets();
 
 /// Expects |a - b| <= 1e-12 * max(|a|, |b|) (relative), with context.
 void expect_close(double actual, double expected, const std::string& context);

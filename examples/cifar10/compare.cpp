@@ -20,12 +20,12 @@ namespace {
 namespace fs = std::filesystem;
 
 // The paper's Table 1 runs: iterations and accuracy on CIFAR-10.
-struct PaperRun {
+struct Table1Run {
   const char* policy;
   int64_t iterations;
   double accuracy;
 };
-const std::vector<PaperRun> kPaperRuns = {
+const std::vector<Table1Run> kTable1Runs = {
     {"fixed", 70000, 0.814},
     {"triangular2", 25000, 0.814},
     {"decay", 25000, 0.785},
@@ -33,8 +33,8 @@ const std::vector<PaperRun> kPaperRuns = {
     {"exp_range", 42000, 0.822},
 };
 
-const PaperRun* paper_run(const std::string& policy) {
-  for (const auto& run : kPaperRuns) {
+const Table1Run* paper_run(const std::string& policy) {
+  for (const auto& run : kTable1Runs) {
     if (policy == run.policy) {
       return &run;
     }
@@ -114,7 +114,7 @@ int run_table1(const CompareFlags& flags) {
       base.device.str());
   std::vector<Curve> curves;
   for (const auto& policy : flags.policies) {
-    const PaperRun* run = paper_run(policy);
+    const Table1Run* run = paper_run(policy);
     auto config = base;
     config.policy = paper_policy(policy, flags.scale, flags.exp_range_form);
     config.iterations = scaled(run ? run->iterations : 25000, flags.scale);

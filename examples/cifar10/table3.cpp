@@ -29,13 +29,13 @@ const std::vector<PaperBounds> kPaperBounds = {
     {"adagrad", 0.003, 0.035},
     {"adadelta", 0.01, 0.1},
 };
-struct PaperRun {
+struct Table3Run {
   const char* optimizer;
   const char* policy;  // fixed, or triangular between the bounds
   int64_t iterations;
   double accuracy;
 };
-const std::vector<PaperRun> kPaperRuns = {
+const std::vector<Table3Run> kTable3Runs = {
     {"nesterov", "fixed", 70000, 0.821},
     {"nesterov", "triangular", 25000, 0.813},
     {"adam", "fixed", 70000, 0.814},
@@ -56,7 +56,7 @@ struct Bounds {
 
 // Table 1's fixed run (Caffe's cifar10_full schedule: the LR divided by 10
 // at 60,000 and 65,000) or the paper's triangular CLR, at `scale`.
-PolicyFlags table3_policy(const PaperRun& run,
+PolicyFlags table3_policy(const Table3Run& run,
                           const Bounds& bounds,
                           double scale) {
   PolicyFlags policy;
@@ -122,7 +122,7 @@ int run_table3(const CompareFlags& flags) {
       range.start_lr,
       range.end_lr);
   std::vector<Curve> curves;
-  for (const auto& run : kPaperRuns) {
+  for (const auto& run : kTable3Runs) {
     const Bounds& found = bounds.at(run.optimizer);
     const auto paper = std::find_if(
         kPaperBounds.begin(), kPaperBounds.end(), [&](const auto& b) {

@@ -31,7 +31,7 @@ struct WorkflowFlags {
   int64_t eval_images = 2000;
 };
 
-struct Run {
+struct SeedRun {
   std::string policy;
   uint64_t seed;
   TrainResult result;
@@ -50,7 +50,8 @@ double fixed_lr(const LRSuggestions& s, const std::string& rule) {
 }
 
 // The first logged iteration at which `run` reached `accuracy`, if any.
-std::optional<int64_t> iterations_to_reach(const Run& run, double accuracy) {
+std::optional<int64_t> iterations_to_reach(const SeedRun& run,
+                                           double accuracy) {
   for (const auto& row : run.result.log) {
     if (row.test_accuracy >= accuracy) {
       return row.iteration;
@@ -59,7 +60,7 @@ std::optional<int64_t> iterations_to_reach(const Run& run, double accuracy) {
   return std::nullopt;
 }
 
-double mean_final(const std::vector<Run>& runs, const std::string& policy) {
+double mean_final(const std::vector<SeedRun>& runs, const std::string& policy) {
   double sum = 0;
   int count = 0;
   for (const auto& run : runs) {
@@ -72,7 +73,7 @@ double mean_final(const std::vector<Run>& runs, const std::string& policy) {
 }
 
 // Largest gap between two seeds of the same policy (0 with one seed).
-double seed_spread(const std::vector<Run>& runs) {
+double seed_spread(const std::vector<SeedRun>& runs) {
   double spread = 0;
   for (const auto& a : runs) {
     for (const auto& b : runs) {
@@ -85,7 +86,7 @@ double seed_spread(const std::vector<Run>& runs) {
   return spread;
 }
 
-std::string verdict(const std::vector<Run>& runs,
+std::string verdict(const std::vector<SeedRun>& runs,
                     const std::string& dataset,
                     int64_t iterations,
                     size_t seeds,
@@ -129,7 +130,7 @@ std::string verdict(const std::vector<Run>& runs,
 }
 
 std::string plot_script(const LRRangeTestResult& range,
-                        const std::vector<Run>& runs,
+                        const std::vector<SeedRun>& runs,
                         double base_lr,
                         double max_lr,
                         double fixed,
@@ -215,7 +216,7 @@ int run_workflow(const WorkflowFlags& flags) {
       step_size);
   std::fflush(stdout);  // before the runs' progress on standard error
 
-  std::vector<Run> runs;
+  std::vector<SeedRun> runs;
   for (const uint64_t seed : flags.seeds) {
     for (const std::string policy : {"triangular2", "fixed"}) {
       TrainConfig config = base;
@@ -265,8 +266,8 @@ int run_workflow(const WorkflowFlags& flags) {
       flags.cycles);
   std::string reached_text;
   for (size_t i = 0; i + 1 < runs.size(); i += 2) {
-    const Run& clr = runs[i];
-    const Run& fixed_run = runs[i + 1];
+    const SeedRun& clr = runs[i];
+    const SeedRun& fixed_run = runs[i + 1];
     const double target = fixed_run.result.log.back().test_accuracy;
     const auto reached = iterations_to_reach(clr, target);
     const std::string reached_cell =
