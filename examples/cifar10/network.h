@@ -10,18 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "param_group_spec.h"
 #include "policy_cli.h"
 
 namespace torchclr::examples {
-
-/// One param group and its solver multipliers (Caffe's lr_mult and
-/// decay_mult): its LR is lr x lr_mult, its weight decay weight_decay x
-/// decay_mult.
-struct ParamGroupSpec {
-  std::vector<torch::Tensor> params;
-  double lr_mult = 1.0;
-  double decay_mult = 1.0;
-};
 
 /// A model to train: the module (parameters, save/load, train/eval), its
 /// forward and its param groups.
