@@ -49,9 +49,17 @@ void add_common_flags(CLI::App& app, CommonFlags& flags) {
                  "al.'s CIFAR ResNet-56, weight decay 1e-4; 3x32x32 images)")
       ->check(CLI::IsMember(model_names()))
       ->capture_default_str();
-  app.add_flag("--augment",
-               flags.augment,
-               "Training batches padded by 4, randomly cropped and flipped");
+  // A value is optional: --augment alone is pad-crop, as when it was a flag.
+  app.add_option("--augment",
+                 flags.augment,
+                 "Training images: none (the default; compare "
+                 "--superconvergence: flip), flip (mirrored with probability "
+                 "1/2: the super-convergence files' mirror: true, crop_size "
+                 "32) or pad-crop (padded by 4, randomly cropped and flipped; "
+                 "--augment alone)")
+      ->expected(0, 1)
+      ->default_str("pad-crop")
+      ->check(CLI::IsMember(augmentation_names()));
   app.add_option("--out", flags.out, "Output folder");
   app.add_flag("--quiet", flags.quiet, "No progress output");
   app.add_option("--threads",
@@ -77,7 +85,7 @@ TrainConfig train_config(const CommonFlags& flags) {
   }
   config.optimizer = optimizer_kind(flags.optimizer, flags.solver);
   config.model = flags.model;
-  config.augment = flags.augment;
+  config.augmentation = augmentation_from_name(flags.augment);
   config.dataset = flags.data.dataset;
   config.num_classes = flags.data.dataset == "cifar100" ? 100 : 10;
   if (flags.model == "resnet56" && flags.data.dataset == "fashion-mnist") {

@@ -81,12 +81,26 @@ std::vector<LogRow> log_rows(const torch::Tensor& tensor) {
   return log;
 }
 
+// The checkpoint's words for `augmentation`.
+std::string augmentation_text(Augmentation augmentation) {
+  switch (augmentation) {
+    case Augmentation::kNone:
+      return "";
+    case Augmentation::kFlip:
+      return "augment=flip;";
+    case Augmentation::kPadCrop:
+      return "augment=1;";
+  }
+  TORCH_INTERNAL_ASSERT(false, "unknown Augmentation");
+}
+
 // What a resumed run must share with the checkpoint beyond the flags checked
 // one by one: every policy flag, the optimizer's settings and the data shape.
 std::string run_settings(const TrainConfig& config, const DataSplit& train) {
   const auto shape = train.images.sizes();
   // The optimizer joins the text only when not SGD, so checkpoints written
-  // before --optimizer existed still resume; so do the model and --augment.
+  // before --optimizer existed still resume; so do the model and --augment
+  // (pad-crop keeps the text it had when --augment was a flag).
   return fmt::format(
       "{};{}{}{}momentum={};weight_decay={};eval_images={};train_images={}",
       describe(config.policy),
@@ -95,7 +109,7 @@ std::string run_settings(const TrainConfig& config, const DataSplit& train) {
           : fmt::format("optimizer={};", config.optimizer),
       config.model == "cifar10_full" ? std::string()
                                      : fmt::format("model={};", config.model),
-      config.augment ? "augment=1;" : "",
+      augmentation_text(config.augmentation),
       config.momentum,
       config.weight_decay,
       config.eval_images,
@@ -350,7 +364,7 @@ TrainResult train_network(const TrainConfig& config,
       });
 
   SplitBatches global_batches(
-      train, config.batch_size, config.seed, config.augment);
+      train, config.batch_size, config.seed, config.augmentation);
   ShareBatches batches(global_batches, job);
   const DataSplit curve_test = test.first(config.eval_images);
   double seconds = log.empty() ? 0.0 : log.back().seconds;

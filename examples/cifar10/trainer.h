@@ -32,8 +32,8 @@ struct TrainConfig {
   std::string model = "cifar10_full";
   std::string dataset = "cifar10";  ///< for messages
   int64_t num_classes = 10;
-  /// Pad 4, random crop and flip on every training batch.
-  bool augment = false;
+  /// What every training batch goes through (data.h).
+  Augmentation augmentation = Augmentation::kNone;
   double momentum = 0.9;
   double weight_decay = 0.004;
   uint64_t seed = 1;
