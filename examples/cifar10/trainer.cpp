@@ -94,6 +94,21 @@ std::string augmentation_text(Augmentation augmentation) {
   TORCH_INTERNAL_ASSERT(false, "unknown Augmentation");
 }
 
+// The checkpoint's words for the model (none for cifar10_full, so that
+// checkpoints written before --model existed still resume).
+std::string model_text(const TrainConfig& config) {
+  if (config.model == "cifar10_full") {
+    return "";
+  }
+  if (!has_caffe_batch_norm(config.model)) {
+    return fmt::format("model={};", config.model);
+  }
+  return fmt::format("model={};moving_average_fraction={};ghost_batch_size={};",
+                     config.model,
+                     config.batch_norm.moving_average_fraction,
+                     config.batch_norm.ghost_batch_size);
+}
+
 // What a resumed run must share with the checkpoint beyond the flags checked
 // one by one: every policy flag, the optimizer's settings and the data shape.
 std::string run_settings(const TrainConfig& config, const DataSplit& train) {
@@ -107,8 +122,7 @@ std::string run_settings(const TrainConfig& config, const DataSplit& train) {
       config.optimizer == "sgd"
           ? std::string()
           : fmt::format("optimizer={};", config.optimizer),
-      config.model == "cifar10_full" ? std::string()
-                                     : fmt::format("model={};", config.model),
+      model_text(config),
       augmentation_text(config.augmentation),
       config.momentum,
       config.weight_decay,
@@ -282,7 +296,8 @@ Network make_model(const TrainConfig& config, const DataSplit& train) {
                                train.images.size(1),
                                train.images.size(2),
                                train.images.size(3),
-                               config.num_classes);
+                               config.num_classes,
+                               config.batch_norm);
   model.module->to(config.device);
   return model;
 }

@@ -28,8 +28,11 @@ struct TrainConfig {
   /// default, nesterov, adam, adamw, rmsprop, adagrad or adadelta), or
   /// caffe_sgd / caffe_nesterov (--solver caffe).
   std::string optimizer = "sgd";
-  /// One of model_names(): cifar10_full (the default) or resnet56.
+  /// One of model_names(): cifar10_full (the default), resnet56,
+  /// superconvergence_resnet56 or superconvergence_resnet20.
   std::string model = "cifar10_full";
+  /// The superconvergence_resnet models' BatchNorm settings.
+  BatchNormSettings batch_norm;
   std::string dataset = "cifar10";  ///< for messages
   int64_t num_classes = 10;
   /// What every training batch goes through (data.h).

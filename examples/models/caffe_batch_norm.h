@@ -58,7 +58,8 @@ void accumulate_caffe_statistics(torch::Tensor& mean_sum,
 /// root solver (GPU 0) tests and snapshots, and the other GPUs' blobs are
 /// never reduced into its (P2PSync, up to January 2017, copies the root's
 /// blobs over theirs before every iteration; NCCL, after it, broadcasts them
-/// once at the start). So the first group here is GPU 0's share.
+/// once at the start; the super-convergence authors' logs show P2PSync). So
+/// the first group here is GPU 0's share.
 class CaffeBatchNorm2dImpl : public torch::nn::Module {
  public:
   explicit CaffeBatchNorm2dImpl(CaffeBatchNormOptions options);
