@@ -23,7 +23,10 @@ struct CommonFlags {
   /// LR outside the momentum buffer) or caffe (the LR inside the history).
   std::string solver = "pytorch";
   std::string model = "cifar10_full";
-  bool augment = false;
+  /// --moving-average-fraction and --ghost-batch-size.
+  BatchNormSettings batch_norm;
+  /// --augment: none, flip or pad-crop (augmentation_names()).
+  std::string augment = "none";
   std::string out;  ///< empty: the subcommand's own default folder
   bool quiet = false;
   /// LibTorch's threads; 0: OMP_NUM_THREADS when set, else every core for a

@@ -166,6 +166,31 @@ int run_table1(const CompareFlags& flags) {
   return 0;
 }
 
+// Refuses the range-test flags where no range test runs, and --clr-bounds
+// outside --superconvergence.
+void check_range_flags(const CompareFlags& flags) {
+  const bool range_test =
+      flags.table == 3 ||
+      (flags.superconvergence && flags.clr_bounds == "range-test");
+  for (const char* flag : {"--start-lr", "--end-lr", "--num-iter", "--sweep"}) {
+    if (range_test || !flags.was_given(flag)) {
+      continue;
+    }
+    throw CLI::ValidationError(
+        flag,
+        flags.superconvergence
+            ? "--superconvergence takes its 1cycle bounds from "
+              "clrsolver.prototxt and runs no range test unless --clr-bounds "
+              "range-test"
+            : "Table 1 uses the paper's bounds and runs no range test; the "
+              "range-test flags are for --table 3 and --superconvergence");
+  }
+  if (!flags.superconvergence && flags.was_given("--clr-bounds")) {
+    throw CLI::ValidationError("--clr-bounds",
+                               "it chooses --superconvergence's 1cycle bounds");
+  }
+}
+
 // Refuses flags that do not belong to the experiment asked for, before any
 // data is read.
 void check_combination(const CompareFlags& flags) {
@@ -184,16 +209,7 @@ void check_combination(const CompareFlags& flags) {
                        "paper's own policies",
                        table3 ? "--table 3" : "--superconvergence"));
   }
-  if (!table3 && !flags.superconvergence) {
-    for (const char* flag :
-         {"--start-lr", "--end-lr", "--num-iter", "--sweep"}) {
-      if (flags.was_given(flag)) {
-        refuse(flag,
-               "Table 1 uses the paper's bounds and runs no range test; the "
-               "range-test flags are for --table 3 and --superconvergence");
-      }
-    }
-  }
+  check_range_flags(flags);
   if (flags.was_given("--exp-range-form")) {
     if (table3 || flags.superconvergence) {
       refuse("--exp-range-form",
@@ -217,11 +233,12 @@ void check_combination(const CompareFlags& flags) {
                        flags.common.model));
   }
   if (flags.superconvergence && flags.was_given("--model") &&
-      flags.common.model != "resnet56") {
+      flags.common.model == "cifar10_full") {
     refuse("--model",
-           fmt::format("--superconvergence is the paper's ResNet-56 run; {} "
-                       "is not it (leave out --model)",
-                       flags.common.model));
+           "--superconvergence is the paper's ResNet-56 run; cifar10_full is "
+           "not it (leave out --model for the files' "
+           "superconvergence_resnet56, or name superconvergence_resnet20 or "
+           "resnet56, He et al.'s)");
   }
   if (flags.superconvergence && flags.common.data.dataset == "fashion-mnist") {
     refuse("--dataset",
@@ -283,9 +300,19 @@ Command add_compare_command(CLI::App& app) {
   compare->add_flag(
       "--superconvergence",
       flags->superconvergence,
-      "ResNet-56: 1cycle between range-test bounds against the piecewise-"
-      "constant LR 0.35 (Smith and Topin's Fig. 1a; batch 1000 unless "
-      "--batch-size)");
+      "Smith and Topin's Fig. 1a as their Caffe files run it: the files' "
+      "ResNet-56 (superconvergence_resnet56), Caffe's BatchNorm over ghost "
+      "batches of 125 in batches of 1000, flips, Caffe's SGD; 1cycle "
+      "(triangular 0.1-3, 10,000 iterations) against LR 0.35 (/10 at "
+      "50,000 and 70,000, 80,000 iterations); each flag given overrides");
+  compare
+      ->add_option("--clr-bounds",
+                   flags->clr_bounds,
+                   "--superconvergence's 1cycle bounds: files "
+                   "(clrsolver.prototxt's 0.1-3) or range-test (read off a "
+                   "range test run first)")
+      ->check(CLI::IsMember({"files", "range-test"}))
+      ->capture_default_str();
   add_range_flags(*compare, flags->range);
   return {compare, [flags, compare] {
             for (const auto* option : compare->get_options()) {

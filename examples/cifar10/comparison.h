@@ -27,6 +27,9 @@ struct CompareFlags {
   /// definition) or "pytorch" (PyTorch's CyclicLR, amplitude x gamma^it).
   std::string exp_range_form = "paper";
   bool superconvergence = false;
+  /// --superconvergence's 1cycle bounds: "files" (clrsolver.prototxt's
+  /// 0.1-3.0) or "range-test" (read off our range test).
+  std::string clr_bounds = "files";
   /// The range test of Table 3 and super-convergence; each experiment sets
   /// its own defaults for the flags the command line left out.
   RangeFlags range;

@@ -158,14 +158,45 @@ torch::Device pick_device(const std::string& name) {
   return torch::kCPU;
 }
 
+const std::vector<std::string>& augmentation_names() {
+  static const std::vector<std::string> names = {"none", "flip", "pad-crop"};
+  return names;
+}
+
+Augmentation augmentation_from_name(const std::string& name) {
+  if (name == "none") {
+    return Augmentation::kNone;
+  }
+  if (name == "flip") {
+    return Augmentation::kFlip;
+  }
+  TORCH_CHECK(name == "pad-crop",
+              "--augment: expected none, flip or pad-crop, got '",
+              name,
+              "'");
+  return Augmentation::kPadCrop;
+}
+
+std::string augmentation_name(Augmentation augmentation) {
+  switch (augmentation) {
+    case Augmentation::kNone:
+      return "none";
+    case Augmentation::kFlip:
+      return "flip";
+    case Augmentation::kPadCrop:
+      return "pad-crop";
+  }
+  TORCH_INTERNAL_ASSERT(false, "unknown Augmentation");
+}
+
 SplitBatches::SplitBatches(const DataSplit& split,
                            int64_t batch_size,
                            std::optional<uint64_t> seed,
-                           bool augment)
+                           Augmentation augmentation)
     : split_(split),
       batch_size_(batch_size),
       seed_(seed),
-      augment_(augment && seed),
+      augmentation_(seed ? augmentation : Augmentation::kNone),
       pinned_(split.images.is_pinned()) {
   TORCH_CHECK(!seed_ || split_.size() >= batch_size_,
               "the training split has ",
@@ -218,7 +249,7 @@ torchclr::Batch SplitBatches::batch_at(int64_t iteration) {
   }
   const int64_t begin = (iteration % per_epoch) * batch_size_;
   auto batch = cut(begin, begin + batch_size_);
-  if (augment_) {
+  if (augmentation_ != Augmentation::kNone) {
     batch.input = augmented(batch.input, iteration);
   }
   return batch;
@@ -232,6 +263,12 @@ torch::Tensor SplitBatches::augmented(const torch::Tensor& images,
       *seed_ * 1000003ULL + 0x9e3779b97f4a7c15ULL +
       static_cast<uint64_t>(iteration));
   const int64_t n = images.size(0);
+  if (augmentation_ == Augmentation::kFlip) {
+    const auto flips = (torch::rand({n}, generator, torch::kFloat) < 0.5)
+                           .view({n, 1, 1, 1})
+                           .to(images.device());
+    return torch::where(flips, images.flip({3}), images);
+  }
   const int64_t height = images.size(2);
   const int64_t width = images.size(3);
   auto padded = torch::constant_pad_nd(images, {kPad, kPad, kPad, kPad}, 0);

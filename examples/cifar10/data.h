@@ -9,8 +9,29 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace torchclr::examples {
+
+/// What happens to each training image before a batch is handed out.
+enum class Augmentation {
+  kNone,
+  /// Mirrored left-right with probability 1/2, nothing else: Caffe's data
+  /// layer with mirror: true and crop_size equal to the image size, as the
+  /// super-convergence files have it (crop_size 32 on 32x32 crops nothing).
+  kFlip,
+  /// Padded by 4 zeros (the mean, after mean subtraction), cropped back at a
+  /// random offset and flipped with probability 1/2: He et al.'s CIFAR
+  /// augmentation.
+  kPadCrop,
+};
+
+/// Names accepted by --augment: none, flip and pad-crop.
+const std::vector<std::string>& augmentation_names();
+/// The Augmentation `name` stands for; throws naming it when unknown.
+Augmentation augmentation_from_name(const std::string& name);
+/// The name of `augmentation`, as --augment takes it.
+std::string augmentation_name(Augmentation augmentation);
 
 /// A whole split in memory: float images NxCxHxW and int64 labels N.
 struct DataSplit {
@@ -63,15 +84,13 @@ torch::Device pick_device(const std::string& name);
 class SplitBatches final : public torchclr::BatchSource {
  public:
   /// `seed` empty: in order. The split must outlive this object; batches
-  /// are on its device (in pinned memory when it is pinned). With
-  /// `augment` (shuffled only), every image of a batch is padded by 4 zeros
-  /// (the mean, after mean subtraction), cropped back at a random offset and
-  /// flipped left-right with probability 1/2, drawn from (seed, iteration)
-  /// alone so a resumed run sees the same batches.
+  /// are on its device (in pinned memory when it is pinned). Shuffled
+  /// batches are augmented as `augmentation` says, with draws from
+  /// (seed, iteration) alone so a resumed run sees the same batches.
   SplitBatches(const DataSplit& split,
                int64_t batch_size,
                std::optional<uint64_t> seed,
-               bool augment = false);
+               Augmentation augmentation = Augmentation::kNone);
 
   /// Batch number `iteration` (from 0) of the endless shuffled sequence.
   torchclr::Batch batch_at(int64_t iteration);
@@ -87,7 +106,7 @@ class SplitBatches final : public torchclr::BatchSource {
   const DataSplit& split_;
   int64_t batch_size_;
   std::optional<uint64_t> seed_;
-  bool augment_;
+  Augmentation augmentation_;
   bool pinned_;
   torch::Tensor order_;
   int64_t order_epoch_ = -1;

@@ -8,6 +8,7 @@
 
 #include "cifar10_full.h"
 #include "resnet56.h"
+#include "superconvergence_resnet.h"
 
 namespace torchclr::examples {
 namespace {
@@ -32,6 +33,22 @@ std::unique_ptr<torch::optim::Optimizer> build_optimizer(
                                      make(lr, weight_decay));
 }
 
+// Refuses images other than 3x32x32 for the CIFAR ResNet `model`.
+void require_cifar_images(const std::string& model,
+                          const std::string& dataset,
+                          int64_t channels,
+                          int64_t height,
+                          int64_t width) {
+  if (channels != 3 || height != 32 || width != 32) {
+    throw CLI::ValidationError(
+        "--model",
+        model + " takes 3x32x32 colour images; --dataset " + dataset + " has " +
+            std::to_string(channels) + "x" + std::to_string(height) + "x" +
+            std::to_string(width) +
+            " (use cifar10 or cifar100, or --model cifar10_full)");
+  }
+}
+
 }  // namespace
 
 std::vector<double> Network::lr_multipliers() const {
@@ -43,8 +60,16 @@ std::vector<double> Network::lr_multipliers() const {
 }
 
 const std::vector<std::string>& model_names() {
-  static const std::vector<std::string> names = {"cifar10_full", "resnet56"};
+  static const std::vector<std::string> names = {"cifar10_full",
+                                                 "resnet56",
+                                                 "superconvergence_resnet56",
+                                                 "superconvergence_resnet20"};
   return names;
+}
+
+bool has_caffe_batch_norm(const std::string& model) {
+  return model == "superconvergence_resnet56" ||
+         model == "superconvergence_resnet20";
 }
 
 Network make_network(const std::string& model,
@@ -52,7 +77,8 @@ Network make_network(const std::string& model,
                      int64_t channels,
                      int64_t height,
                      int64_t width,
-                     int64_t num_classes) {
+                     int64_t num_classes,
+                     const BatchNormSettings& batch_norm) {
   if (model == "cifar10_full") {
     Cifar10Full net(channels, height, width, num_classes);
     return {net.ptr(),
@@ -60,18 +86,23 @@ Network make_network(const std::string& model,
             net->param_groups()};
   }
   if (model == "resnet56") {
-    if (channels != 3 || height != 32 || width != 32) {
-      throw CLI::ValidationError(
-          "--model",
-          "resnet56 takes 3x32x32 colour images; --dataset " + dataset +
-              " has " + std::to_string(channels) + "x" +
-              std::to_string(height) + "x" + std::to_string(width) +
-              " (use cifar10 or cifar100, or --model cifar10_full)");
-    }
+    require_cifar_images(model, dataset, channels, height, width);
     ResNet56 net(num_classes);
     return {net.ptr(),
             [net](const torch::Tensor& x) mutable { return net->forward(x); },
             {ParamGroupSpec{net->parameters(), 1.0, 1.0}}};
+  }
+  if (has_caffe_batch_norm(model)) {
+    require_cifar_images(model, dataset, channels, height, width);
+    SuperConvergenceResNet net(
+        SuperConvergenceResNetOptions()
+            .blocks_per_stage(model == "superconvergence_resnet20" ? 3 : 9)
+            .num_classes(num_classes)
+            .moving_average_fraction(batch_norm.moving_average_fraction)
+            .ghost_batch_size(batch_norm.ghost_batch_size));
+    return {net.ptr(),
+            [net](const torch::Tensor& x) mutable { return net->forward(x); },
+            net->param_groups()};
   }
   throw CLI::ValidationError("--model", "unknown model '" + model + "'");
 }

@@ -10,18 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "param_group_spec.h"
 #include "policy_cli.h"
 
 namespace torchclr::examples {
-
-/// One param group and its solver multipliers (Caffe's lr_mult and
-/// decay_mult): its LR is lr x lr_mult, its weight decay weight_decay x
-/// decay_mult.
-struct ParamGroupSpec {
-  std::vector<torch::Tensor> params;
-  double lr_mult = 1.0;
-  double decay_mult = 1.0;
-};
 
 /// A model to train: the module (parameters, save/load, train/eval), its
 /// forward and its param groups.
@@ -37,8 +29,22 @@ struct Network {
 /// Names accepted by --model.
 const std::vector<std::string>& model_names();
 
+/// Whether `model` is one of the super-convergence files' ResNets
+/// (superconvergence_resnet56, superconvergence_resnet20), the models with
+/// Caffe's BatchNorm.
+bool has_caffe_batch_norm(const std::string& model);
+
+/// The Caffe BatchNorm settings of the super-convergence ResNets; the other
+/// models ignore them.
+struct BatchNormSettings {
+  double moving_average_fraction = 0.999;  ///< the files' value
+  int64_t ghost_batch_size = 0;            ///< 0: the whole batch
+};
+
 /// A fresh `model` (cifar10_full: Caffe's, with its solver's multipliers;
-/// resnet56: He et al.'s CIFAR ResNet-56, one group) for images
+/// resnet56: He et al.'s CIFAR ResNet-56, one group;
+/// superconvergence_resnet56 and _resnet20: the super-convergence files'
+/// networks with their multipliers and `batch_norm`) for images
 /// channels x height x width of `dataset` with `num_classes` classes. Throws,
 /// naming the model and the data set, when the model cannot take the images.
 Network make_network(const std::string& model,
@@ -46,7 +52,8 @@ Network make_network(const std::string& model,
                      int64_t channels,
                      int64_t height,
                      int64_t width,
-                     int64_t num_classes);
+                     int64_t num_classes,
+                     const BatchNormSettings& batch_norm = {});
 
 /// Names accepted by --optimizer.
 const std::vector<std::string>& optimizer_names();

@@ -15,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "caffe_batch_norm.h"
 #include "network.h"
 #include "policy_cli.h"
 
@@ -238,6 +239,56 @@ TEST(SolverTest, CaffeTurnsSgdAndNesterovIntoCaffeSGD) {
       EXPECT_EQ(options.nesterov(), nesterov);
     }
   }
+}
+
+// Resnet56Cifar.prototxt (lnsmith54/super-convergence@ecc5615): every
+// Convolution has param { lr_mult: 1 decay_mult: 1 } param { lr_mult: 2
+// decay_mult: 0 }; Scale layers have no param block (1, 1); post_FC has
+// param { lr_mult: 1 } param { lr_mult: 2 }, decay_mult left at 1.
+Multipliers superconvergence_prototxt(const std::string& name) {
+  const auto ends_with = [&](const std::string& tail) {
+    return name.size() >= tail.size() &&
+           name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  if (ends_with("_conv.bias")) {
+    return {2, 0};
+  }
+  if (name == "post_FC.bias") {
+    return {2, 1};
+  }
+  return {1, 1};
+}
+
+TEST(SuperConvergenceParamGroupsTest,
+     OptimizerGroupsHoldThePrototxtMultipliers) {
+  auto network = make_network("superconvergence_resnet56",
+                              "cifar10",
+                              3,
+                              32,
+                              32,
+                              10,
+                              {/*moving_average_fraction=*/0.95,
+                               /*ghost_batch_size=*/125});
+  const auto optimizer = make_optimizer(
+      "caffe_sgd", network.param_groups, 0.1, 0.9, /*weight_decay=*/1e-4);
+  const auto named = network.module->named_parameters();
+  // 55 convolutions and 55 Scale layers with weights and biases, post_FC.
+  ASSERT_EQ(named.size(), 55u * 2 + 55u * 2 + 2u);
+  for (const auto& item : named) {
+    const auto want = superconvergence_prototxt(item.key());
+    const auto* options = group_of(*optimizer, item.value(), item.key());
+    ASSERT_NE(options, nullptr);
+    EXPECT_DOUBLE_EQ(options->get_lr(), 0.1 * want.lr_mult) << item.key();
+    EXPECT_DOUBLE_EQ(weight_decay_of(*options), 1e-4 * want.decay_mult)
+        << item.key();
+  }
+  EXPECT_EQ(network.lr_multipliers(), (std::vector<double>{1, 2, 2}));
+  // The BatchNorm settings reach the layers.
+  const auto* bn =
+      network.module->named_modules()["L2_b1.cbr1_bn"]->as<CaffeBatchNorm2d>();
+  ASSERT_NE(bn, nullptr);
+  EXPECT_EQ(bn->options().moving_average_fraction(), 0.95);
+  EXPECT_EQ(bn->options().ghost_batch_size(), 125);
 }
 
 TEST(SolverTest, TextNamesTheUpdate) {

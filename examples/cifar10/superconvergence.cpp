@@ -1,15 +1,24 @@
 // `cifar10_clr compare --superconvergence`: Smith and Topin's
-// super-convergence run ("Super-Convergence", arXiv 1708.07120, Fig. 1a) on
-// ResNet-56, with the settings of the authors' Caffe files
-// (github.com/lnsmith54/super-convergence: README, solver.prototxt,
-// clrsolver.prototxt, lrRangeSolver.prototxt, Resnet56Cifar.prototxt):
-//   range test  LR rising linearly to 3 over 5,000 iterations (Fig. 2b)
-//   1cycle      one cycle 0.1 -> 3 -> 0.1, step size 5,000, 10,000 iterations
-//   baseline    LR 0.35, divided by 10 at 50,000 and 70,000, 80,000 iterations
-//   both        momentum 0.9 (fixed), weight decay 1e-4, batch 8 GPUs x 125
-// Here the 1cycle bounds come from our range test, as the paper read its own
-// off Fig. 2b, and the cycle is OneCycleLR (linear, pct_start 0.5, ending
-// where it started, as that single triangular cycle did).
+// super-convergence run ("Super-Convergence", arXiv 1708.07120, Fig. 1a) as
+// the authors' Caffe files run it (github.com/lnsmith54/super-convergence at
+// ecc5615: x.sh, solver.prototxt, clrsolver.prototxt,
+// architectures/Resnet56Cifar.prototxt; their logs in Results/):
+//   network   Resnet56Cifar.prototxt (superconvergence_resnet56), Caffe's
+//             BatchNorm with moving_average_fraction 0.999, which x.sh turns
+//             into 0.95 for every CLR run
+//   batch     8 GPUs x 125 = 1,000: BatchNorm statistics per GPU (ghost
+//             batches of 125), the running ones GPU 0's (caffe_batch_norm.h)
+//   data      the mean image subtracted, mirror: true, crop_size: 32 on
+//             32x32 images: random flips only
+//   1cycle    clrsolver.prototxt: triangular, base_lr 0.1, max_lr 3,
+//             stepsize 5,000, max_iter 10,000 (their log: 92.44% at 10,000)
+//   baseline  solver.prototxt: multistep, base_lr 0.35, gamma 0.1 at 50,000
+//             and 70,000, max_iter 80,000 (their log: 90.32% at 80,000)
+//   both      momentum 0.9, weight_decay 1e-4, Caffe's SGD
+// A flag given replaces its default: --model (resnet56 is He et al.'s
+// network), --ghost-batch-size, --moving-average-fraction (for both runs),
+// --augment, --solver, --batch-size, and --clr-bounds range-test (1cycle
+// between the bounds our range test reads off a linear sweep to 3).
 
 #include <fmt/format.h>
 
@@ -25,21 +34,204 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int64_t kPaperBatchSize = 1000;  // 8 GPUs x 125
+constexpr int64_t kGhostBatchSize = 125;
+constexpr double kCycleFraction = 0.95;      // x.sh: s/0.999/0.95/
+constexpr double kBaselineFraction = 0.999;  // Resnet56Cifar.prototxt
+constexpr double kFilesBaseLr = 0.1;         // clrsolver.prototxt
+constexpr double kFilesMaxLr = 3.0;
+constexpr int64_t kStepSize = 5000;  // one cycle: max_iter 10,000
+constexpr int64_t kBaselineIterations = 80000;
+constexpr double kBaselineLr = 0.35;
 constexpr int64_t kRangeIterations = 5000;
 // A scaled sweep shorter than this leaves the suggestion rules too few points
 // to read a curve from.
 constexpr int64_t kMinRangeIterations = 50;
 constexpr double kRangeEndLr = 3.0;
-constexpr int64_t kOneCycleIterations = 10000;
-constexpr int64_t kBaselineIterations = 80000;
-constexpr double kBaselineLr = 0.35;
 
 struct Run {
   std::string name;
   std::string lr;
   TrainConfig config;
+  std::string paper;  ///< the authors' run, for the table
   TrainResult result;
 };
+
+// 1cycle's bounds and where they come from.
+struct Bounds {
+  double base_lr = kFilesBaseLr;
+  double max_lr = kFilesMaxLr;
+  std::string source = "clrsolver.prototxt";
+};
+
+// `flags` with the files' settings where the command line left them out.
+CompareFlags with_files_defaults(const CompareFlags& flags) {
+  CompareFlags paper = flags;
+  auto& common = paper.common;
+  if (!flags.was_given("--model")) {
+    common.model = "superconvergence_resnet56";
+  }
+  if (!flags.was_given("--batch-size")) {
+    common.batch_size = kPaperBatchSize;
+  }
+  if (!flags.was_given("--augment")) {
+    common.augment = "flip";
+  }
+  const bool sgd = common.optimizer == "sgd" || common.optimizer == "nesterov";
+  if (!flags.was_given("--solver") && sgd) {
+    common.solver = "caffe";
+  }
+  if (has_caffe_batch_norm(common.model) &&
+      !flags.was_given("--ghost-batch-size")) {
+    common.batch_norm.ghost_batch_size = kGhostBatchSize;
+  }
+  return paper;
+}
+
+// `config`'s BatchNorm with `fraction` unless --moving-average-fraction set
+// it.
+TrainConfig with_fraction(TrainConfig config,
+                          const CompareFlags& flags,
+                          double fraction) {
+  if (has_caffe_batch_norm(config.model) &&
+      !flags.was_given("--moving-average-fraction")) {
+    config.batch_norm.moving_average_fraction = fraction;
+  }
+  return config;
+}
+
+// What the runs train: network, BatchNorm, augmentation and solver.
+std::string setup_text(const TrainConfig& base, const std::vector<Run>& runs) {
+  std::string batch_norm =
+      "LibTorch's BatchNorm2d over each whole batch (He et al.'s network)";
+  if (has_caffe_batch_norm(base.model)) {
+    const int64_t ghost = base.batch_norm.ghost_batch_size;
+    batch_norm = fmt::format(
+        "Caffe's, statistics over {}, running statistics from the first "
+        "group (Caffe's GPU 0); moving_average_fraction {:g} ({}) and {:g} "
+        "({})",
+        ghost > 0 ? fmt::format("ghost batches of {} images", ghost)
+                  : std::string("each whole batch"),
+        runs[0].config.batch_norm.moving_average_fraction,
+        runs[0].name,
+        runs[1].config.batch_norm.moving_average_fraction,
+        runs[1].name);
+  }
+  const std::string solver = solver_text(base.optimizer);
+  return fmt::format(
+      "Network: {}. BatchNorm: {}. Augmentation: {}. Batch {}, momentum "
+      "{:g}, weight decay {:g}; {}.",
+      base.model,
+      batch_norm,
+      augmentation_name(base.augmentation),
+      base.batch_size,
+      base.momentum,
+      base.weight_decay,
+      solver.empty() ? "optimizer " + base.optimizer : solver);
+}
+
+// 1cycle's bounds: clrsolver.prototxt's, or (--clr-bounds range-test) those
+// of a range test on `base` with 1cycle's BatchNorm, a linear sweep to 3 as
+// the paper's Fig. 2b unless the range-test flags say otherwise.
+Bounds cycle_bounds(const CompareFlags& flags,
+                    const TrainConfig& base,
+                    const DataSplit& train,
+                    const DataSplit& test,
+                    const fs::path& out) {
+  if (flags.clr_bounds != "range-test") {
+    return {};
+  }
+  RangeFlags range = flags.range;
+  if (!flags.was_given("--sweep")) {
+    range.sweep = "linear";
+  }
+  if (!flags.was_given("--end-lr")) {
+    range.end_lr = kRangeEndLr;
+  }
+  if (!flags.was_given("--start-lr")) {
+    range.start_lr = 0.01;  // the paper's starts at 0, which a sweep cannot
+  }
+  if (!flags.was_given("--num-iter")) {
+    range.num_iter =
+        std::max(kMinRangeIterations, scaled(kRangeIterations, flags.scale));
+  }
+  const auto result = find_lr(
+      range, with_fraction(base, flags, kCycleFraction), train, test, out);
+  const auto& s = result.suggestions;
+  TORCH_CHECK(s.base_lr && s.max_lr,
+              "the range test found no base_lr/max_lr (the loss never fell); "
+              "widen --start-lr/--end-lr or raise --num-iter");
+  fmt::print(
+      "range test: base_lr {:.3g}, max_lr {:.3g}\n", *s.base_lr, *s.max_lr);
+  std::fflush(stdout);  // before the runs' progress on standard error
+  return {*s.base_lr,
+          *s.max_lr,
+          fmt::format("range test: {} iterations, {} from {} to {}; "
+                      "suggested base_lr {:.3g}, max_lr {:.3g} (the paper: "
+                      "0.1-3)",
+                      result.stop_iteration,
+                      range.sweep,
+                      range.start_lr,
+                      range.end_lr,
+                      *s.base_lr,
+                      *s.max_lr)};
+}
+
+// The two runs of Fig. 1a, every length scaled by --scale; both test at the
+// same iterations, so their curves line up.
+std::vector<Run> files_runs(const CompareFlags& flags,
+                            const TrainConfig& base,
+                            const Bounds& bounds,
+                            const fs::path& out) {
+  const int64_t step_size = scaled(kStepSize, flags.scale);
+  const int64_t eval_every = curve_eval_every(flags, 2 * step_size);
+  const auto configured = [&](const std::string& name,
+                              PolicyFlags policy,
+                              int64_t iterations,
+                              double fraction) {
+    TrainConfig config = with_fraction(base, flags, fraction);
+    config.policy = std::move(policy);
+    config.iterations = iterations;
+    config.eval_every = eval_every;
+    config.eval_images = flags.eval_images;
+    config.out_dir = (out / name).string();
+    config.label = name;
+    return config;
+  };
+  // Caffe's "triangular" policy is CyclicLR's triangular mode; momentum
+  // stays at 0.9.
+  PolicyFlags cycle;
+  cycle.policy = "triangular";
+  cycle.base_lr = bounds.base_lr;
+  cycle.max_lr = bounds.max_lr;
+  cycle.step_size_up = step_size;
+  PolicyFlags piecewise;
+  piecewise.policy = "fixed";
+  piecewise.lr = kBaselineLr;
+  const int64_t first_drop = scaled(50000, flags.scale);
+  // At the smallest scales the two drops round to the same step; keep them
+  // apart so the middle LR is used at all.
+  piecewise.milestones = {first_drop,
+                          std::max(first_drop + 1, scaled(70000, flags.scale))};
+  piecewise.step_gamma = 0.1;
+  return {
+      {"1cycle",
+       fmt::format("{:.3g}-{:.3g}", bounds.base_lr, bounds.max_lr),
+       configured("1cycle", cycle, 2 * step_size, kCycleFraction),
+       "CLR 0.1-3, 10,000 iterations: 92.44%",
+       {}},
+      {"piecewise constant",
+       fmt::format("{:g}, /10 at {} and {}",
+                   kBaselineLr,
+                   piecewise.milestones[0],
+                   piecewise.milestones[1]),
+       configured("piecewise_constant",
+                  piecewise,
+                  scaled(kBaselineIterations, flags.scale),
+                  kBaselineFraction),
+       "LR 0.35, /10 at 50,000 and 70,000, 80,000 iterations: 90.32%",
+       {}},
+  };
+}
 
 // The test accuracy of `log` at `iteration`, or "-" where it has no point.
 std::string accuracy_at(const std::vector<LogRow>& log, int64_t iteration) {
@@ -77,91 +269,51 @@ std::string curve_table(const Run& one_cycle, const Run& baseline) {
   return table;
 }
 
+std::string results_table(const CompareFlags& flags,
+                          const TrainConfig& base,
+                          const Bounds& bounds,
+                          const std::vector<Run>& runs) {
+  std::string table = fmt::format(
+      "# Super-convergence on {} at scale {} ({}, seed {}, {})\n\n"
+      "{}\n\n1cycle bounds: {}.\n\n"
+      "| policy | LR | iterations | test accuracy | wall time (s) | the "
+      "authors' run (CIFAR-10, full scale, Results/ logs) |\n"
+      "|---|---|---|---|---|---|\n",
+      base.dataset,
+      flags.scale,
+      base.model,
+      base.seed,
+      base.device.str(),
+      setup_text(base, runs),
+      bounds.source);
+  for (const auto& run : runs) {
+    table += fmt::format("| {} | {} | {} | {:.2f}% | {:.1f} | {} |\n",
+                         run.name,
+                         run.lr,
+                         run.config.iterations,
+                         100 * run.result.final_accuracy,
+                         run.result.seconds,
+                         run.paper);
+  }
+  return table + "\n## Test accuracy against iterations\n\n" +
+         curve_table(runs[0], runs[1]) + "\n" + accuracy_note(flags);
+}
+
 }  // namespace
 
 int run_superconvergence(const CompareFlags& flags) {
-  CompareFlags paper = flags;
-  paper.common.model = "resnet56";
-  if (!flags.was_given("--batch-size")) {
-    paper.common.batch_size = kPaperBatchSize;
-  }
-  RangeFlags range = flags.range;
-  if (!flags.was_given("--sweep")) {
-    range.sweep = "linear";
-  }
-  if (!flags.was_given("--end-lr")) {
-    range.end_lr = kRangeEndLr;
-  }
-  if (!flags.was_given("--start-lr")) {
-    range.start_lr = 0.01;  // the paper's starts at 0, which a sweep cannot
-  }
-  if (!flags.was_given("--num-iter")) {
-    range.num_iter =
-        std::max(kMinRangeIterations, scaled(kRangeIterations, flags.scale));
-  }
+  const CompareFlags paper = with_files_defaults(flags);
   const TrainConfig base = train_config(paper.common);
   const auto [train, test] = load_data(paper.common.data);
   const fs::path out =
       flags.common.out.empty() ? "out/superconvergence" : flags.common.out;
 
-  const auto range_result = find_lr(range, base, train, test, out);
-  const auto& s = range_result.suggestions;
-  TORCH_CHECK(s.base_lr && s.max_lr,
-              "the range test found no base_lr/max_lr (the loss never fell); "
-              "widen --start-lr/--end-lr or raise --num-iter");
-  fmt::print(
-      "range test: base_lr {:.3g}, max_lr {:.3g}\n", *s.base_lr, *s.max_lr);
-  std::fflush(stdout);  // before the runs' progress on standard error
-
-  // Both runs test at the same iterations, so their curves line up.
-  const int64_t cycle_iterations = scaled(kOneCycleIterations, flags.scale);
-  const int64_t eval_every = curve_eval_every(flags, cycle_iterations);
-  const auto configured =
-      [&](const std::string& name, PolicyFlags policy, int64_t iterations) {
-        TrainConfig config = base;
-        config.policy = std::move(policy);
-        config.iterations = iterations;
-        config.eval_every = eval_every;
-        config.eval_images = flags.eval_images;
-        config.out_dir = (out / name).string();
-        config.label = name;
-        return config;
-      };
-
-  PolicyFlags one_cycle;
-  one_cycle.policy = "one_cycle";
-  one_cycle.max_lr = *s.max_lr;
-  one_cycle.div_factor = *s.max_lr / *s.base_lr;
-  one_cycle.pct_start = 0.5;
-  one_cycle.anneal = "linear";
-  one_cycle.final_div_factor = 1.0;
-  one_cycle.no_cycle_momentum = true;  // the paper keeps momentum at 0.9
-
-  PolicyFlags piecewise;
-  piecewise.policy = "fixed";
-  piecewise.lr = kBaselineLr;
-  const int64_t first_drop = scaled(50000, flags.scale);
-  // At the smallest scales the two drops round to the same step; keep them
-  // apart so the middle LR is used at all.
-  piecewise.milestones = {first_drop,
-                          std::max(first_drop + 1, scaled(70000, flags.scale))};
-  piecewise.step_gamma = 0.1;
-
-  std::vector<Run> runs = {
-      {"1cycle",
-       fmt::format("{:.3g}-{:.3g}", *s.base_lr, *s.max_lr),
-       configured("1cycle", one_cycle, cycle_iterations),
-       {}},
-      {"piecewise constant",
-       fmt::format("{:g}, /10 at {} and {}",
-                   kBaselineLr,
-                   piecewise.milestones[0],
-                   piecewise.milestones[1]),
-       configured("piecewise_constant",
-                  piecewise,
-                  scaled(kBaselineIterations, flags.scale)),
-       {}},
-  };
+  const Bounds bounds = cycle_bounds(paper, base, train, test, out);
+  std::vector<Run> runs = files_runs(paper, base, bounds, out);
+  if (base.job.is_main()) {
+    fmt::print("{}\n", setup_text(base, runs));
+    std::fflush(stdout);
+  }
   std::vector<Curve> curves;
   for (auto& run : runs) {
     run.result = train_network(run.config, train, test);
@@ -170,48 +322,13 @@ int run_superconvergence(const CompareFlags& flags) {
   if (!base.job.is_main()) {
     return 0;  // rank 0 tabulates and plots
   }
-
-  std::string table = fmt::format(
-      "# Super-convergence on {} at scale {} (ResNet-56, batch {}, seed {}, "
-      "{})\n\n"
-      "Range test: {} iterations, {} from {} to {}; suggested base_lr "
-      "{:.3g}, max_lr {:.3g} (the paper: 0.1-3). Momentum {:g}, weight decay "
-      "{:g}.\n\n"
-      "| policy | LR | iterations | test accuracy | wall time (s) | paper's "
-      "run (CIFAR-10, full scale) |\n|---|---|---|---|---|---|\n",
-      paper.common.data.dataset,
-      flags.scale,
-      base.batch_size,
-      base.seed,
-      base.device.str(),
-      range_result.stop_iteration,
-      range.sweep,
-      range.start_lr,
-      range.end_lr,
-      *s.base_lr,
-      *s.max_lr,
-      base.momentum,
-      base.weight_decay);
-  const char* paper_runs[] = {"CLR 0.1-3, 10,000 iterations",
-                              "LR 0.35, /10 at 50,000 and 70,000, 80,000 "
-                              "iterations"};
-  for (size_t i = 0; i < runs.size(); ++i) {
-    table += fmt::format("| {} | {} | {} | {:.2f}% | {:.1f} | {} |\n",
-                         runs[i].name,
-                         runs[i].lr,
-                         runs[i].config.iterations,
-                         100 * runs[i].result.final_accuracy,
-                         runs[i].result.seconds,
-                         paper_runs[i]);
-  }
-  table += "\n## Test accuracy against iterations\n\n" +
-           curve_table(runs[0], runs[1]) + "\n" + accuracy_note(flags);
   write_comparison(out,
-                   table,
+                   results_table(paper, base, bounds, runs),
                    curves,
-                   fmt::format("Super-convergence: ResNet-56 test accuracy "
-                               "({}, scale {})",
-                               paper.common.data.dataset,
+                   fmt::format("Super-convergence: {} test accuracy ({}, "
+                               "scale {})",
+                               base.model,
+                               base.dataset,
                                flags.scale));
   return 0;
 }

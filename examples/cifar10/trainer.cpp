@@ -81,21 +81,49 @@ std::vector<LogRow> log_rows(const torch::Tensor& tensor) {
   return log;
 }
 
+// The checkpoint's words for `augmentation`.
+std::string augmentation_text(Augmentation augmentation) {
+  switch (augmentation) {
+    case Augmentation::kNone:
+      return "";
+    case Augmentation::kFlip:
+      return "augment=flip;";
+    case Augmentation::kPadCrop:
+      return "augment=1;";
+  }
+  TORCH_INTERNAL_ASSERT(false, "unknown Augmentation");
+}
+
+// The checkpoint's words for the model (none for cifar10_full, so that
+// checkpoints written before --model existed still resume).
+std::string model_text(const TrainConfig& config) {
+  if (config.model == "cifar10_full") {
+    return "";
+  }
+  if (!has_caffe_batch_norm(config.model)) {
+    return fmt::format("model={};", config.model);
+  }
+  return fmt::format("model={};moving_average_fraction={};ghost_batch_size={};",
+                     config.model,
+                     config.batch_norm.moving_average_fraction,
+                     config.batch_norm.ghost_batch_size);
+}
+
 // What a resumed run must share with the checkpoint beyond the flags checked
 // one by one: every policy flag, the optimizer's settings and the data shape.
 std::string run_settings(const TrainConfig& config, const DataSplit& train) {
   const auto shape = train.images.sizes();
   // The optimizer joins the text only when not SGD, so checkpoints written
-  // before --optimizer existed still resume; so do the model and --augment.
+  // before --optimizer existed still resume; so do the model and --augment
+  // (pad-crop keeps the text it had when --augment was a flag).
   return fmt::format(
       "{};{}{}{}momentum={};weight_decay={};eval_images={};train_images={}",
       describe(config.policy),
       config.optimizer == "sgd"
           ? std::string()
           : fmt::format("optimizer={};", config.optimizer),
-      config.model == "cifar10_full" ? std::string()
-                                     : fmt::format("model={};", config.model),
-      config.augment ? "augment=1;" : "",
+      model_text(config),
+      augmentation_text(config.augmentation),
       config.momentum,
       config.weight_decay,
       config.eval_images,
@@ -268,7 +296,8 @@ Network make_model(const TrainConfig& config, const DataSplit& train) {
                                train.images.size(1),
                                train.images.size(2),
                                train.images.size(3),
-                               config.num_classes);
+                               config.num_classes,
+                               config.batch_norm);
   model.module->to(config.device);
   return model;
 }
@@ -350,7 +379,7 @@ TrainResult train_network(const TrainConfig& config,
       });
 
   SplitBatches global_batches(
-      train, config.batch_size, config.seed, config.augment);
+      train, config.batch_size, config.seed, config.augmentation);
   ShareBatches batches(global_batches, job);
   const DataSplit curve_test = test.first(config.eval_images);
   double seconds = log.empty() ? 0.0 : log.back().seconds;

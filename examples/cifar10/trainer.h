@@ -28,12 +28,15 @@ struct TrainConfig {
   /// default, nesterov, adam, adamw, rmsprop, adagrad or adadelta), or
   /// caffe_sgd / caffe_nesterov (--solver caffe).
   std::string optimizer = "sgd";
-  /// One of model_names(): cifar10_full (the default) or resnet56.
+  /// One of model_names(): cifar10_full (the default), resnet56,
+  /// superconvergence_resnet56 or superconvergence_resnet20.
   std::string model = "cifar10_full";
+  /// The superconvergence_resnet models' BatchNorm settings.
+  BatchNormSettings batch_norm;
   std::string dataset = "cifar10";  ///< for messages
   int64_t num_classes = 10;
-  /// Pad 4, random crop and flip on every training batch.
-  bool augment = false;
+  /// What every training batch goes through (data.h).
+  Augmentation augmentation = Augmentation::kNone;
   double momentum = 0.9;
   double weight_decay = 0.004;
   uint64_t seed = 1;
