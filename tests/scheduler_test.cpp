@@ -277,6 +277,25 @@ TEST(SchedulerTest, StepThroughBaseClassSetsLRAndMomentum) {
   EXPECT_DOUBLE_EQ(options.momentum(), 0.85);
 }
 
+// gamma > 1 is PyTorch's too, but an LR past the largest double is refused
+// (PyTorch would set inf), before the step changes anything.
+TEST(SchedulerTest, LRThatWouldOverflowIsRefusedAtItsStep) {
+  auto optimizer = make_sgd({0.1, 0.2});
+  StepLR scheduler(*optimizer, StepLROptions(1).gamma(1e308));
+  scheduler.step();
+  EXPECT_EQ(scheduler.get_last_lr(),
+            (std::vector<double>{0.1 * 1e308, 0.2 * 1e308}));
+  // 0.1 * 1e308^2 is past the largest double, about 1.8e308.
+  EXPECT_THAT([&] { scheduler.step(); },
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "StepLR: the LR of param group 0 at step 2 would be inf, "
+                  "expected a finite number >= 0")));
+  EXPECT_EQ(scheduler.last_epoch(), 1);
+  EXPECT_EQ(scheduler.get_last_lr(),
+            (std::vector<double>{0.1 * 1e308, 0.2 * 1e308}));
+  EXPECT_EQ(optimizer->param_groups()[1].options().get_lr(), 0.2 * 1e308);
+}
+
 TEST(SchedulerTest, ParamGroupAddedAfterConstructionIsReported) {
   auto optimizer = make_sgd({0.1});
   ExponentialLR scheduler(*optimizer, 0.9);
