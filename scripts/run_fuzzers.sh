@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets in fuzz/ (clang, AddressSanitizer + UBSan) and
-# runs both side by side for SECONDS seconds (default 60) from a small seed
-# corpus written here. Exits non-zero if either target finds a crash; the
+# runs them side by side for SECONDS seconds (default 60) from a small seed
+# corpus written here. Exits non-zero if any target finds a crash; the
 # crashing input is kept under the build directory's artifacts/ folder.
 #
 #   scripts/run_fuzzers.sh [SECONDS]
@@ -70,6 +70,31 @@ split=$(stat -c %s "$work/images.gz")
 { printf '\002'; byte "$split"; byte $((split >> 8)); cat "$work/images.gz"; gzip -c "$labels"; } \
   >"$work/idx/pair-gz"
 
+# Schedule text seeds: one text a file, every scheduler, a composite of each
+# kind, comments, positional arguments and the lambdas the target registers.
+mkdir -p "$work/scheduler_text"
+seed=0
+while IFS= read -r text; do
+  printf '%s\n' "$text" >"$work/scheduler_text/seed-$((seed += 1))"
+done <<'TEXTS'
+CyclicLR(base_lr=[0.001, 0.002], max_lr=0.006, step_size_up=20, step_size_down=None, mode="exp_range", gamma=0.99, waveform='sine', base_momentum=0.8, max_momentum=[0.9, 0.95])
+CyclicLR(0.001, 0.01, mode="exp_range_paper", gamma=0.5, cycle_momentum=False)
+OneCycleLR(max_lr=0.1, total_steps=30, pct_start=0.25, anneal_strategy="linear", div_factor=25, final_div_factor=1e4, three_phase=True)
+SequentialLR([LinearLR(start_factor=0.1, end_factor=1.0, total_iters=5), CosineAnnealingLR(T_max=20, eta_min=0)], milestones=[5])
+ChainedScheduler([ExponentialLR(0.9), StepLR(3, gamma=0.5), MultiplicativeLR(lr_lambda="half")])
+ReduceLROnPlateau(mode='max', factor=0.5, patience=2, threshold=1e-3, threshold_mode="abs", cooldown=1, min_lr=[0.001, 0], eps=1e-8)
+CosineAnnealingWarmRestarts(T_0=3, T_mult=2, eta_min=1e-4, cycle_decay=0.5, cycle_limit=4)
+LambdaLR(lr_lambda=["inverse", "grow"])  # one function per group
+MultiStepLR(milestones=[2, 5, 5], gamma=0.1)
+PolynomialLR(total_iters=10, power=2.0)
+ConstantLR(factor=0.5, total_iters=3)
+TEXTS
+printf '# warm-up, then decay\nSequentialLR(\n  schedulers=[ConstantLR(factor=0.25),\n              StepLR(step_size=2)],\n  milestones=[4])\n' \
+  >"$work/scheduler_text/seed-file"
+# An LR that overflows to inf at step 2 (a past finding: now a c10::Error).
+printf 'SequentialLR([StepLR(1, 1e308), ExponentialLR(1e308)], milestones=[1])' \
+  >"$work/scheduler_text/overflow"
+
 mkdir -p "$build/artifacts"
 fuzz() {
   local target="$1"
@@ -78,8 +103,8 @@ fuzz() {
     -rss_limit_mb=4096 -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/${target}-" 2>"$work/$target.log"
 }
-echo "== cifar_fuzz and idx_fuzz side by side for ${seconds}s"
-targets=(cifar idx)
+echo "== cifar_fuzz, idx_fuzz and scheduler_text_fuzz side by side for ${seconds}s"
+targets=(cifar idx scheduler_text)
 pids=()
 for target in "${targets[@]}"; do
   fuzz "$target" &

@@ -20,7 +20,8 @@ ExponentialLR::ExponentialLR(torch::optim::Optimizer& optimizer,
     : ClosedFormScheduler(
           optimizer, "ExponentialLR", std::move(options), true) {
   // Any finite gamma > 0, as PyTorch: above 1 the LR grows (warm-ups, range
-  // tests), without bound, as PyTorch's does.
+  // tests), as PyTorch's does, until it would pass the largest double,
+  // where step() throws (PyTorch would set inf).
   detail::check_positive(options_.gamma(), name(), "gamma");
   initial_step();
 }

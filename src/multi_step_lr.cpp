@@ -32,7 +32,8 @@ MultiStepLR::MultiStepLR(torch::optim::Optimizer& optimizer,
                 milestone);
   }
   // Any finite gamma > 0, as PyTorch: above 1 the LR grows (warm-ups, range
-  // tests), without bound, as PyTorch's does.
+  // tests), as PyTorch's does, until it would pass the largest double,
+  // where step() throws (PyTorch would set inf).
   detail::check_positive(options_.gamma(), name(), "gamma");
   detail::check_positive(base_lrs(), name(), "the optimizer's lr");
   sorted_milestones_ = options_.milestones();

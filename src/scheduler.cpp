@@ -127,10 +127,22 @@ std::vector<double> Scheduler::get_lrs() {
               ": the step count would overflow int64 after step ",
               steps_ - 1);
   const int64_t step = steps_;
-  last_lrs_.resize(num_groups());
-  for (std::size_t i = 0; i < last_lrs_.size(); ++i) {
-    last_lrs_[i] = lr_at(step, i);
+  // Checked before anything changes: options that grow the LR (a gamma > 1)
+  // can take it past the largest double, which the optimizer must not get.
+  std::vector<double> lrs(num_groups());
+  for (std::size_t i = 0; i < lrs.size(); ++i) {
+    lrs[i] = lr_at(step, i);
+    TORCH_CHECK(std::isfinite(lrs[i]) && lrs[i] >= 0,
+                name_,
+                ": the LR of param group ",
+                i,
+                " at step ",
+                step,
+                " would be ",
+                lrs[i],
+                ", expected a finite number >= 0");
   }
+  last_lrs_ = std::move(lrs);
   last_momentums_.clear();
   for (std::size_t i = 0; i < momentum_kinds_.size(); ++i) {
     const auto momentum = momentum_at(step, i);

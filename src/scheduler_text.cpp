@@ -6,6 +6,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -18,8 +21,10 @@
 // each scheduler's `options_text()` (the archives' canonical "key=value;..."
 // text, whose keys are those names): only its syntax is changed here, so a
 // scheduler's option names are written in one place. Reading needs, per
-// scheduler, which keyword sets which option: the builders below, whose
-// agreement with `options_text()` the round-trip tests check for every kind.
+// scheduler, which keyword sets which option: the builders below. That the
+// two agree is tested, not built in: scheduler_text_test.cpp's
+// ReaderAndWriterHaveTheSameOptions fails for any keyword one of them has
+// and the other lacks, for every scheduler the builders know.
 
 namespace torchclr {
 namespace {
@@ -204,9 +209,21 @@ struct Arg {
   Value value;
 };
 
+// An error at a position of the text. Kept apart from c10::Error until the
+// public function that read the text says where it is: a position for
+// `parse_scheduler`, a file's line and column for `parse_scheduler_file`.
+struct TextError {
+  std::size_t position;
+  std::string message;
+};
+
 [[noreturn]] void fail_at(std::size_t position, const std::string& message) {
-  TORCH_CHECK(false, "parse_scheduler: at position ", position, ": ", message);
+  throw TextError{position, message};
 }
+
+// Lists and calls nested deeper than this are refused rather than parsed by
+// a recursion that a hostile text could take past the end of the stack.
+constexpr int kMaxNesting = 64;
 
 class Parser {
  public:
@@ -233,10 +250,28 @@ class Parser {
     return "'" + text_.substr(value.begin, value.end - value.begin) + "'";
   }
 
+  // Skips white space and comments: a '#' outside a string starts a comment
+  // that runs to the end of its line.
   void skip_space() {
-    while (pos_ < text_.size() &&
-           std::isspace(static_cast<unsigned char>(text_[pos_]))) {
-      ++pos_;
+    while (pos_ < text_.size()) {
+      if (text_[pos_] == '#') {
+        pos_ = text_.find('\n', pos_);
+        if (pos_ == std::string::npos) {
+          pos_ = text_.size();
+        }
+      } else if (std::isspace(static_cast<unsigned char>(text_[pos_]))) {
+        ++pos_;
+      } else {
+        return;
+      }
+    }
+  }
+
+  void enter(std::size_t position) {
+    if (++depth_ > kMaxNesting) {
+      fail_at(position,
+              "lists and schedulers nested more than " +
+                  std::to_string(kMaxNesting) + " deep");
     }
   }
 
@@ -270,6 +305,7 @@ class Parser {
     const char c = text_[pos_];
     if (c == '[') {
       value.kind = Value::Kind::kList;
+      enter(pos_);
       ++pos_;
       while (true) {
         skip_space();
@@ -290,6 +326,7 @@ class Parser {
                     ": expected ',' or ']', got " + what_is_here());
       }
       ++pos_;
+      --depth_;
     } else if (c == '"' || c == '\'') {
       value.kind = Value::Kind::kString;
       const auto close = text_.find(c, pos_ + 1);
@@ -343,6 +380,7 @@ class Parser {
   // At the '(' of `call`: its arguments up to and including the ')'.
   void parse_args(Value& call) {
     const std::size_t open = pos_;
+    enter(open);
     ++pos_;
     while (true) {
       skip_space();
@@ -379,10 +417,12 @@ class Parser {
                   what_is_here());
     }
     ++pos_;
+    --depth_;
   }
 
   const std::string& text_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 std::map<std::string, LRLambda>& lambda_registry() {
@@ -859,14 +899,68 @@ std::unique_ptr<Scheduler> build(torch::optim::Optimizer& optimizer,
   try {
     return it->second(args);
   } catch (const c10::Error& error) {
-    const std::string message = error.what_without_backtrace();
-    // Already located (a nested scheduler's, or the parser's own): as is.
-    if (message.rfind("parse_scheduler: ", 0) == 0) {
-      throw;
-    }
     // An option's own check, which names the scheduler, option and value.
-    fail_at(call.begin, message);
+    // (A nested scheduler's errors are TextErrors, located already.)
+    fail_at(call.begin, error.what_without_backtrace());
   }
+}
+
+std::unique_ptr<Scheduler> parse_located(torch::optim::Optimizer& optimizer,
+                                         const std::string& text) {
+  const Value call = Parser(text).parse();
+  return build(optimizer, text, call);
+}
+
+// 1-based line and column (in bytes) of `position` in `text`.
+std::pair<std::size_t, std::size_t> line_and_column(const std::string& text,
+                                                    std::size_t position) {
+  std::size_t line = 1;
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < position && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return {line, position - line_start + 1};
+}
+
+// A schedule is a few lines; anything this long is the wrong file.
+constexpr std::uintmax_t kMaxFileBytes = 1 << 20;
+
+std::string read_schedule_file(const std::filesystem::path& path) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  TORCH_CHECK(!error,
+              "parse_scheduler_file: cannot open ",
+              path.string(),
+              ": ",
+              error.message());
+  TORCH_CHECK(size <= kMaxFileBytes,
+              "parse_scheduler_file: ",
+              path.string(),
+              " is ",
+              size,
+              " bytes, expected a schedule text of at most ",
+              kMaxFileBytes,
+              " bytes");
+  std::ifstream in(path, std::ios::binary);
+  TORCH_CHECK(in,
+              "parse_scheduler_file: cannot open ",
+              path.string(),
+              ": ",
+              std::strerror(errno));
+  std::string text(size, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(size));
+  TORCH_CHECK(static_cast<std::uintmax_t>(in.gcount()) == size,
+              "parse_scheduler_file: ",
+              path.string(),
+              ": read error at byte ",
+              in.gcount(),
+              ", expected ",
+              size,
+              " bytes");
+  return text;
 }
 
 }  // namespace
@@ -877,8 +971,34 @@ std::string to_text(const Scheduler& scheduler) {
 
 std::unique_ptr<Scheduler> parse_scheduler(torch::optim::Optimizer& optimizer,
                                            const std::string& text) {
-  const Value call = Parser(text).parse();
-  return build(optimizer, text, call);
+  try {
+    return parse_located(optimizer, text);
+  } catch (const TextError& error) {
+    TORCH_CHECK(false,
+                "parse_scheduler: at position ",
+                error.position,
+                ": ",
+                error.message);
+  }
+}
+
+std::unique_ptr<Scheduler> parse_scheduler_file(
+    torch::optim::Optimizer& optimizer, const std::filesystem::path& path) {
+  const std::string text = read_schedule_file(path);
+  try {
+    return parse_located(optimizer, text);
+  } catch (const TextError& error) {
+    const auto [line, column] = line_and_column(text, error.position);
+    TORCH_CHECK(false,
+                "parse_scheduler_file: ",
+                path.string(),
+                ":",
+                line,
+                ":",
+                column,
+                ": ",
+                error.message);
+  }
 }
 
 void register_lr_lambda(const std::string& name, LRLambda fn) {

@@ -17,7 +17,8 @@ StepLR::StepLR(torch::optim::Optimizer& optimizer, StepLROptions options)
     : ClosedFormScheduler(optimizer, "StepLR", std::move(options), true) {
   detail::check_positive_count(options_.step_size(), name(), "step_size");
   // Any finite gamma > 0, as PyTorch: above 1 the LR grows (warm-ups, range
-  // tests), without bound, as PyTorch's does.
+  // tests), as PyTorch's does, until it would pass the largest double,
+  // where step() throws (PyTorch would set inf).
   detail::check_positive(options_.gamma(), name(), "gamma");
   initial_step();
 }

@@ -3,6 +3,7 @@
 
 #include <torchclr/torchclr.h>
 
+#include "scheduler_texts.h"
 #include "test_util.h"
 
 namespace torchclr::test {
@@ -360,64 +361,26 @@ TEST(MultiplicativeLRTest, MatchesPyTorch) {
   compare("multiplicative_lr", *optimizer, scheduler);
 }
 
-// The chainable schedulers of generate_reference.py's CHAINABLE, same options.
-using MakeScheduler =
-    std::function<std::shared_ptr<Scheduler>(torch::optim::Optimizer&)>;
-
-const std::vector<std::pair<std::string, MakeScheduler>>& chainable() {
-  static const std::vector<std::pair<std::string, MakeScheduler>> all = {
-      {"step",
-       [](auto& o) {
-         return std::make_shared<StepLR>(o, StepLROptions(4).gamma(0.5));
-       }},
-      {"multi_step",
-       [](auto& o) {
-         return std::make_shared<MultiStepLR>(
-             o, MultiStepLROptions({3, 9}).gamma(0.7));
-       }},
-      {"constant",
-       [](auto& o) {
-         return std::make_shared<ConstantLR>(
-             o, ConstantLROptions().factor(0.25).total_iters(6));
-       }},
-      {"linear",
-       [](auto& o) {
-         return std::make_shared<LinearLR>(
-             o, LinearLROptions().start_factor(0.2).total_iters(8));
-       }},
-      {"exponential",
-       [](auto& o) { return std::make_shared<ExponentialLR>(o, 0.95); }},
-      {"polynomial",
-       [](auto& o) {
-         return std::make_shared<PolynomialLR>(
-             o, PolynomialLROptions().total_iters(25).power(1.5));
-       }},
-      {"multiplicative",
-       [](auto& o) {
-         return std::make_shared<MultiplicativeLR>(o, LRLambda(up_every_third));
-       }},
-  };
-  return all;
-}
-
+// Every pair of generate_reference.py's CHAINABLE (the list's kChainable
+// texts, same names and options), chained in PyTorch's order.
 class ChainedPairTest
-    : public ::testing::TestWithParam<std::pair<std::size_t, std::size_t>> {};
+    : public ::testing::TestWithParam<std::pair<ScheduleText, ScheduleText>> {};
 
 TEST_P(ChainedPairTest, MatchesPyTorch) {
-  const auto& [first_name, make_first] = chainable()[GetParam().first];
-  const auto& [second_name, make_second] = chainable()[GetParam().second];
+  const auto& [first, second] = GetParam();
   auto optimizer = make_sgd({0.1, 0.2});
-  auto first = make_first(*optimizer);
-  auto second = make_second(*optimizer);
-  ChainedScheduler scheduler(*optimizer, {first, second});
-  compare("chained_" + first_name + "_" + second_name, *optimizer, scheduler);
+  auto scheduler = make_scheduler(
+      *optimizer,
+      "ChainedScheduler([" + first.text + ", " + second.text + "])");
+  compare("chained_" + first.name + "_" + second.name, *optimizer, *scheduler);
 }
 
-std::vector<std::pair<std::size_t, std::size_t>> every_pair() {
-  std::vector<std::pair<std::size_t, std::size_t>> pairs;
-  for (std::size_t i = 0; i < chainable().size(); ++i) {
-    for (std::size_t j = i + 1; j < chainable().size(); ++j) {
-      pairs.emplace_back(i, j);
+std::vector<std::pair<ScheduleText, ScheduleText>> every_pair() {
+  const auto chainable = schedule_texts(TextSet::kChainable);
+  std::vector<std::pair<ScheduleText, ScheduleText>> pairs;
+  for (std::size_t i = 0; i < chainable.size(); ++i) {
+    for (std::size_t j = i + 1; j < chainable.size(); ++j) {
+      pairs.emplace_back(chainable[i], chainable[j]);
     }
   }
   return pairs;
@@ -427,8 +390,8 @@ INSTANTIATE_TEST_SUITE_P(EveryChainablePair,
                          ChainedPairTest,
                          ::testing::ValuesIn(every_pair()),
                          [](const auto& info) {
-                           return chainable()[info.param.first].first + "_" +
-                                  chainable()[info.param.second].first;
+                           return info.param.first.name + "_" +
+                                  info.param.second.name;
                          });
 
 // gamma > 1, which PyTorch accepts: the LR grows (generate_reference.py's

@@ -3,17 +3,18 @@
 
 #include <c10/util/MathConstants.h>
 #include <gmock/gmock.h>
+#include <torchclr/scheduler_text.h>
 #include <torchclr/torchclr.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
-#include <functional>
 #include <limits>
 #include <random>
 #include <sstream>
 #include <string>
 
+#include "scheduler_texts.h"
 #include "test_util.h"
 
 namespace torchclr::test {
@@ -21,128 +22,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
-
-using Factory =
-    std::function<std::unique_ptr<Scheduler>(torch::optim::Optimizer&)>;
-
-// One factory per policy, each with non-default options.
-struct Policy {
-  std::string name;
-  Factory make;
-};
-
-void PrintTo(const Policy& policy, std::ostream* out) {
-  *out << policy.name;
-}
-
-std::vector<Policy> all_policies() {
-  return {
-      {"CyclicLR",
-       [](auto& o) {
-         return std::make_unique<CyclicLR>(o,
-                                           CyclicLROptions(0.001, 0.006)
-                                               .step_size_up(7)
-                                               .step_size_down(5)
-                                               .mode(CyclicMode::kExpRange)
-                                               .gamma(0.999)
-                                               .waveform(Waveform::kParabolic));
-       }},
-      {"OneCycleLR",
-       [](auto& o) {
-         return std::make_unique<OneCycleLR>(
-             o, OneCycleLROptions(0.1, 60).three_phase(true));
-       }},
-      {"CosineAnnealingWarmRestarts",
-       [](auto& o) {
-         return std::make_unique<CosineAnnealingWarmRestarts>(
-             o, CosineAnnealingWarmRestartsOptions(4).T_mult(2).eta_min(1e-4));
-       }},
-      {"ExponentialLR",
-       [](auto& o) { return std::make_unique<ExponentialLR>(o, 0.95); }},
-      {"LinearLR",
-       [](auto& o) {
-         return std::make_unique<LinearLR>(
-             o, LinearLROptions().start_factor(0.5).end_factor(0.1));
-       }},
-      {"MultiStepLR",
-       [](auto& o) {
-         return std::make_unique<MultiStepLR>(o, MultiStepLROptions({3, 9}));
-       }},
-      {"SequentialLR",
-       [](auto& o) {
-         auto warmup = std::make_shared<LinearLR>(
-             o, LinearLROptions().start_factor(0.2).total_iters(4));
-         auto cyclic =
-             std::make_shared<CyclicLR>(o,
-                                        CyclicLROptions(0.01, 0.05)
-                                            .step_size_up(3)
-                                            .mode(CyclicMode::kTriangular2));
-         return std::make_unique<SequentialLR>(
-             o,
-             std::vector<std::shared_ptr<Scheduler>>{warmup, cyclic},
-             std::vector<int64_t>{6});
-       }},
-      {"StepLR",
-       [](auto& o) {
-         return std::make_unique<StepLR>(o, StepLROptions(5).gamma(0.5));
-       }},
-      {"ConstantLR",
-       [](auto& o) {
-         return std::make_unique<ConstantLR>(
-             o, ConstantLROptions().factor(0.5).total_iters(25));
-       }},
-      {"PolynomialLR",
-       [](auto& o) {
-         return std::make_unique<PolynomialLR>(
-             o, PolynomialLROptions().total_iters(40).power(2.0));
-       }},
-      {"CosineAnnealingLR",
-       [](auto& o) {
-         return std::make_unique<CosineAnnealingLR>(
-             o, CosineAnnealingLROptions(17).eta_min(1e-4));
-       }},
-      {"LambdaLR",
-       [](auto& o) {
-         return std::make_unique<LambdaLR>(
-             o, LRLambda([](int64_t k) { return 1.0 / (1.0 + k); }));
-       }},
-      {"MultiplicativeLR",
-       [](auto& o) {
-         return std::make_unique<MultiplicativeLR>(
-             o, LRLambda([](int64_t k) { return k % 2 ? 0.9 : 1.05; }));
-       }},
-      {"ChainedScheduler",
-       [](auto& o) {
-         auto warm = std::make_shared<ConstantLR>(o);
-         auto decay = std::make_shared<StepLR>(o, 4);
-         return std::make_unique<ChainedScheduler>(
-             o, std::vector<std::shared_ptr<Scheduler>>{warm, decay});
-       }},
-      {"CosineAnnealingWarmRestarts_decay_limit",
-       [](auto& o) {
-         return std::make_unique<CosineAnnealingWarmRestarts>(
-             o,
-             CosineAnnealingWarmRestartsOptions(5).cycle_decay(0.5).cycle_limit(
-                 6));
-       }},
-      {"with_warmup",
-       [](auto& o) {
-         auto cosine = std::make_shared<CosineAnnealingLR>(o, 20);
-         return std::make_unique<SequentialLR>(with_warmup(o, cosine, 8));
-       }},
-      // Restored past the milestone, in a stage that leaves momentum alone.
-      {"SequentialLR_momentum_then_none",
-       [](auto& o) {
-         auto cyclic = std::make_shared<CyclicLR>(
-             o, CyclicLROptions(0.01, 0.05).step_size_up(3));
-         auto decay = std::make_shared<ExponentialLR>(o, 0.9);
-         return std::make_unique<SequentialLR>(
-             o,
-             std::vector<std::shared_ptr<Scheduler>>{cyclic, decay},
-             std::vector<int64_t>{10});
-       }},
-  };
-}
 
 // Every group's LR, then every group's momentum (the optimizer is SGD).
 std::vector<double> values_of(torch::optim::Optimizer& optimizer) {
@@ -157,10 +36,12 @@ std::vector<double> values_of(torch::optim::Optimizer& optimizer) {
   return values;
 }
 
-class SchedulerRestoreTest : public ::testing::TestWithParam<Policy> {};
+class SchedulerRestoreTest : public ::testing::TestWithParam<ScheduleText> {};
 
 TEST_P(SchedulerRestoreTest, MidCycleContinuesTheExactSequence) {
-  const auto& make = GetParam().make;
+  const auto make = [](torch::optim::Optimizer& optimizer) {
+    return make_scheduler(optimizer, GetParam().text);
+  };
   {
     TempDir dir;
     const std::string path = dir.file("scheduler.pt");
@@ -193,19 +74,37 @@ TEST_P(SchedulerRestoreTest, MidCycleContinuesTheExactSequence) {
 
 INSTANTIATE_TEST_SUITE_P(EveryPolicy,
                          SchedulerRestoreTest,
-                         ::testing::ValuesIn(all_policies()),
+                         ::testing::ValuesIn(schedule_texts(TextSet::kPolicy)),
                          [](const auto& info) { return info.param.name; });
+
+// The list's "with_warmup" text builds what with_warmup builds: the same
+// text and, step by step, the same LRs and momentum.
+TEST(SchedulerTest, WithWarmupIsTheListedText) {
+  auto optimizer = make_sgd({0.1, 0.2});
+  auto warmed = with_warmup(
+      *optimizer, std::make_shared<CosineAnnealingLR>(*optimizer, 20), 8);
+  auto listed_optimizer = make_sgd({0.1, 0.2});
+  auto listed = make_scheduler(*listed_optimizer,
+                               schedule_text(TextSet::kPolicy, "with_warmup"));
+  EXPECT_EQ(to_text(*listed), to_text(warmed));
+  for (int k = 0; k < 40; ++k) {
+    ASSERT_EQ(values_of(*listed_optimizer), values_of(*optimizer))
+        << "step " << k;
+    warmed.step();
+    listed->step();
+  }
+}
 
 // Every policy but ReduceLROnPlateau sets the LR from its closed form: an LR
 // changed by hand is overwritten at the next step(), which then gives what a
 // run without the change gives. (PyTorch's chainable schedulers would scale
 // the changed LR instead; the README says which do what.)
 TEST(SchedulerTest, LRChangedByHandIsOverwrittenAtTheNextStep) {
-  for (const auto& [name, make] : all_policies()) {
+  for (const auto& policy : schedule_texts(TextSet::kPolicy)) {
     auto changed = make_sgd({0.1, 0.2});
     auto untouched = make_sgd({0.1, 0.2});
-    auto scheduler = make(*changed);
-    auto reference = make(*untouched);
+    auto scheduler = make_scheduler(*changed, policy.text);
+    auto reference = make_scheduler(*untouched, policy.text);
     for (int k = 1; k <= 12; ++k) {
       if (k == 5) {
         changed->param_groups()[0].options().set_lr(0.7);
@@ -214,7 +113,7 @@ TEST(SchedulerTest, LRChangedByHandIsOverwrittenAtTheNextStep) {
       scheduler->step();
       reference->step();
       EXPECT_EQ(values_of(*changed), values_of(*untouched))
-          << name << " step " << k;
+          << policy.name << " step " << k;
     }
   }
 }
@@ -376,6 +275,25 @@ TEST(SchedulerTest, StepThroughBaseClassSetsLRAndMomentum) {
       optimizer->param_groups()[0].options());
   EXPECT_DOUBLE_EQ(options.lr(), 0.002);
   EXPECT_DOUBLE_EQ(options.momentum(), 0.85);
+}
+
+// gamma > 1 is PyTorch's too, but an LR past the largest double is refused
+// (PyTorch would set inf), before the step changes anything.
+TEST(SchedulerTest, LRThatWouldOverflowIsRefusedAtItsStep) {
+  auto optimizer = make_sgd({0.1, 0.2});
+  StepLR scheduler(*optimizer, StepLROptions(1).gamma(1e308));
+  scheduler.step();
+  EXPECT_EQ(scheduler.get_last_lr(),
+            (std::vector<double>{0.1 * 1e308, 0.2 * 1e308}));
+  // 0.1 * 1e308^2 is past the largest double, about 1.8e308.
+  EXPECT_THAT([&] { scheduler.step(); },
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "StepLR: the LR of param group 0 at step 2 would be inf, "
+                  "expected a finite number >= 0")));
+  EXPECT_EQ(scheduler.last_epoch(), 1);
+  EXPECT_EQ(scheduler.get_last_lr(),
+            (std::vector<double>{0.1 * 1e308, 0.2 * 1e308}));
+  EXPECT_EQ(optimizer->param_groups()[1].options().get_lr(), 0.2 * 1e308);
 }
 
 TEST(SchedulerTest, ParamGroupAddedAfterConstructionIsReported) {

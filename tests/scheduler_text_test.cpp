@@ -2,13 +2,16 @@
 #include <torchclr/scheduler_text.h>
 #include <torchclr/torchclr.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "scheduler_texts.h"
 #include "test_util.h"
 
 namespace torchclr::test {
@@ -392,6 +395,321 @@ TEST(SchedulerTextTest, CustomScaleFnHasNoText) {
                             "no text form")));
 }
 
+// --- One copy of the option names ------------------------------------------
+//
+// Each scheduler's options are written by its options_text() and read by
+// parse_scheduler's table of builders; the tests below hold the two to each
+// other for every option of every scheduler the parser knows, through the
+// list's kEveryOption texts. The reader's own lists (of schedulers, of a
+// scheduler's options, of a choice's values) are taken from its messages.
+
+// The message `action` throws (a c10::Error), or "" after a failure.
+template <typename Action>
+std::string error_of(Action action) {
+  try {
+    action();
+  } catch (const c10::Error& error) {
+    return error.what_without_backtrace();
+  }
+  ADD_FAILURE() << "expected a c10::Error";
+  return "";
+}
+
+// The comma-separated items between `opening` and the next `closing` of
+// `message`, with any quotes around them removed.
+std::vector<std::string> listed_between(const std::string& message,
+                                        const std::string& opening,
+                                        const std::string& closing = ")") {
+  const auto begin = message.find(opening);
+  const auto start = begin + opening.size();
+  const auto end = message.find(closing, start);
+  if (begin == std::string::npos || end == std::string::npos) {
+    ADD_FAILURE() << "no '" << opening << "...' in: " << message;
+    return {};
+  }
+  std::vector<std::string> items;
+  std::stringstream list(message.substr(start, end - start));
+  for (std::string item; std::getline(list, item, ',');) {
+    item.erase(0, item.find_first_not_of(" \""));
+    item.erase(item.find_last_not_of(" \"") + 1);
+    items.push_back(item);
+  }
+  return items;
+}
+
+// A call's top-level argument: its keyword ("" for a positional one) and
+// its value's text.
+struct CallArg {
+  std::string keyword;
+  std::string value;
+};
+
+std::string trimmed(const std::string& text) {
+  const auto first = text.find_first_not_of(' ');
+  if (first == std::string::npos) {
+    return "";
+  }
+  return text.substr(first, text.find_last_not_of(' ') - first + 1);
+}
+
+// The top-level arguments of the call `text` ("Name(a=1, [..])").
+std::vector<CallArg> call_args(const std::string& text) {
+  std::vector<CallArg> args;
+  auto add = [&](const std::string& arg) {
+    const std::string item = trimmed(arg);
+    if (item.empty()) {
+      return;
+    }
+    const auto equals = item.find('=');
+    const auto name_end = item.find_first_not_of(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+    if (equals != std::string::npos && name_end == equals) {
+      args.push_back({item.substr(0, equals), item.substr(equals + 1)});
+    } else {
+      args.push_back({"", item});
+    }
+  };
+  int depth = 0;
+  char quote = 0;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote != 0) {
+      quote = c == quote ? 0 : quote;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '(' || c == '[') {
+      if (++depth == 1) {
+        start = i + 1;
+      }
+    } else if (c == ')' || c == ']') {
+      if (depth-- == 1) {
+        add(text.substr(start, i - start));
+      }
+    } else if (c == ',' && depth == 1) {
+      add(text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return args;
+}
+
+std::string call_name(const std::string& text) {
+  return text.substr(0, text.find('('));
+}
+
+// `text` with `keyword` set to `value` (added if it is not there).
+std::string with_option(const std::string& text,
+                        const std::string& keyword,
+                        const std::string& value) {
+  std::string out = call_name(text) + "(";
+  bool replaced = false;
+  for (const auto& arg : call_args(text)) {
+    out += out.back() == '(' ? "" : ", ";
+    if (arg.keyword == keyword) {
+      out += keyword + "=" + value;
+      replaced = true;
+    } else {
+      out += (arg.keyword.empty() ? "" : arg.keyword + "=") + arg.value;
+    }
+  }
+  if (!replaced) {
+    out += (out.back() == '(' ? "" : ", ") + keyword + "=" + value;
+  }
+  return out + ")";
+}
+
+std::vector<std::string> sorted(std::vector<std::string> names) {
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The options the reader reads for the scheduler `text` calls: the list its
+// message for an unknown option gives.
+std::vector<std::string> options_read(const std::string& text) {
+  auto optimizer = make_sgd({0.1, 0.2});
+  return listed_between(
+      error_of([&] {
+        make_scheduler(*optimizer, with_option(text, "no_such_option", "0"));
+      }),
+      "(its options: ");
+}
+
+// Every scheduler the reader knows has a kEveryOption text that gives every
+// option it reads; what to_text writes for it gives each of them once (by
+// keyword, or by position where PyTorch takes it first) and nothing else,
+// and reads back to the same text. A keyword written but not read, or read
+// but not written, fails here.
+TEST(SchedulerTextTest, ReaderAndWriterHaveTheSameOptions) {
+  auto optimizer = make_sgd({0.1});
+  const auto known = listed_between(
+      error_of([&] { parse_scheduler(*optimizer, "NoSuchLR()"); }), "(known: ");
+  const auto texts = schedule_texts(TextSet::kEveryOption);
+  EXPECT_GE(known.size(), 15u);
+  EXPECT_EQ(texts.size(), known.size());
+  for (const auto& name : known) {
+    EXPECT_TRUE(std::any_of(
+        texts.begin(),
+        texts.end(),
+        [&](const auto& entry) { return call_name(entry.text) == name; }))
+        << name << " has no kEveryOption text in tests/scheduler_texts.cpp";
+  }
+  for (const auto& entry : texts) {
+    SCOPED_TRACE(entry.text);
+    const auto read = sorted(options_read(entry.text));
+    std::vector<std::string> given;
+    for (const auto& arg : call_args(entry.text)) {
+      given.push_back(arg.keyword);
+    }
+    EXPECT_EQ(sorted(given), read) << "the text must give every option";
+
+    auto built_optimizer = make_sgd({0.1, 0.2});
+    const auto built = make_scheduler(*built_optimizer, entry.text);
+    const std::string written = to_text(*built);
+    SCOPED_TRACE(written);
+    const auto written_args = call_args(written);
+    for (const auto& arg : written_args) {
+      if (!arg.keyword.empty()) {
+        EXPECT_TRUE(std::binary_search(read.begin(), read.end(), arg.keyword))
+            << arg.keyword << " is written but not read";
+      }
+    }
+    // Each positional argument stands for an option that is not also given
+    // by keyword (the reader refuses both), so equal counts mean that every
+    // option read is written.
+    EXPECT_EQ(written_args.size(), read.size());
+    auto reread_optimizer = make_sgd({0.1, 0.2});
+    std::unique_ptr<Scheduler> reread;
+    ASSERT_NO_THROW(reread = make_scheduler(*reread_optimizer, written));
+    EXPECT_EQ(to_text(*reread), written);
+  }
+}
+
+// Each value of each choice (mode="...", ...) the reader takes is written
+// back as the same word.
+TEST(SchedulerTextTest, EveryChoiceReadsAndWritesTheSameWord) {
+  int checked = 0;
+  for (const auto& entry : schedule_texts(TextSet::kEveryOption)) {
+    for (const auto& arg : call_args(entry.text)) {
+      if (arg.value.front() != '"' || arg.keyword == "lr_lambda") {
+        continue;
+      }
+      auto optimizer = make_sgd({0.1, 0.2});
+      const auto choices = listed_between(
+          error_of([&] {
+            make_scheduler(*optimizer,
+                           with_option(entry.text, arg.keyword, "\"?\""));
+          }),
+          "expected one of ",
+          ", got ");
+      EXPECT_GE(choices.size(), 2u) << entry.name << " " << arg.keyword;
+      for (const auto& choice : choices) {
+        const std::string word = arg.keyword + "=\"" + choice + "\"";
+        auto chosen = make_sgd({0.1, 0.2});
+        std::string written;
+        ASSERT_NO_THROW(
+            written = to_text(*make_scheduler(
+                *chosen,
+                with_option(entry.text, arg.keyword, "\"" + choice + "\""))))
+            << word;
+        EXPECT_THAT(written, HasSubstr(word));
+        ++checked;
+      }
+    }
+  }
+  // At least CyclicLR's 4 modes and 3 waveforms, OneCycleLR's 2 anneal
+  // strategies, ReduceLROnPlateau's 2 modes and 2 threshold modes.
+  EXPECT_GE(checked, 13);
+}
+
+// --- Comments and files ------------------------------------------------------
+
+TEST(SchedulerTextTest, CommentsAndLineBreaksAreSpace) {
+  auto optimizer = make_sgd({1.0});
+  const auto scheduler = parse_scheduler(
+      *optimizer,
+      "# the paper's step decay\nStepLR(3,  # step_size\n  0.5)  # gamma\n");
+  EXPECT_EQ(to_text(*scheduler), "StepLR(step_size=3, gamma=0.5)");
+  EXPECT_DOUBLE_EQ(scheduler->lr_at(6, 0), 0.25);
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  write_bytes(path, std::vector<uint8_t>(text.begin(), text.end()));
+}
+
+TEST(SchedulerTextTest, FileOnSeveralLinesWithComments) {
+  TempDir dir;
+  const std::string path = dir.file("clr.schedule");
+  write_text(path,
+             "# Table 1's CLR, then a linear decay.\n"
+             "SequentialLR(\n"
+             "    [CyclicLR(base_lr=0.001, max_lr=0.006,  # per group: lists\n"
+             "              step_size_up=2000, mode='triangular2'),\n"
+             "     LinearLR(start_factor=1.0, end_factor=0.1,\n"
+             "              total_iters=1000)],\n"
+             "    milestones=[8000])\n");
+  auto optimizer = make_sgd({0.1});
+  const auto scheduler = parse_scheduler_file(*optimizer, path);
+  EXPECT_EQ(to_text(*scheduler),
+            "SequentialLR([CyclicLR(base_lr=[0.001], max_lr=[0.006], "
+            "step_size_up=2000, step_size_down=2000, waveform=\"triangle\", "
+            "mode=\"triangular2\", gamma=1, cycle_momentum=True, "
+            "base_momentum=[0.8], max_momentum=[0.9]), LinearLR("
+            "start_factor=1, end_factor=0.1, total_iters=1000)], "
+            "milestones=[8000])");
+  // By hand: half-way up the first cycle; then half-way through the decay,
+  // from the first stage's base LR (PyTorch's initial_lr).
+  EXPECT_DOUBLE_EQ(scheduler->lr_at(1000, 0), 0.001 + 0.005 * 0.5);
+  EXPECT_DOUBLE_EQ(scheduler->lr_at(8500, 0), 0.001 * (1.0 - 0.9 * 0.5));
+}
+
+TEST(SchedulerTextTest, FileErrorsNameTheFileLineAndColumn) {
+  TempDir dir;
+  const std::string path = dir.file("bad.schedule");
+  auto optimizer = make_sgd({0.1});
+  auto error_in = [&](const std::string& text) {
+    write_text(path, text);
+    return error_of([&] { parse_scheduler_file(*optimizer, path); });
+  };
+  EXPECT_THAT(error_in("# decay\nStepLR(step_size=3,\n       gamma=\"0.5\")\n"),
+              HasSubstr("parse_scheduler_file: " + path +
+                        ":3:14: StepLR option gamma: expected a number, got "
+                        "'\"0.5\"'"));
+  // An option's own check is at its scheduler.
+  EXPECT_THAT(error_in("# decay\n  StepLR(step_size=0)"),
+              HasSubstr("parse_scheduler_file: " + path +
+                        ":2:3: StepLR: step_size must be > 0, got 0"));
+  EXPECT_THAT(error_in("# nothing but a comment\n"),
+              HasSubstr("parse_scheduler_file: " + path +
+                        ":2:1: expected a value (number, string, list or "
+                        "scheduler), got the end of the text"));
+  EXPECT_THAT(error_in("StepLR(step_size=3)\nStepLR(step_size=4)\n"),
+              HasSubstr("parse_scheduler_file: " + path +
+                        ":2:1: trailing text after the scheduler: "
+                        "'StepLR(step_size=4)\n'"));
+}
+
+TEST(SchedulerTextTest, UnreadableFileIsNamed) {
+  TempDir dir;
+  auto optimizer = make_sgd({0.1});
+  const std::string missing = dir.file("missing.schedule");
+  EXPECT_THAT([&] { parse_scheduler_file(*optimizer, missing); },
+              ThrowsMessage<c10::Error>(
+                  HasSubstr("parse_scheduler_file: cannot open " + missing +
+                            ": No such file or directory")));
+  EXPECT_THAT([&] { parse_scheduler_file(*optimizer, dir.path()); },
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "parse_scheduler_file: cannot open " + dir.path() + ": ")));
+  const std::string huge = dir.file("huge.schedule");
+  write_text(huge, "StepLR(3)" + std::string(1 << 20, ' '));
+  EXPECT_THAT(
+      [&] { parse_scheduler_file(*optimizer, huge); },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "parse_scheduler_file: " + huge +
+          " is 1048585 bytes, expected a schedule text of at most 1048576 "
+          "bytes")));
+}
+
 struct Malformed {
   std::string name;
   std::string text;
@@ -495,6 +813,14 @@ INSTANTIATE_TEST_SUITE_P(
                   "ExponentialLR(gamma=[0.5])], milestones=[3])",
                   "at position 55: ExponentialLR option gamma: expected a "
                   "number, got '[0.5]'"},
+        Malformed{"comment_hides_the_close",
+                  "StepLR(3 # )\n",
+                  "at position 13: unbalanced '(' of StepLR at position 6: "
+                  "expected ',' or ')', got the end of the text"},
+        Malformed{"nested_too_deep",
+                  "StepLR(" + std::string(100, '['),
+                  "at position 70: lists and schedulers nested more than 64 "
+                  "deep"},
         Malformed{"nested_not_a_scheduler",
                   "ChainedScheduler([StepLR(step_size=3), 0.5])",
                   "at position 39: ChainedScheduler option schedulers: "

@@ -4,6 +4,7 @@
 #include <torchclr/lambda_lr.h>
 #include <torchclr/scheduler.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -20,12 +21,21 @@ std::string to_text(const Scheduler& scheduler);
 /// Builds the scheduler `text` describes (what `to_text` writes, or written
 /// by hand) on `optimizer`, which must outlive it. Omitted options take
 /// PyTorch's defaults, the options' own checks apply, and a per-group list
-/// must have one value per param group. Errors name the position in the
+/// must have one value per param group. White space, line breaks included,
+/// may stand between any two tokens, and a `#` outside a string starts a
+/// comment that runs to the end of its line. Errors name the position in the
 /// text (0-based), the scheduler, the option and what was expected.
 /// LambdaLR and MultiplicativeLR name their functions: `lr_lambda="warm"` or
 /// one name per group, each registered with `register_lr_lambda`.
 std::unique_ptr<Scheduler> parse_scheduler(torch::optim::Optimizer& optimizer,
                                            const std::string& text);
+
+/// `parse_scheduler` on the contents of the file at `path`: one schedule
+/// text, on as many lines as it likes, with `#` comments. Errors name the
+/// file and the line:column (1-based, columns in bytes) they are at; a file
+/// that cannot be read, or is over 1 MiB, is refused naming the path.
+std::unique_ptr<Scheduler> parse_scheduler_file(
+    torch::optim::Optimizer& optimizer, const std::filesystem::path& path);
 
 /// Registers `fn` under `name` (letters, digits, '_' and '.') for
 /// `parse_scheduler`'s `lr_lambda`; a second registration of a name
