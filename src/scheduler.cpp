@@ -57,6 +57,8 @@ Scheduler::Scheduler(torch::optim::Optimizer& optimizer, std::string name)
   }
 }
 
+void Scheduler::before_step(int64_t /*step*/) {}
+
 std::optional<double> Scheduler::momentum_at(int64_t /*step*/,
                                              std::size_t /*group*/) const {
   return std::nullopt;
@@ -127,6 +129,9 @@ std::vector<double> Scheduler::get_lrs() {
               ": the step count would overflow int64 after step ",
               steps_ - 1);
   const int64_t step = steps_;
+  if (!reapplying_) {
+    before_step(step);
+  }
   last_lrs_.resize(num_groups());
   for (std::size_t i = 0; i < last_lrs_.size(); ++i) {
     last_lrs_[i] = lr_at(step, i);
@@ -157,7 +162,14 @@ void Scheduler::apply(int64_t epoch) {
       epoch,
       " out of range");
   steps_ = epoch;
-  step();
+  reapplying_ = true;
+  try {
+    step();
+  } catch (...) {
+    reapplying_ = false;
+    throw;
+  }
+  reapplying_ = false;
 }
 
 void Scheduler::save(torch::serialize::OutputArchive& archive) const {

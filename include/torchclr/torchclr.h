@@ -28,6 +28,7 @@
 #include <torchclr/scheduler_text.h>
 #include <torchclr/sequential_lr.h>
 #include <torchclr/step_lr.h>
+#include <torchclr/swa_lr.h>
 #include <torchclr/warmup.h>
 #ifdef TORCHCLR_DISTRIBUTED
 #include <torchclr/distributed.h>
