@@ -57,6 +57,8 @@ Scheduler::Scheduler(torch::optim::Optimizer& optimizer, std::string name)
   }
 }
 
+void Scheduler::before_step(int64_t /*step*/) {}
+
 std::optional<double> Scheduler::momentum_at(int64_t /*step*/,
                                              std::size_t /*group*/) const {
   return std::nullopt;
@@ -127,6 +129,9 @@ std::vector<double> Scheduler::get_lrs() {
               ": the step count would overflow int64 after step ",
               steps_ - 1);
   const int64_t step = steps_;
+  if (!reapplying_) {
+    before_step(step);
+  }
   // Checked before anything changes: options that grow the LR (a gamma > 1)
   // can take it past the largest double, which the optimizer must not get.
   std::vector<double> lrs(num_groups());
@@ -169,7 +174,14 @@ void Scheduler::apply(int64_t epoch) {
       epoch,
       " out of range");
   steps_ = epoch;
-  step();
+  reapplying_ = true;
+  try {
+    step();
+  } catch (...) {
+    reapplying_ = false;
+    throw;
+  }
+  reapplying_ = false;
 }
 
 void Scheduler::save(torch::serialize::OutputArchive& archive) const {

@@ -856,6 +856,15 @@ const std::map<std::string, Builder>& builders() {
          a.finish();
          return std::make_unique<MultiplicativeLR>(a.optimizer(), o);
        }},
+      {"SWALR",
+       [](Args& a) {
+         SWALROptions o(a.per_group("swa_lr", a.required("swa_lr", 0)));
+         o.anneal_epochs(a.integer("anneal_epochs", o.anneal_epochs(), 1))
+             .anneal_strategy(a.choice(
+                 "anneal_strategy", o.anneal_strategy(), {"cos", "linear"}));
+         a.finish();
+         return std::make_unique<SWALR>(a.optimizer(), o);
+       }},
       {"SequentialLR",
        [](Args& a) {
          // The milestones are read before the stages are built, so that a

@@ -2,6 +2,7 @@
 #include <torchclr/detail/options_text.h>
 #include <torchclr/reduce_lr_on_plateau.h>
 #include <torchclr/sequential_lr.h>
+#include <torchclr/swa_lr.h>
 
 #include <algorithm>
 #include <cmath>
@@ -86,13 +87,23 @@ void SequentialLR::step(double metric) {
 }
 
 // A plateau stage's LR is the param group's, not a function of the step: it
-// starts from the base LRs, as every stage restarts from its step 0.
+// starts from the base LRs, as every stage restarts from its step 0. A later
+// SWALR stage reads the group's LR as PyTorch's does, so it anneals from the
+// LR of the step before its milestone, where PyTorch's `step(0)` takes it one
+// step along (SWALR counts its own steps, which `step(0)` does not reset).
 double SequentialLR::lr_at(int64_t step, std::size_t group) const {
   const auto stage = stage_at(step);
   const auto& scheduler = *schedulers_[stage];
   const int64_t local = step - stage_start(stage);
   if (local == 0 && dynamic_cast<const ReduceLROnPlateau*>(&scheduler)) {
     return scheduler.base_lrs()[group];
+  }
+  if (const auto* swa = dynamic_cast<const SWALR*>(&scheduler);
+      swa != nullptr && stage > 0) {
+    return swa_annealed_lr(lr_at(stage_start(stage) - 1, group),
+                           swa->swa_lrs()[group],
+                           swa->options(),
+                           local + 1);
   }
   return scheduler.lr_at(local, group);
 }

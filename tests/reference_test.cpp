@@ -3,6 +3,12 @@
 
 #include <torchclr/torchclr.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include "scheduler_texts.h"
 #include "test_util.h"
 
@@ -432,6 +438,102 @@ TEST(ChainedSchedulerTest, GrowthTimesDecayMatchesPyTorch) {
   ChainedScheduler scheduler(*optimizer, {growth, decay});
   compare("chained_exponential_1_01_step", *optimizer, scheduler);
 }
+
+// ---- SWALR (issue 18) ----
+// The random configurations of generate_reference.py's swalr_cases(), read
+// from its swalr_random_cases.csv: name, lrs, swa_lr (one value: one for all
+// groups), anneal_epochs, anneal_strategy.
+std::vector<double> numbers(const std::string& text) {
+  std::vector<double> values;
+  std::stringstream cells(text);
+  std::string cell;
+  while (std::getline(cells, cell, ';')) {
+    values.push_back(std::strtod(cell.c_str(), nullptr));
+  }
+  return values;
+}
+
+TEST(SWALRTest, RandomConfigurationsMatchPyTorch) {
+  std::ifstream in(test_data_path("reference/swalr_random_cases.csv"));
+  ASSERT_TRUE(in);
+  std::string line;
+  std::getline(in, line);
+  int cases = 0;
+  int zero_anneal = 0;
+  int one_for_all = 0;
+  while (std::getline(in, line)) {
+    std::stringstream row(line);
+    std::string name, lrs, swa_lr, epochs, strategy;
+    std::getline(row, name, ',');
+    std::getline(row, lrs, ',');
+    std::getline(row, swa_lr, ',');
+    std::getline(row, epochs, ',');
+    std::getline(row, strategy, ',');
+    auto optimizer = make_sgd(numbers(lrs));
+    const auto swa_lrs = numbers(swa_lr);
+    SWALR scheduler(
+        *optimizer,
+        SWALROptions(swa_lrs)
+            .anneal_epochs(std::stoll(epochs))
+            .anneal_strategy(strategy == "cos" ? AnnealStrategy::kCos
+                                               : AnnealStrategy::kLinear));
+    EXPECT_GT(compare(name, *optimizer, scheduler), 0);
+    ++cases;
+    zero_anneal += epochs == "0";
+    one_for_all += swa_lrs.size() == 1 && optimizer->param_groups().size() > 1;
+  }
+  EXPECT_EQ(cases, 16);
+  EXPECT_GT(zero_anneal, 0);
+  EXPECT_GT(one_for_all, 0);
+}
+
+// PyTorch's SequentialLR steps SWALR with step(0), which does not restart its
+// step count: the anneal starts from CyclicLR's last LR, one step along.
+void compare_after_cyclic(const std::string& name,
+                          AnnealStrategy strategy,
+                          int64_t anneal_epochs) {
+  auto optimizer = make_sgd({0.1, 0.1});
+  auto cyclic = std::make_shared<CyclicLR>(
+      *optimizer,
+      CyclicLROptions({0.001, 0.002}, {0.006, 0.01}).step_size_up(4));
+  auto swa = std::make_shared<SWALR>(*optimizer,
+                                     SWALROptions({0.05, 0.003})
+                                         .anneal_epochs(anneal_epochs)
+                                         .anneal_strategy(strategy));
+  SequentialLR scheduler(*optimizer, {cyclic, swa}, {11});
+  compare(name, *optimizer, scheduler);
+}
+
+TEST(SWALRTest, AfterCyclicLRInSequentialLRMatchesPyTorch) {
+  compare_after_cyclic("swalr_after_cyclic_cos", AnnealStrategy::kCos, 5);
+  compare_after_cyclic("swalr_after_cyclic_linear", AnnealStrategy::kLinear, 8);
+  compare_after_cyclic("swalr_after_cyclic_no_anneal", AnnealStrategy::kCos, 0);
+}
+
+// PyTorch's own example: both built first, CosineAnnealingLR stepped for 12
+// epochs, then SWALR, which anneals from the LR the cosine left.
+TEST(SWALRTest, SteppedAfterAnotherSchedulerMatchesPyTorch) {
+  const Reference ref = load_reference("swalr_after_cosine");
+  auto optimizer = make_sgd({0.1, 0.02});
+  CosineAnnealingLR cosine(*optimizer, 30);
+  SWALR swa(*optimizer, SWALROptions(0.01).anneal_epochs(6));
+  ASSERT_EQ(ref.last_step, 24);
+  for (int64_t step = 0; step <= ref.last_step; ++step) {
+    if (step > 0) {
+      if (step <= 12) {
+        cosine.step();
+      } else {
+        swa.step();
+      }
+    }
+    for (std::size_t g = 0; g < 2; ++g) {
+      expect_close(optimizer->param_groups()[g].options().get_lr(),
+                   ref.rows.at(step)[g],
+                   "step " + std::to_string(step));
+    }
+  }
+}
+// ---- end of SWALR ----
 
 }  // namespace
 }  // namespace torchclr::test

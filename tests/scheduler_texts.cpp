@@ -121,6 +121,9 @@ const std::vector<ScheduleText>& all_texts() {
        "ChainedScheduler",
        "ChainedScheduler(schedulers=[ConstantLR(factor=0.5, total_iters=3), "
        "ExponentialLR(gamma=0.9)])"},
+      {S::kEveryOption,
+       "SWALR",
+       "SWALR(swa_lr=[0.05, 0.02], anneal_epochs=3, anneal_strategy=\"linear\")"},
   };
   return texts;
 }

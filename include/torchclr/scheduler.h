@@ -144,6 +144,12 @@ class Scheduler : public torch::optim::LRScheduler {
   /// and counts from there.
   void apply(int64_t epoch);
 
+  /// Called by `step()` just before the values of step `step` are computed
+  /// (the construction's step 0 included), but not when `load` or
+  /// `load_step` re-apply a saved step: for a policy that reads the
+  /// optimizer there, as PyTorch's does (`SWALR`). Throwing changes nothing.
+  virtual void before_step(int64_t step);
+
  private:
   /// Called once by LibTorch's non-virtual `step()`: the values of step
   /// `steps_`, and counts that step.
@@ -152,6 +158,8 @@ class Scheduler : public torch::optim::LRScheduler {
   // `step()` calls so far, the construction's included; the step whose
   // values `get_lrs` computes next. LibTorch's `step_count_` is not used.
   int64_t steps_ = 0;
+  // True while `apply` re-applies a step: `before_step` is not called.
+  bool reapplying_ = false;
 
   std::string name_;
   torch::optim::Optimizer& optimizer_;

@@ -15,7 +15,9 @@ namespace torchclr {
 ///
 /// As in PyTorch, the stages that start from the optimizer's LR (exponential,
 /// linear, multi-step, warm restarts, plateau) all start from the LRs the
-/// first stage was built with, not from where the previous stage left off.
+/// first stage was built with, not from where the previous stage left off;
+/// a `SWALR` stage after the first anneals from where the previous stage left
+/// off, one anneal step along at its milestone, as PyTorch's does.
 ///
 /// A `ReduceLROnPlateau` stage (after a warm-up, say) is driven by
 /// `step(metric)`, which PyTorch's `SequentialLR` cannot do: it starts from

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <torchclr/adadelta.h>
+#include <torchclr/averaged_model.h>
 #include <torchclr/batch_source.h>
 #include <torchclr/caffe_sgd.h>
 #include <torchclr/chained_scheduler.h>
@@ -28,6 +29,8 @@
 #include <torchclr/scheduler_text.h>
 #include <torchclr/sequential_lr.h>
 #include <torchclr/step_lr.h>
+#include <torchclr/swa_lr.h>
+#include <torchclr/update_bn.h>
 #include <torchclr/warmup.h>
 #ifdef TORCHCLR_DISTRIBUTED
 #include <torchclr/distributed.h>

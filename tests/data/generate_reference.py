@@ -11,6 +11,7 @@ Run from anywhere:  /usr/bin/python3 tests/data/generate_reference.py
 """
 import math
 import os
+import random
 import warnings
 
 import torch
@@ -325,8 +326,80 @@ def exp_range_gamma_above_one_cases():
 # ---- end of exp_range with gamma > 1 ---------------------------------------
 
 
+# ---- SWALR (issue 18) ------------------------------------------------------
+def swalr_cases():
+    """PyTorch's SWALR (torch.optim.swa_utils) on random configurations, in a
+    SequentialLR after a CyclicLR, and first stepped after another scheduler
+    ran, as in PyTorch's own example; repeated in tests/reference_test.cpp
+    (the random configurations through swalr_random_cases.csv). Only these,
+    from the repository root: /usr/bin/python3 -c 'import sys;
+    sys.path.insert(0, "tests/data"); import generate_reference as g;
+    g.swalr_cases()'"""
+    from torch.optim.swa_utils import SWALR
+    rng = random.Random(18)
+    strategies = ["cos", "linear"]
+    anneal_epochs = [0, 1, 2, 3, 7, 10, 25, 100]
+    cases = []
+    # Every strategy with every anneal length, each with a random number of
+    # groups, random LRs and swa_lr (one for all groups, or one per group).
+    for k, (epochs, strategy) in enumerate(
+            (e, s) for e in anneal_epochs for s in strategies):
+        name = f"swalr_random_{k}"
+        groups = rng.randint(1, 3)
+        lrs = [10 ** rng.uniform(-4, 0) for _ in range(groups)]
+        one_for_all = groups > 1 and rng.random() < 0.3
+        swa_lrs = [10 ** rng.uniform(-5, 0)
+                   for _ in range(1 if one_for_all else groups)]
+        record(name, optimizer("sgd", lrs),
+               lambda o, swa=swa_lrs, e=epochs, st=strategy:
+               SWALR(o, swa_lr=swa[0] if len(swa) == 1 else swa,
+                     anneal_epochs=e, anneal_strategy=st),
+               epochs + 6)
+        cases.append(",".join([name, ";".join(map(repr, lrs)),
+                               ";".join(map(repr, swa_lrs)), str(epochs),
+                               strategy]))
+    write_csv("swalr_random_cases",
+              ["name", "lrs", "swa_lr", "anneal_epochs", "anneal_strategy"],
+              cases)
+
+    # After a cyclical phase: the anneal starts from the LR CyclicLR left.
+    def cyclic_then_swa(strategy, epochs):
+        def make(o):
+            stages = [S.CyclicLR(o, [0.001, 0.002], [0.006, 0.01],
+                                 step_size_up=4),
+                      SWALR(o, swa_lr=[0.05, 0.003], anneal_epochs=epochs,
+                            anneal_strategy=strategy)]
+            return S.SequentialLR(o, stages, milestones=[11])
+        return make
+    record("swalr_after_cyclic_cos", optimizer("sgd", [0.1, 0.1]),
+           cyclic_then_swa("cos", 5), 30)
+    record("swalr_after_cyclic_linear", optimizer("sgd", [0.1, 0.1]),
+           cyclic_then_swa("linear", 8), 30)
+    record("swalr_after_cyclic_no_anneal", optimizer("sgd", [0.1, 0.1]),
+           cyclic_then_swa("cos", 0), 20)
+
+    # PyTorch's example: both schedulers built first, CosineAnnealingLR
+    # stepped for 12 epochs, then SWALR from the LR it left.
+    opt = optimizer("sgd", [0.1, 0.02])
+    cosine = S.CosineAnnealingLR(opt, T_max=30)
+    swa = SWALR(opt, swa_lr=0.01, anneal_epochs=6, anneal_strategy="cos")
+    rows = []
+    for step in range(25):
+        if step > 0:
+            opt.step()
+            (cosine if step <= 12 else swa).step()
+        rows.append(",".join([str(step)] + [repr(g["lr"])
+                                            for g in opt.param_groups] +
+                             [repr(float(g["momentum"]))
+                              for g in opt.param_groups]))
+    write_csv("swalr_after_cosine", ["step", "lr_0", "lr_1", "momentum_0",
+                                     "momentum_1"], rows)
+# ---- end of SWALR ----------------------------------------------------------
+
+
 if __name__ == "__main__":
     main()
     reduce_lr_on_plateau_cases()
     gamma_above_one_cases()
     exp_range_gamma_above_one_cases()
+    swalr_cases()
