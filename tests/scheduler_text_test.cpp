@@ -735,14 +735,15 @@ INSTANTIATE_TEST_SUITE_P(
     Malformed,
     SchedulerTextErrorTest,
     ::testing::Values(
-        Malformed{"unknown_scheduler",
-                  "FooLR(gamma=0.5)",
-                  "at position 0: unknown scheduler 'FooLR' (known: "
-                  "ChainedScheduler, ConstantLR, CosineAnnealingLR, "
-                  "CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR, "
-                  "LambdaLR, LinearLR, MultiStepLR, MultiplicativeLR, "
-                  "OneCycleLR, PolynomialLR, ReduceLROnPlateau, SequentialLR, "
-                  "StepLR)"},
+        Malformed{
+            "unknown_scheduler",
+            "FooLR(gamma=0.5)",
+            "at position 0: unknown scheduler 'FooLR' (known: "
+            "ChainedScheduler, ConstantLR, CosineAnnealingLR, "
+            "CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR, "
+            "LambdaLR, LinearLR, MultiStepLR, MultiplicativeLR, "
+            "OneCycleLR, PolynomialLR, ReduceLROnPlateau, SWALR, SequentialLR, "
+            "StepLR)"},
         Malformed{"unknown_option",
                   "StepLR(step_size=3, gama=0.5)",
                   "at position 20: StepLR has no option 'gama' (its options: "
