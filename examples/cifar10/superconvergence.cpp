@@ -57,7 +57,7 @@ struct Run {
 };
 
 // 1cycle's bounds and where they come from.
-struct Bounds {
+struct ClrBounds {
   double base_lr = kFilesBaseLr;
   double max_lr = kFilesMaxLr;
   std::string source = "clrsolver.prototxt";
@@ -132,11 +132,11 @@ std::string setup_text(const TrainConfig& base, const std::vector<Run>& runs) {
 // 1cycle's bounds: clrsolver.prototxt's, or (--clr-bounds range-test) those
 // of a range test on `base` with 1cycle's BatchNorm, a linear sweep to 3 as
 // the paper's Fig. 2b unless the range-test flags say otherwise.
-Bounds cycle_bounds(const CompareFlags& flags,
-                    const TrainConfig& base,
-                    const DataSplit& train,
-                    const DataSplit& test,
-                    const fs::path& out) {
+ClrBounds cycle_bounds(const CompareFlags& flags,
+                       const TrainConfig& base,
+                       const DataSplit& train,
+                       const DataSplit& test,
+                       const fs::path& out) {
   if (flags.clr_bounds != "range-test") {
     return {};
   }
@@ -180,7 +180,7 @@ Bounds cycle_bounds(const CompareFlags& flags,
 // same iterations, so their curves line up.
 std::vector<Run> files_runs(const CompareFlags& flags,
                             const TrainConfig& base,
-                            const Bounds& bounds,
+                            const ClrBounds& bounds,
                             const fs::path& out) {
   const int64_t step_size = scaled(kStepSize, flags.scale);
   const int64_t eval_every = curve_eval_every(flags, 2 * step_size);
@@ -271,7 +271,7 @@ std::string curve_table(const Run& one_cycle, const Run& baseline) {
 
 std::string results_table(const CompareFlags& flags,
                           const TrainConfig& base,
-                          const Bounds& bounds,
+                          const ClrBounds& bounds,
                           const std::vector<Run>& runs) {
   std::string table = fmt::format(
       "# Super-convergence on {} at scale {} ({}, seed {}, {})\n\n"
@@ -308,7 +308,7 @@ int run_superconvergence(const CompareFlags& flags) {
   const fs::path out =
       flags.common.out.empty() ? "out/superconvergence" : flags.common.out;
 
-  const Bounds bounds = cycle_bounds(paper, base, train, test, out);
+  const ClrBounds bounds = cycle_bounds(paper, base, train, test, out);
   std::vector<Run> runs = files_runs(paper, base, bounds, out);
   if (base.job.is_main()) {
     fmt::print("{}\n", setup_text(base, runs));

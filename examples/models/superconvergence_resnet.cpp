@@ -13,9 +13,9 @@ constexpr int64_t kStages = 3;
 
 // convolution_param { num_output pad: 1 kernel_size: 3 stride weight_filler
 // { type: "msra" } bias_filler { type: "constant" } }.
-torch::nn::Conv2d conv3x3(int64_t in_channels,
-                          int64_t out_channels,
-                          int64_t stride) {
+torch::nn::Conv2d caffe_conv3x3(int64_t in_channels,
+                                int64_t out_channels,
+                                int64_t stride) {
   torch::nn::Conv2d conv(torch::nn::Conv2dOptions(in_channels, out_channels, 3)
                              .stride(stride)
                              .padding(1)
@@ -43,11 +43,12 @@ SuperConvergenceBlockImpl::SuperConvergenceBlockImpl(
     bool transition,
     const SuperConvergenceResNetOptions& options)
     : transition_(transition) {
-  cbr1_conv_ = register_module("cbr1_conv",
-                               conv3x3(channels, channels, transition ? 2 : 1));
+  cbr1_conv_ = register_module(
+      "cbr1_conv", caffe_conv3x3(channels, channels, transition ? 2 : 1));
   cbr1_bn_ = register_module("cbr1_bn", batch_norm(channels, options));
   cbr1_scale_ = register_module("cbr1_scale", CaffeScale(channels));
-  cbr2_conv_ = register_module("cbr2_conv", conv3x3(channels, channels, 1));
+  cbr2_conv_ =
+      register_module("cbr2_conv", caffe_conv3x3(channels, channels, 1));
   cbr2_bn_ = register_module("cbr2_bn", batch_norm(channels, options));
   cbr2_scale_ = register_module("cbr2_scale", CaffeScale(channels));
 }
@@ -76,7 +77,7 @@ SuperConvergenceResNetImpl::SuperConvergenceResNetImpl(
   TORCH_CHECK(options.num_classes() > 0,
               "SuperConvergenceResNet: num_classes must be > 0, got ",
               options.num_classes());
-  pre_conv_ = register_module("pre_conv", conv3x3(3, kStemChannels, 1));
+  pre_conv_ = register_module("pre_conv", caffe_conv3x3(3, kStemChannels, 1));
   pre_bn_ = register_module("pre_bn", batch_norm(kStemChannels, options));
   pre_scale_ = register_module("pre_scale", CaffeScale(kStemChannels));
   int64_t channels = kStemChannels;
