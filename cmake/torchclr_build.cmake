@@ -38,6 +38,7 @@ endfunction()
 set(TORCHCLR_TEST_SHARDS 0 CACHE STRING
   "Run each GoogleTest binary as this many CTest tests (0: one per test)")
 function(torchclr_add_gtest target)
+  set_property(GLOBAL APPEND PROPERTY TORCHCLR_GTEST_TARGETS ${target})
   if(TORCHCLR_TEST_SHARDS GREATER 0)
     math(EXPR last "${TORCHCLR_TEST_SHARDS} - 1")
     foreach(shard RANGE ${last})
@@ -125,4 +126,13 @@ function(torchclr_unity_build dir)
   foreach(subdir IN LISTS subdirs)
     torchclr_unity_build(${subdir})
   endforeach()
+endfunction()
+
+# `unit_tests`: every GoogleTest binary (CI's sanitizer stage builds these
+# and runs CTest's "unit" label).
+function(torchclr_unit_tests_target)
+  get_property(targets GLOBAL PROPERTY TORCHCLR_GTEST_TARGETS)
+  if(targets)
+    add_custom_target(unit_tests DEPENDS ${targets})
+  endif()
 endfunction()

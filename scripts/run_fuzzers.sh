@@ -88,6 +88,7 @@ LambdaLR(lr_lambda=["inverse", "grow"])  # one function per group
 MultiStepLR(milestones=[2, 5, 5], gamma=0.1)
 PolynomialLR(total_iters=10, power=2.0)
 ConstantLR(factor=0.5, total_iters=3)
+SequentialLR([CyclicLR(0.001, 0.01, step_size_up=4), SWALR(swa_lr=[0.05, 0.02], anneal_epochs=3, anneal_strategy="linear")], milestones=[8])
 TEXTS
 printf '# warm-up, then decay\nSequentialLR(\n  schedulers=[ConstantLR(factor=0.25),\n              StepLR(step_size=2)],\n  milestones=[4])\n' \
   >"$work/scheduler_text/seed-file"

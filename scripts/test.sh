@@ -5,8 +5,9 @@
 #   CTest           the whole suite, one test per process, per-test times
 #                   (with the docs' check: every code fence on its own line)
 #   fuzzers         both dataset parsers side by side, 60 s each
-#   ASan + UBSan    library, unit tests and the example's unit tests (the
-#                   fused layers' kernels), sharded into a few processes
+#   ASan + UBSan    every GoogleTest binary (the library's, the example's
+#                   and its models': the fused layers' kernels, Caffe's
+#                   BatchNorm), sharded into a few processes
 #   LibTorch 2.x    build and the whole suite in a Debian 13 chroot, which is
 #                   made (or checked, from the cache) in the background
 #                   while the stages above run
@@ -61,7 +62,7 @@ release_ctest() { bash scripts/run_ctest.sh build; }
 # cheaper to compile than -O2 -g.
 sanitized() {
   BUILD_DIR=build-asan \
-    TARGETS="torchclr_tests torchclr_distributed_tests cifar10_clr_tests resnet56_test" \
+    TARGETS=unit_tests \
     bash scripts/quiet.sh bash scripts/build.sh -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" -DTORCHCLR_SANITIZE=ON \
     -DTORCHCLR_BUILD_BENCH=OFF -DTORCHCLR_INSTALL=OFF -DTORCHCLR_TEST_SHARDS=4 &&
