@@ -143,12 +143,7 @@ TEST(AveragedModelTest, SaveAndLoadKeepTheAverageAndTheCount) {
   TempDir dir;
   const std::string path = dir.file("swa_model.pt");
   auto model = make_swa_model();
-  set_swa_version(*model, 0);
-  AveragedModel swa(model);
-  for (int64_t k = 1; k <= 3; ++k) {
-    set_swa_version(*model, k);
-    swa->update_parameters(model);
-  }
+  auto swa = average_of_versions_0_to_3(model);
   torch::save(swa, path);
 
   auto other = make_swa_model();

@@ -4,6 +4,7 @@
 // "versions", shared by averaged_model_test.cpp and update_bn_test.cpp.
 
 #include <torch/torch.h>
+#include <torchclr/averaged_model.h>
 
 #include <string>
 #include <utility>
@@ -66,6 +67,19 @@ inline void set_swa_version(torch::nn::Module& model, int64_t k) {
     }
     tensor.copy_(values.reshape(tensor.sizes()));
   }
+}
+
+/// An AveragedModel of `model` made at version 0 and updated with versions
+/// 1..3 (`model` is left at version 3): the generator's "versions 0..3".
+inline AveragedModel<torch::nn::SequentialImpl> average_of_versions_0_to_3(
+    torch::nn::Sequential model) {
+  set_swa_version(*model, 0);
+  AveragedModel swa(model);
+  for (int64_t k = 1; k <= 3; ++k) {
+    set_swa_version(*model, k);
+    swa->update_parameters(model);
+  }
+  return swa;
 }
 
 /// The generator's inputs: sin(0.29 * arange(11 * 32)).reshape(11, 2, 4, 4).

@@ -122,14 +122,7 @@ class InputDataset : public torch::data::datasets::Dataset<InputDataset> {
 // with an AveragedModel of versions 0..3 and batches of 3, 3, 3 and 2.
 TEST(UpdateBnTest, AveragedModelThroughDataLoadersMatchesPyTorch) {
   auto make_averaged = [] {
-    auto model = make_swa_model();
-    set_swa_version(*model, 0);
-    AveragedModel swa(model);
-    for (int64_t k = 1; k <= 3; ++k) {
-      set_swa_version(*model, k);
-      swa->update_parameters(model);
-    }
-    return swa;
+    return average_of_versions_0_to_3(make_swa_model());
   };
   namespace data = torch::data;
   {
