@@ -69,8 +69,11 @@ class ProcessGroup {
                std::chrono::milliseconds timeout,
                c10::intrusive_ptr<::c10d::Store> store = {});
 
+  /// This process's rank, 0 to size() - 1.
   int64_t rank() const;
+  /// Number of processes in the group.
   int64_t size() const;
+  /// How long a collective may wait for the other ranks before it fails.
   std::chrono::milliseconds timeout() const {
     return timeout_;
   }
