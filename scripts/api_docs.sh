@@ -51,7 +51,7 @@ if [ -n "$guides" ]; then
   echo "$guides"
 fi
 if [ -n "$api" ]; then
-  echo "api_docs: $(wc -l <<<"$api") problems in the API reference (a public item" \
+  echo "api_docs: $(wc -l <<<"$api") problem(s) in the API reference (a public item" \
     "needs a /// comment before it):" >&2
   echo "$api" >&2
   exit 1
