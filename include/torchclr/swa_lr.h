@@ -34,7 +34,7 @@ double swa_annealed_lr(double start_lr,
                        const SWALROptions& options,
                        int64_t step);
 
-/// The LR schedule of stochastic weight averaging (Izmailov et al. 2018),
+/// The LR schedule of stochastic weight averaging (Izmailov et al., 2018),
 /// PyTorch's `torch.optim.swa_utils.SWALR`: anneals each group's LR from
 /// where it is to `swa_lr` over `anneal_epochs` steps, then holds swa_lr.
 /// Use it with `AveragedModel`; PyTorch steps it once per epoch.

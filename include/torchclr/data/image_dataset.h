@@ -29,7 +29,7 @@ enum class Mode { kTrain, kTest };
 /// is prepared. Batches are float32 NxCxHxW:
 /// (pixel - mean_image) / 255, then the random crop and flip.
 struct ImageDatasetOptions {
-  /// `root` holds the dataset's files, e.g. the contents of the official
+  /// `root` holds the dataset's files, for example the contents of the official
   /// archive's `cifar-10-batches-bin/` folder.
   explicit ImageDatasetOptions(std::string root) : root_(std::move(root)) {}
 
