@@ -15,6 +15,7 @@ packages=(
   gnuplot-nox python3-torch dataset-fashion-mnist
   clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes
   debootstrap # the LibTorch 2.x check's Debian 13 chroot
+  doxygen # the API reference and its check (scripts/api_docs.sh)
 )
 
 missing=()

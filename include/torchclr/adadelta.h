@@ -13,6 +13,7 @@ namespace torchclr {
 /// maximize=False)`).
 struct AdadeltaOptions
     : public torch::optim::OptimizerCloneableOptions<AdadeltaOptions> {
+  /// Options with learning rate `lr`; implicit, as LibTorch's options are.
   AdadeltaOptions(double lr = 1.0);  // NOLINT: implicit, as LibTorch's options
   /// Scale of the update before it is applied to the parameters.
   TORCH_ARG(double, lr) = 1.0;
@@ -26,10 +27,15 @@ struct AdadeltaOptions
   TORCH_ARG(bool, maximize) = false;
 
  public:
+  /// Reads the group's options from a checkpoint (`torch::load`).
   void serialize(torch::serialize::InputArchive& archive) override;
+  /// Writes the group's options to a checkpoint (`torch::save`).
   void serialize(torch::serialize::OutputArchive& archive) const override;
+  /// The group's `lr`, as LibTorch's schedulers read it.
   double get_lr() const override;
+  /// Sets the group's `lr`, as LibTorch's schedulers do.
   void set_lr(const double lr) override;
+  /// True when every option is equal.
   friend bool operator==(const AdadeltaOptions& lhs,
                          const AdadeltaOptions& rhs);
 };
@@ -45,8 +51,11 @@ struct AdadeltaParamState
   TORCH_ARG(int64_t, step) = 0;
 
  public:
+  /// Reads the parameter's state from a checkpoint (`torch::load`).
   void serialize(torch::serialize::InputArchive& archive) override;
+  /// Writes the parameter's state to a checkpoint (`torch::save`).
   void serialize(torch::serialize::OutputArchive& archive) const override;
+  /// True when the step counts and both running averages are equal.
   friend bool operator==(const AdadeltaParamState& lhs,
                          const AdadeltaParamState& rhs);
 };
@@ -66,6 +75,7 @@ class Adadelta : public torch::optim::Optimizer {
   /// any group is out of range (lr, eps, weight_decay >= 0, rho in [0, 1]).
   explicit Adadelta(std::vector<torch::optim::OptimizerParamGroup> param_groups,
                     AdadeltaOptions defaults = {});
+  /// One param group holding `params`, with the options `defaults`.
   explicit Adadelta(std::vector<torch::Tensor> params,
                     AdadeltaOptions defaults = {});
 

@@ -58,10 +58,12 @@ class AveragedModelBase : public torch::nn::Module {
   /// changed. If `avg_fn` throws or returns another shape, the tensors before
   /// that one are already averaged and the model is not counted.
   void update_parameters(const torch::nn::Module& model);
+  /// `update_parameters` for a `TORCH_MODULE` holder: `update_parameters(net)`.
   template <typename ModuleType>
   void update_parameters(const torch::nn::ModuleHolder<ModuleType>& model) {
     update_parameters(static_cast<const torch::nn::Module&>(*model));
   }
+  /// `update_parameters` for a `std::shared_ptr` to a module; throws on null.
   template <typename ModuleType,
             typename = std::enable_if_t<
                 std::is_base_of_v<torch::nn::Module, ModuleType>>>
@@ -163,14 +165,22 @@ class AveragedModel
   }
 };
 
+/// Deduction from a `TORCH_MODULE` holder: `AveragedModel swa_model(net)` is
+/// an `AveragedModel<NetImpl>`.
 template <typename ModuleType>
 AveragedModel(const torch::nn::ModuleHolder<ModuleType>&)
     -> AveragedModel<ModuleType>;
+/// Deduction from a `TORCH_MODULE` holder and options:
+/// `AveragedModel swa_model(net, options)`.
 template <typename ModuleType>
 AveragedModel(const torch::nn::ModuleHolder<ModuleType>&, AveragedModelOptions)
     -> AveragedModel<ModuleType>;
+/// Deduction from a `std::shared_ptr` to a module:
+/// `AveragedModel swa_model(module_ptr)`.
 template <typename ModuleType>
 AveragedModel(std::shared_ptr<ModuleType>) -> AveragedModel<ModuleType>;
+/// Deduction from a `std::shared_ptr` to a module and options:
+/// `AveragedModel swa_model(module_ptr, options)`.
 template <typename ModuleType>
 AveragedModel(std::shared_ptr<ModuleType>, AveragedModelOptions)
     -> AveragedModel<ModuleType>;

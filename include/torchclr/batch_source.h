@@ -71,6 +71,8 @@ constexpr bool is_batch_source_v =
 template <typename Iterator>
 class IteratorBatchSource final : public BatchSource {
  public:
+  /// The batches in [first, last); the iterators must stay valid while this
+  /// source is used.
   IteratorBatchSource(Iterator first, Iterator last)
       : first_(first), last_(last), position_(first) {}
 

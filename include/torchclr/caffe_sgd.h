@@ -13,6 +13,7 @@ namespace torchclr {
 /// "Nesterov").
 struct CaffeSGDOptions
     : public torch::optim::OptimizerCloneableOptions<CaffeSGDOptions> {
+  /// Options with learning rate `lr`; implicit, as LibTorch's `SGDOptions` is.
   CaffeSGDOptions(double lr);  // NOLINT: implicit, as LibTorch's SGDOptions
   /// The group's LR (Caffe's base_lr x lr_mult, as the LR policy sets it).
   TORCH_ARG(double, lr);
@@ -24,10 +25,15 @@ struct CaffeSGDOptions
   TORCH_ARG(bool, nesterov) = false;
 
  public:
+  /// Reads the group's options from a checkpoint (`torch::load`).
   void serialize(torch::serialize::InputArchive& archive) override;
+  /// Writes the group's options to a checkpoint (`torch::save`).
   void serialize(torch::serialize::OutputArchive& archive) const override;
+  /// The group's `lr`, as LibTorch's schedulers read it.
   double get_lr() const override;
+  /// Sets the group's `lr`, as LibTorch's schedulers do.
   void set_lr(const double lr) override;
+  /// True when every option is equal.
   friend bool operator==(const CaffeSGDOptions& lhs,
                          const CaffeSGDOptions& rhs);
 };
@@ -39,8 +45,11 @@ struct CaffeSGDParamState
   TORCH_ARG(torch::Tensor, history);
 
  public:
+  /// Reads the parameter's history from a checkpoint (`torch::load`).
   void serialize(torch::serialize::InputArchive& archive) override;
+  /// Writes the parameter's history to a checkpoint (`torch::save`).
   void serialize(torch::serialize::OutputArchive& archive) const override;
+  /// True when the histories are equal.
   friend bool operator==(const CaffeSGDParamState& lhs,
                          const CaffeSGDParamState& rhs);
 };
@@ -66,6 +75,7 @@ class CaffeSGD : public torch::optim::Optimizer {
   /// any group is out of range (lr, weight_decay >= 0; momentum in [0, 1]).
   explicit CaffeSGD(std::vector<torch::optim::OptimizerParamGroup> param_groups,
                     CaffeSGDOptions defaults);
+  /// One param group holding `params`, with the options `defaults`.
   explicit CaffeSGD(std::vector<torch::Tensor> params,
                     CaffeSGDOptions defaults);
 

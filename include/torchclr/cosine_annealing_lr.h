@@ -10,6 +10,7 @@ namespace torchclr {
 
 /// Options of `CosineAnnealingLR`, with PyTorch's names and defaults.
 struct CosineAnnealingLROptions {
+  /// Options with the annealing length `T_max` (required, as in PyTorch).
   /* implicit */ CosineAnnealingLROptions(int64_t T_max);
 
   /// Steps from the base LR down to eta_min (half a cosine period).

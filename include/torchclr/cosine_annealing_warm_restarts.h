@@ -11,6 +11,7 @@ namespace torchclr {
 
 /// Options of `CosineAnnealingWarmRestarts`, with PyTorch's names and defaults.
 struct CosineAnnealingWarmRestartsOptions {
+  /// Options with the first cycle's length `T_0` (required, as in PyTorch).
   /* implicit */ CosineAnnealingWarmRestartsOptions(int64_t T_0);
 
   /// Steps in the first cycle.
@@ -31,7 +32,9 @@ struct CosineAnnealingWarmRestartsOptions {
 /// and the length of the current cycle (PyTorch's T_cur and T_i). T_i is a
 /// double because with a large T_mult it can exceed what int64_t counts.
 struct RestartPosition {
+  /// Steps since the last restart (PyTorch's `T_cur`).
   int64_t T_cur;
+  /// Length of the current cycle in steps (PyTorch's `T_i`).
   double T_i;
   /// 0-based number of the current cycle.
   int64_t cycle;

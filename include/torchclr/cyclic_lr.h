@@ -39,6 +39,8 @@ enum class Waveform {
 
 /// Options of `CyclicLR`, with PyTorch's keyword names and defaults.
 struct CyclicLROptions {
+  /// Options with the cycle's bounds `base_lr` and `max_lr` (required, as in
+  /// PyTorch).
   CyclicLROptions(GroupValues base_lr, GroupValues max_lr);
 
   /// Lower LR bound of the cycle, per group or one for all.
@@ -49,16 +51,21 @@ struct CyclicLROptions {
   TORCH_ARG(int64_t, step_size_up) = 2000;
   /// Steps in the falling half; defaults to `step_size_up`.
   TORCH_ARG(std::optional<int64_t>, step_size_down) = std::nullopt;
+  /// Amplitude policy: triangular, triangular2, exp_range or the paper's
+  /// exp_range.
   TORCH_ARG(CyclicMode, mode) = CyclicMode::kTriangular;
   /// Per-iteration factor of `kExpRange` (finite, > 0; above 1 the
   /// amplitude grows, as PyTorch allows) and of `kExpRangePaper` (in (0, 1]).
   TORCH_ARG(double, gamma) = 1.0;
   /// Custom amplitude scale, overriding `mode`; must return a value in [0, 1].
   TORCH_ARG(std::function<double(double)>, scale_fn) = nullptr;
+  /// Whether `scale_fn` takes the cycle number or the step.
   TORCH_ARG(ScaleMode, scale_mode) = ScaleMode::kCycle;
   /// Cycle momentum inversely to the LR (SGD/RMSprop momentum, Adam beta1).
   TORCH_ARG(bool, cycle_momentum) = true;
+  /// Momentum at the LR's peak (the lowest), per group or one for all.
   TORCH_ARG(GroupValues, base_momentum) = 0.8;
+  /// Momentum at base_lr (the highest), per group or one for all.
   TORCH_ARG(GroupValues, max_momentum) = 0.9;
   /// Shape of the cycle (ours; PyTorch has only the triangle).
   TORCH_ARG(Waveform, waveform) = Waveform::kTriangle;

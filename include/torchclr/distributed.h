@@ -41,9 +41,9 @@ struct ProcessGroupOptions {
   /// (PyTorch's default is 30 min). A rank whose process ends is reported at
   /// once (its connections close); one that hangs after about this long.
   TORCH_ARG(std::chrono::milliseconds, timeout) = std::chrono::seconds(300);
-  /// Network interface Gloo uses, e.g. "eth0" (GLOO_SOCKET_IFNAME). Unset:
-  /// 127.0.0.1 when MASTER_ADDR is a loopback address, else the address this
-  /// machine's hostname resolves to.
+  /// Network interface Gloo uses, for example "eth0" (GLOO_SOCKET_IFNAME).
+  /// Unset: 127.0.0.1 when MASTER_ADDR is a loopback address, else the address
+  /// this machine's hostname resolves to.
   TORCH_ARG(std::optional<std::string>, interface) = std::nullopt;
   /// Whether a launcher hosts the store at MASTER_ADDR:MASTER_PORT, so that
   /// rank 0 joins it like the other ranks instead of hosting one
@@ -69,8 +69,11 @@ class ProcessGroup {
                std::chrono::milliseconds timeout,
                c10::intrusive_ptr<::c10d::Store> store = {});
 
+  /// This process's rank, 0 to size() - 1.
   int64_t rank() const;
+  /// Number of processes in the group.
   int64_t size() const;
+  /// How long a collective may wait for the other ranks before it fails.
   std::chrono::milliseconds timeout() const {
     return timeout_;
   }

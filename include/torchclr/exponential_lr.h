@@ -8,6 +8,7 @@ namespace torchclr {
 
 /// Options of `ExponentialLR`.
 struct ExponentialLROptions {
+  /// Options with the decay factor `gamma` (required, as in PyTorch).
   /* implicit */ ExponentialLROptions(double gamma);
 
   /// Factor per step, finite and > 0: < 1 decays, > 1 grows the LR (PyTorch

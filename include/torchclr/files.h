@@ -28,7 +28,10 @@ enum class PlotStatus {
 
 /// The outcome of a plot, with a message for anything but kWritten.
 struct PlotReport {
+  /// Whether the PNG was written, and if not, why.
   PlotStatus status = PlotStatus::kWritten;
+  /// What went wrong (gnuplot's errors, the missing program); empty when
+  /// written.
   std::string message;
 };
 

@@ -12,8 +12,11 @@ namespace torchclr {
 /// Converts implicitly from `double`, `{a, b, ...}` and `std::vector<double>`.
 class GroupValues {
  public:
+  /// The same value for every param group.
   GroupValues(double value) : values_{value} {}  // NOLINT: implicit on purpose
+  /// One value per param group: `{0.1, 0.01}`.
   GroupValues(std::initializer_list<double> values) : values_(values) {}
+  /// One value per param group.
   GroupValues(std::vector<double> values)  // NOLINT: implicit on purpose
       : values_(std::move(values)) {}
 
@@ -24,6 +27,7 @@ class GroupValues {
                               const std::string& owner,
                               const char* option) const;
 
+  /// The values as given: one, or one per group.
   const std::vector<double>& values() const noexcept {
     return values_;
   }

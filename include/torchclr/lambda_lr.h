@@ -16,9 +16,12 @@ using LRLambda = std::function<double(int64_t)>;
 /// Options of `LambdaLR` (and `MultiplicativeLR`): one function for every
 /// param group, or one per group, as PyTorch's `lr_lambda`.
 struct LambdaLROptions {
+  /// One function for every param group.
   /* implicit */ LambdaLROptions(LRLambda lr_lambda);
+  /// One function per param group, in the optimizer's group order.
   /* implicit */ LambdaLROptions(std::vector<LRLambda> lr_lambda);
 
+  /// The factor of base_lr at each step: one function, or one per group.
   TORCH_ARG(std::vector<LRLambda>, lr_lambda);
   /// What archives store for the functions, which cannot be compared: a
   /// resume checks that the caller gives the same name.

@@ -11,6 +11,7 @@ namespace torchclr {
 
 /// Options of `MultiStepLR`.
 struct MultiStepLROptions {
+  /// Options with the `milestones` (required, as in PyTorch).
   /* implicit */ MultiStepLROptions(std::vector<int64_t> milestones);
 
   /// Steps (> 0) at which the LR is multiplied by gamma; a repeated milestone

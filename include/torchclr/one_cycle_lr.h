@@ -15,6 +15,8 @@ enum class AnnealStrategy { kCos, kLinear };
 
 /// Options of `OneCycleLR`, with PyTorch's keyword names and defaults.
 struct OneCycleLROptions {
+  /// Options with the peak `max_lr` and the cycle's length `total_steps`
+  /// (PyTorch's other way, epochs times steps_per_epoch, is that product).
   OneCycleLROptions(GroupValues max_lr, int64_t total_steps);
 
   /// Peak LR, per group or one for all.
@@ -23,10 +25,13 @@ struct OneCycleLROptions {
   TORCH_ARG(int64_t, total_steps);
   /// Fraction of the cycle spent raising the LR, in (0, 1).
   TORCH_ARG(double, pct_start) = 0.3;
+  /// Shape of each phase: cosine (PyTorch's default) or linear.
   TORCH_ARG(AnnealStrategy, anneal_strategy) = AnnealStrategy::kCos;
   /// Cycle momentum (or Adam's beta1) inversely to the LR.
   TORCH_ARG(bool, cycle_momentum) = true;
+  /// Momentum at the LR's peak (the lowest), per group or one for all.
   TORCH_ARG(GroupValues, base_momentum) = 0.85;
+  /// Momentum at the start and end (the highest), per group or one for all.
   TORCH_ARG(GroupValues, max_momentum) = 0.95;
   /// initial_lr = max_lr / div_factor.
   TORCH_ARG(double, div_factor) = 25.0;
@@ -61,10 +66,15 @@ class OneCycleLR final : public OptionsScheduler<OneCycleLROptions> {
   /// One phase of the cycle: the step it ends on, and where LR and momentum
   /// go (indices into {initial, max, min} LRs and {max, base} momentum).
   struct Phase {
+    /// The step on which the phase ends.
     double end_step;
+    /// Where the LR starts: index into {initial, max, min} LR.
     int start_lr;
+    /// Where the LR ends: index into {initial, max, min} LR.
     int end_lr;
+    /// Where momentum starts: index into {max, base} momentum.
     int start_momentum;
+    /// Where momentum ends: index into {max, base} momentum.
     int end_momentum;
   };
 

@@ -25,6 +25,7 @@ enum class ThresholdMode {
 
 /// Options of `ReduceLROnPlateau`, with PyTorch's keyword names and defaults.
 struct ReduceLROnPlateauOptions {
+  /// Whether the metric is to be minimised (a loss) or maximised.
   TORCH_ARG(PlateauMode, mode) = PlateauMode::kMin;
   /// LR multiplier of a reduction, in (0, 1).
   TORCH_ARG(double, factor) = 0.1;
@@ -32,6 +33,7 @@ struct ReduceLROnPlateauOptions {
   TORCH_ARG(int64_t, patience) = 10;
   /// Least improvement that counts, finite and >= 0 (< 1 for min/rel).
   TORCH_ARG(double, threshold) = 1e-4;
+  /// Whether `threshold` is relative to the best metric or absolute.
   TORCH_ARG(ThresholdMode, threshold_mode) = ThresholdMode::kRel;
   /// Epochs after a reduction in which bad epochs are not counted (>= 0).
   TORCH_ARG(int64_t, cooldown) = 0;
@@ -59,7 +61,9 @@ double plateau_reduced_lr(double lr, double factor, double min_lr, double eps);
 struct PlateauState {
   /// Best metric so far; +inf (min) or -inf (max) before the first metric.
   double best = 0;
+  /// Epochs without improvement since the best or the last reduction.
   int64_t num_bad_epochs = 0;
+  /// Epochs of cooldown still to run (bad epochs are not counted meanwhile).
   int64_t cooldown_counter = 0;
   /// The LR each param group of the optimizer holds (PyTorch keeps it in the
   /// optimizer's state; an archive keeps it here too, so that loading the
@@ -82,6 +86,8 @@ struct PlateauState {
 class ReduceLROnPlateau final
     : public OptionsScheduler<ReduceLROnPlateauOptions> {
  public:
+  /// Checks the options (c10::Error naming the one out of range); the LRs start
+  /// as the optimizer's.
   explicit ReduceLROnPlateau(torch::optim::Optimizer& optimizer,
                              ReduceLROnPlateauOptions options = {});
 

@@ -11,6 +11,9 @@
 #include <utility>
 #include <vector>
 
+/// Cyclical learning rates and PyTorch's other LR schedulers for LibTorch,
+/// with the LR range test, stochastic weight averaging and data-parallel
+/// training.
 namespace torchclr {
 
 /// Common base of every torchclr scheduler: a `torch::optim::LRScheduler`
@@ -84,6 +87,7 @@ class Scheduler : public torch::optim::LRScheduler {
   torch::optim::Optimizer& optimizer() const noexcept {
     return optimizer_;
   }
+  /// Number of the optimizer's param groups, fixed at construction.
   std::size_t num_groups() const noexcept {
     return base_lrs_.size();
   }
@@ -102,7 +106,9 @@ class Scheduler : public torch::optim::LRScheduler {
 
   /// What `save` wrote, as read and checked by `read_state`.
   struct SavedState {
+    /// The saved `last_epoch()`.
     int64_t last_epoch = 0;
+    /// The saved `base_lrs()`, one per param group.
     std::vector<double> base_lrs;
   };
   /// Reads and checks what `save` wrote, changing nothing, so that a refused
@@ -175,16 +181,19 @@ class Scheduler : public torch::optim::LRScheduler {
 template <typename Options>
 class OptionsScheduler : public Scheduler {
  public:
+  /// The options the scheduler was constructed with.
   const Options& options() const noexcept {
     return options_;
   }
 
  protected:
+  /// Keeps `options`; the derived constructor validates them.
   OptionsScheduler(torch::optim::Optimizer& optimizer,
                    std::string name,
                    Options options)
       : Scheduler(optimizer, std::move(name)), options_(std::move(options)) {}
 
+  /// The options, for the derived policy's `lr_at`.
   Options options_;
 };
 
@@ -195,6 +204,7 @@ template <typename Options,
           double (*schedule)(double base_lr, const Options&, int64_t step)>
 class ClosedFormScheduler : public OptionsScheduler<Options> {
  public:
+  /// `schedule(base_lrs()[group], options(), step)`.
   double lr_at(int64_t step, std::size_t group) const override {
     return schedule(this->base_lrs()[group], this->options_, step);
   }

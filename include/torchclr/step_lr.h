@@ -10,6 +10,7 @@ namespace torchclr {
 
 /// Options of `StepLR`, with PyTorch's names and defaults.
 struct StepLROptions {
+  /// Options with the decay period `step_size` (required, as in PyTorch).
   /* implicit */ StepLROptions(int64_t step_size);
 
   /// Steps between two decays (64-bit; LibTorch's `StepLR` takes `unsigned`).

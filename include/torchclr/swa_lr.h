@@ -14,6 +14,7 @@ namespace torchclr {
 
 /// Options of `SWALR`, with PyTorch's keyword names and defaults.
 struct SWALROptions {
+  /// Options with the LR to anneal to, `swa_lr` (required, as in PyTorch).
   /* implicit */ SWALROptions(GroupValues swa_lr);
 
   /// The LR annealed to and then held, per group or one for all; finite and
@@ -33,7 +34,7 @@ double swa_annealed_lr(double start_lr,
                        const SWALROptions& options,
                        int64_t step);
 
-/// The LR schedule of stochastic weight averaging (Izmailov et al. 2018),
+/// The LR schedule of stochastic weight averaging (Izmailov et al., 2018),
 /// PyTorch's `torch.optim.swa_utils.SWALR`: anneals each group's LR from
 /// where it is to `swa_lr` over `anneal_epochs` steps, then holds swa_lr.
 /// Use it with `AveragedModel`; PyTorch steps it once per epoch.
@@ -54,6 +55,8 @@ double swa_annealed_lr(double start_lr,
 /// 0). The optimizer must outlive the scheduler.
 class SWALR final : public OptionsScheduler<SWALROptions> {
  public:
+  /// Checks the options (c10::Error naming the one out of range) and sets the
+  /// optimizer to step 0's LRs. The optimizer must outlive the scheduler.
   explicit SWALR(torch::optim::Optimizer& optimizer, SWALROptions options);
 
   std::string options_text() const override;

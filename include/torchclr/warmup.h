@@ -10,6 +10,7 @@ namespace torchclr {
 
 /// Options of `with_warmup`.
 struct WarmupOptions {
+  /// Options with the ramp's length `warmup_steps` (required).
   /* implicit */ WarmupOptions(int64_t warmup_steps);
 
   /// Steps of the linear ramp, after which `schedule` starts at its step 0.

@@ -22,6 +22,7 @@ class CIFAR10 final : public ImageDataset<CIFAR10> {
   /// Loads `mode`'s split from `root`, scaled to [0, 1] (LibTorch's MNIST
   /// constructor).
   explicit CIFAR10(const std::string& root, Mode mode = Mode::kTrain);
+  /// Loads the split that `options` name, prepared as they say.
   explicit CIFAR10(ImageDatasetOptions options);
 };
 
@@ -35,9 +36,13 @@ enum class CIFAR100Labels {
 /// contents of cifar-100-binary/. Each record has a coarse then a fine label.
 class CIFAR100 final : public ImageDataset<CIFAR100> {
  public:
+  /// Loads `mode`'s split from `root` with the label set `labels`, scaled to
+  /// [0, 1].
   explicit CIFAR100(const std::string& root,
                     Mode mode = Mode::kTrain,
                     CIFAR100Labels labels = CIFAR100Labels::kFine);
+  /// Loads the split that `options` name, prepared as they say, with the label
+  /// set `labels`.
   explicit CIFAR100(ImageDatasetOptions options,
                     CIFAR100Labels labels = CIFAR100Labels::kFine);
 

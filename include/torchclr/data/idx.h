@@ -25,6 +25,7 @@ class MNIST final : public ImageDataset<MNIST> {
   /// Loads `mode`'s split from `root`, scaled to [0, 1] (LibTorch's MNIST
   /// constructor, with gzip and Fashion-MNIST).
   explicit MNIST(const std::string& root, Mode mode = Mode::kTrain);
+  /// Loads the split that `options` name, prepared as they say.
   explicit MNIST(ImageDatasetOptions options);
 };
 

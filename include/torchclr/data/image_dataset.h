@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+/// Datasets read from their distributed files: CIFAR-10/100, MNIST and
+/// Fashion-MNIST.
 namespace torchclr::data {
 
 /// Which split to load (LibTorch's `MNIST::Mode`).
@@ -27,11 +29,13 @@ enum class Mode { kTrain, kTest };
 /// is prepared. Batches are float32 NxCxHxW:
 /// (pixel - mean_image) / 255, then the random crop and flip.
 struct ImageDatasetOptions {
-  /// `root` holds the dataset's files, e.g. the contents of the official
+  /// `root` holds the dataset's files, for example the contents of the official
   /// archive's `cifar-10-batches-bin/` folder.
   explicit ImageDatasetOptions(std::string root) : root_(std::move(root)) {}
 
+  /// The folder that holds the dataset's files.
   TORCH_ARG(std::string, root);
+  /// The split to load: train or test.
   TORCH_ARG(Mode, mode) = Mode::kTrain;
   /// Divide by 255, giving [0, 1] (torchvision's `ToTensor`); off: 0..255.
   TORCH_ARG(bool, to_unit_range) = true;
@@ -118,6 +122,7 @@ template <typename Self>
 class ImageDataset
     : public torch::data::datasets::BatchDataset<Self, torch::data::Example<>> {
  public:
+  /// The split to load, as `CIFAR10::Mode::kTest` (LibTorch's `MNIST::Mode`).
   using Mode = data::Mode;
 
   /// The example at `index`: float CxHxW data and a 0-dim int64 target,
@@ -177,6 +182,7 @@ class ImageDataset
     return mean_image_;
   }
 
+  /// The options the dataset was loaded with.
   const ImageDatasetOptions& options() const noexcept {
     return options_;
   }
