@@ -74,6 +74,7 @@ struct LRRangeTestOptions {
   TORCH_ARG(double, end_lr) = 10;
   /// Optimizer steps in the sweep (>= 2).
   TORCH_ARG(int64_t, num_iter) = 100;
+  /// How the LR rises from start_lr to end_lr: exponentially or linearly.
   TORCH_ARG(LRSweep, sweep) = LRSweep::kExponential;
   /// Weight of the newest loss in the bias-corrected exponential moving
   /// average, in (0, 1]; 1 turns smoothing off.
@@ -226,6 +227,7 @@ class LRRangeTest {
   /// The sweep over any batch source; `validation` may be null.
   LRRangeTestResult run(BatchSource& train, BatchSource* validation = nullptr);
 
+  /// The options the range test was constructed with.
   const LRRangeTestOptions& options() const noexcept {
     return options_;
   }
