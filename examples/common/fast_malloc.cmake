@@ -1,7 +1,7 @@
 # The example and benchmark programs link gperftools' tcmalloc by default.
 # glibc's malloc gives the freed activation buffers back to the kernel and
 # page-faults them in again every training step; tcmalloc keeps them (see
-# bench/train_throughput.sh for the measurement that chose it over jemalloc
+# bench/malloc_faults.sh for the measurement that chose it over jemalloc
 # and GLIBC_TUNABLES). Debian: libgoogle-perftools-dev.
 option(TORCHCLR_FAST_MALLOC
        "Link the example and benchmark programs with tcmalloc" ON)
