@@ -354,6 +354,22 @@ CyclicLROptions LRRangeTestResult::to_cyclic_options(
   return CyclicLROptions(base_lrs, max_lrs).step_size_up(step_size);
 }
 
+std::optional<AccuracyBounds> LRRangeTestResult::accuracy_bounds(
+    double min_rise, std::size_t half_window) const {
+  TORCH_CHECK(metric == RangeTestMetric::kAccuracy,
+              "LRRangeTestResult::accuracy_bounds: the run's metric must be "
+              "accuracy (RangeTestMetric::kAccuracy), got the validation loss");
+  std::vector<double> lrs;
+  std::vector<double> accuracies;
+  for (const auto& point : points) {
+    if (point.metric) {
+      lrs.push_back(point.lr);
+      accuracies.push_back(*point.metric);
+    }
+  }
+  return suggest_from_accuracy(lrs, accuracies, min_rise, half_window);
+}
+
 double range_test_lr(int64_t iteration, const LRRangeTestOptions& options) {
   TORCH_CHECK(iteration >= 0 && iteration < options.num_iter(),
               kName,

@@ -32,6 +32,18 @@ constexpr double kBaseLrRuleOfThumb = 4;
 // fire a third and 44% of the way back (see docs/range_test.md).
 constexpr double kClimbBackMinFall = 0.1;
 constexpr double kClimbBackFraction = 0.5;
+// The paper's bounds on an accuracy curve, as fractions of the rise from the
+// lowest smoothed accuracy before the peak to the peak. 10%: past the noise
+// of a flat start, as the loss rule's kStartedToImprove. 90%: the knee where
+// the rise slows (on a saturating a(lr) = A (1 - exp(-lr / tau)) the slope
+// there is a tenth of its initial slope), and just before the peak where
+// the accuracy turns. Levels rather than slopes: a slope of a sparse, noisy
+// curve is noisier still.
+constexpr double kAccuracyStartsToRise = 0.1;
+constexpr double kAccuracySlows = 0.9;
+// The accuracy collapsed once it has given back this fraction of its rise;
+// the curve past that point is not read (as climb_back_point for the loss).
+constexpr double kAccuracyCollapse = 0.5;
 
 void check_curve(const std::vector<double>& lrs,
                  const std::vector<double>& smoothed_losses,
@@ -66,6 +78,49 @@ void check_curve(const std::vector<double>& lrs,
 
 std::vector<double> head(const std::vector<double>& values, std::size_t size) {
   return {values.begin(), values.begin() + static_cast<std::ptrdiff_t>(size)};
+}
+
+void check_accuracy_curve(const std::vector<double>& lrs,
+                          const std::vector<double>& accuracies) {
+  constexpr const char* kName = "suggest_from_accuracy";
+  TORCH_CHECK(lrs.size() == accuracies.size(),
+              kName,
+              ": lrs and accuracies must have the same length, got ",
+              lrs.size(),
+              " and ",
+              accuracies.size());
+  for (std::size_t i = 0; i < lrs.size(); ++i) {
+    TORCH_CHECK(std::isfinite(lrs[i]) && lrs[i] >= 0,
+                kName,
+                ": lrs[",
+                i,
+                "] must be finite and >= 0, got ",
+                lrs[i]);
+    TORCH_CHECK(i == 0 || lrs[i] > lrs[i - 1],
+                kName,
+                ": lrs must be strictly increasing, but lrs[",
+                i,
+                "] = ",
+                lrs[i],
+                " follows ",
+                lrs[i > 0 ? i - 1 : 0]);
+    TORCH_CHECK(accuracies[i] >= 0 && accuracies[i] <= 1,
+                kName,
+                ": accuracies[",
+                i,
+                "] must be in [0, 1], got ",
+                accuracies[i]);
+  }
+}
+
+// The LR where the straight line from point i - 1 to point i reaches
+// `level` (s[i - 1] < level <= s[i]).
+double crossing_lr(const std::vector<double>& lrs,
+                   const std::vector<double>& s,
+                   std::size_t i,
+                   double level) {
+  const double fraction = (level - s[i - 1]) / (s[i] - s[i - 1]);
+  return lrs[i - 1] + fraction * (lrs[i] - lrs[i - 1]);
 }
 
 }  // namespace
@@ -251,6 +306,79 @@ LRSuggestions suggest_lrs(const std::vector<double>& lrs,
   suggestions.steepest_lr = suggest_steepest_lr(x, y);
   suggestions.valley_lr = suggest_valley_lr(x, y, num_iter);
   return suggestions;
+}
+
+std::vector<double> smooth_accuracies(const std::vector<double>& accuracies,
+                                      std::size_t half_window) {
+  const std::size_t n = accuracies.size();
+  std::vector<double> smoothed(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    // Not narrowed to a symmetric window at the ends: the last point alone
+    // would be as noisy as the raw curve, and the peak is often there.
+    const std::size_t first = i - std::min(half_window, i);
+    const std::size_t last = std::min(n - 1, i + half_window);
+    double sum = 0;
+    for (std::size_t j = first; j <= last; ++j) {
+      sum += accuracies[j];
+    }
+    smoothed[i] = sum / static_cast<double>(last - first + 1);
+  }
+  return smoothed;
+}
+
+std::optional<AccuracyBounds> suggest_from_accuracy(
+    const std::vector<double>& lrs,
+    const std::vector<double>& accuracies,
+    double min_rise,
+    std::size_t half_window) {
+  check_accuracy_curve(lrs, accuracies);
+  TORCH_CHECK(std::isfinite(min_rise) && min_rise > 0,
+              "suggest_from_accuracy: min_rise must be finite and > 0, got ",
+              min_rise);
+  if (accuracies.empty()) {
+    return std::nullopt;
+  }
+  const auto s = smooth_accuracies(accuracies, half_window);
+  // The peak and the lowest point before it (the last one, so that a dip
+  // back to the floor restarts the rise), up to a collapse.
+  std::size_t peak = 0;
+  std::size_t low = 0;
+  std::size_t lowest_so_far = 0;
+  std::size_t usable = s.size();
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] <= s[lowest_so_far]) {
+      lowest_so_far = i;
+    }
+    if (s[i] > s[peak]) {
+      peak = i;
+      low = lowest_so_far;
+    }
+    const double rise = s[peak] - s[low];
+    if (rise >= min_rise && s[i] <= s[peak] - kAccuracyCollapse * rise) {
+      usable = i + 1;
+      break;
+    }
+  }
+  const double rise = s[peak] - s[low];
+  if (peak == 0 || rise < min_rise) {
+    return std::nullopt;
+  }
+  const double slows_level = s[low] + kAccuracySlows * rise;
+  std::size_t slows = low + 1;
+  while (s[slows] < slows_level) {
+    ++slows;
+  }
+  // The last upward crossing before `slows`: a bump that falls back below
+  // the level is not yet the rise.
+  const double rises_level = s[low] + kAccuracyStartsToRise * rise;
+  std::size_t rises = slows;
+  while (s[rises - 1] >= rises_level) {
+    --rises;
+  }
+  return AccuracyBounds{crossing_lr(lrs, s, rises, rises_level),
+                        crossing_lr(lrs, s, slows, slows_level),
+                        lrs[peak],
+                        peak + 1 == usable};
 }
 
 }  // namespace torchclr

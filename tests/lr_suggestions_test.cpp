@@ -1,7 +1,9 @@
 // The suggestion rules on hand-made curves: the smoothing, where a run broke,
-// torch-lr-finder's steepest descent, fastai's valley and the paper's bounds.
+// torch-lr-finder's steepest descent, fastai's valley and the paper's bounds
+// on the loss and on the accuracy.
 
 #include <gmock/gmock.h>
+#include <torchclr/lr_finder.h>
 #include <torchclr/lr_suggestions.h>
 
 #include <cmath>
@@ -224,6 +226,190 @@ TEST(LRSuggestionsTest, SuggestionsRejectBadCurves) {
       },
       ThrowsMessage<c10::Error>(
           HasSubstr("suggest_lrs: point 1 is not finite")));
+}
+
+// lr_i = i * step for i = 0..count-1.
+std::vector<double> even_lrs(std::size_t count, double step) {
+  std::vector<double> lrs;
+  for (std::size_t i = 0; i < count; ++i) {
+    lrs.push_back(static_cast<double>(i) * step);
+  }
+  return lrs;
+}
+
+TEST(AccuracyBoundsTest, SmoothingIsACentredMeanTruncatedAtTheEnds) {
+  // Half window 1: (0 + 0.3) / 2, (0 + 0.3 + 0.6) / 3, (0.3 + 0.6 + 0.3) / 3.
+  const auto one = smooth_accuracies({0, 0.3, 0.6, 0.3, 0}, 1);
+  ASSERT_EQ(one.size(), 5u);
+  EXPECT_DOUBLE_EQ(one[0], 0.15);
+  EXPECT_DOUBLE_EQ(one[1], 0.3);
+  EXPECT_DOUBLE_EQ(one[2], 0.4);
+  EXPECT_DOUBLE_EQ(one[3], 0.3);
+  EXPECT_DOUBLE_EQ(one[4], 0.15);
+  // Half window 2: the middle takes all five, point 1 four, point 0 three.
+  const auto two = smooth_accuracies({0, 0.3, 0.6, 0.3, 0}, 2);
+  EXPECT_DOUBLE_EQ(two[0], 0.3);
+  EXPECT_DOUBLE_EQ(two[1], 0.3);
+  EXPECT_DOUBLE_EQ(two[2], 0.24);
+  // A straight line is unchanged where the window is whole.
+  const auto line = smooth_accuracies({0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, 1);
+  for (std::size_t i = 1; i + 1 < line.size(); ++i) {
+    EXPECT_NEAR(line[i], 0.1 * static_cast<double>(i + 1), 1e-15) << i;
+  }
+  EXPECT_EQ(smooth_accuracies({0.2, 0.4}, 0), (std::vector<double>{0.2, 0.4}));
+}
+
+TEST(AccuracyBoundsTest, RiseThenPlateau) {
+  // Flat at 0.1 up to lr 2, +0.1 per point to 0.6 at lr 7, then flat. Rise
+  // 0.1 -> 0.6 from the last floor point (2) to the first top point (7):
+  // 10% = 0.15 halfway from 2 to 3, 90% = 0.55 halfway from 6 to 7.
+  const auto bounds = suggest_from_accuracy(
+      even_lrs(11, 1e-3),
+      {0.1, 0.1, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.6, 0.6, 0.6},
+      0.05,
+      0);
+  ASSERT_TRUE(bounds);
+  EXPECT_NEAR(bounds->base_lr, 2.5e-3, 1e-15);
+  EXPECT_NEAR(bounds->max_lr, 6.5e-3, 1e-15);
+  EXPECT_DOUBLE_EQ(bounds->peak_lr, 7e-3);
+  EXPECT_FALSE(bounds->still_rising);
+}
+
+TEST(AccuracyBoundsTest, RiseThenFall) {
+  // Rise 0.1 (lr 1) -> 0.7 (lr 4), then down. 10% = 0.16: 1 + 0.06 / 0.2;
+  // 90% = 0.64: 3 + 0.14 / 0.2.
+  const auto bounds = suggest_from_accuracy(
+      even_lrs(7, 1e-3), {0.1, 0.1, 0.3, 0.5, 0.7, 0.5, 0.3}, 0.05, 0);
+  ASSERT_TRUE(bounds);
+  EXPECT_NEAR(bounds->base_lr, 1.3e-3, 1e-15);
+  EXPECT_NEAR(bounds->max_lr, 3.7e-3, 1e-15);
+  EXPECT_DOUBLE_EQ(bounds->peak_lr, 4e-3);
+  EXPECT_FALSE(bounds->still_rising);
+}
+
+TEST(AccuracyBoundsTest, FlatOrFallingCurvesGiveNone) {
+  const auto lrs = even_lrs(8, 1e-3);
+  EXPECT_FALSE(suggest_from_accuracy(lrs, std::vector<double>(8, 0.1)));
+  // Noise of +-0.015 around chance: a rise of 0.03 is below min_rise.
+  EXPECT_FALSE(suggest_from_accuracy(
+      lrs, {0.1, 0.13, 0.1, 0.13, 0.1, 0.13, 0.1, 0.13}, 0.05, 0));
+  EXPECT_FALSE(suggest_from_accuracy(
+      lrs, {0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1}, 0.05, 0));
+  EXPECT_FALSE(
+      suggest_from_accuracy(std::vector<double>{}, std::vector<double>{}));
+  EXPECT_FALSE(suggest_from_accuracy(std::vector<double>{0.1},
+                                     std::vector<double>{0.5}));
+}
+
+TEST(AccuracyBoundsTest, NoisyRiseLandsWithinAPointOfTheCleanAnswer) {
+  // Clean: 0.1 up to point 10, +0.025 per point to 0.6 at point 30, then
+  // flat; its 10% (0.15) is at point 12 and its 90% (0.55) at point 28.
+  // Noise +-0.03 alternating is +-0.006 after the 5-point mean (0.01 on the
+  // 3-point mean of the last point), a quarter of a point's rise; the floor
+  // and the top move by as much, which moves the levels by less.
+  std::vector<double> accuracies;
+  for (int i = 0; i <= 40; ++i) {
+    const double clean = 0.1 + 0.025 * std::clamp(i - 10, 0, 20);
+    accuracies.push_back(clean + (i % 2 == 0 ? 0.03 : -0.03));
+  }
+  const double step = 5e-4;
+  const auto bounds = suggest_from_accuracy(even_lrs(41, step), accuracies);
+  ASSERT_TRUE(bounds);
+  EXPECT_GT(bounds->base_lr, 11 * step);
+  EXPECT_LT(bounds->base_lr, 13 * step);
+  EXPECT_GT(bounds->max_lr, 27 * step);
+  EXPECT_LT(bounds->max_lr, 29 * step);
+}
+
+TEST(AccuracyBoundsTest, BaseIgnoresABumpThatFallsBack) {
+  // Floor 0.1 at lr 0, top 0.4 at lr 4: levels 0.13 and 0.37. The bump to
+  // 0.14 at lr 1 (a rise of 0.04, below min_rise, so no collapse when it
+  // falls back to 0.12) crosses 0.13 first; the rise crosses it for good at
+  // 2 + 0.01 / 0.13, and 0.37 at 3 + 0.12 / 0.15.
+  const auto bounds = suggest_from_accuracy(
+      even_lrs(6, 1.0), {0.1, 0.14, 0.12, 0.25, 0.4, 0.4}, 0.05, 0);
+  ASSERT_TRUE(bounds);
+  EXPECT_NEAR(bounds->base_lr, 2 + 0.01 / 0.13, 1e-12);
+  EXPECT_NEAR(bounds->max_lr, 3.8, 1e-12);
+}
+
+TEST(AccuracyBoundsTest, CurvePastACollapseIsNotRead) {
+  // 0.1 -> 0.5 at lr 2, then 0.2 at lr 4 (more than half of the rise given
+  // back): the later, higher recovery is past the break. Levels 0.14, 0.46.
+  const auto bounds = suggest_from_accuracy(
+      even_lrs(9, 1.0), {0.1, 0.3, 0.5, 0.5, 0.2, 0.1, 0.4, 0.7, 0.8}, 0.05, 0);
+  ASSERT_TRUE(bounds);
+  EXPECT_NEAR(bounds->base_lr, 0.2, 1e-12);
+  EXPECT_NEAR(bounds->max_lr, 1.8, 1e-12);
+  EXPECT_DOUBLE_EQ(bounds->peak_lr, 2.0);
+  EXPECT_FALSE(bounds->still_rising);
+}
+
+TEST(AccuracyBoundsTest, PeakAtTheEndIsStillRising) {
+  // Rise 0.3: levels 0.13 (0 + 0.03 / 0.1) and 0.37 (2 + 0.07 / 0.1).
+  const auto bounds =
+      suggest_from_accuracy(even_lrs(4, 1.0), {0.1, 0.2, 0.3, 0.4}, 0.05, 0);
+  ASSERT_TRUE(bounds);
+  EXPECT_NEAR(bounds->base_lr, 0.3, 1e-12);
+  EXPECT_NEAR(bounds->max_lr, 2.7, 1e-12);
+  EXPECT_TRUE(bounds->still_rising);
+}
+
+TEST(AccuracyBoundsTest, ReadsTheEvaluatedPointsOfARun) {
+  LRRangeTestResult result;
+  result.metric = RangeTestMetric::kAccuracy;
+  const std::vector<double> accuracies = {0.1, 0.1, 0.3, 0.5, 0.7, 0.5, 0.3};
+  for (int i = 0; i < 14; ++i) {
+    RangeTestPoint point{i, 1e-3 * i, 2.0, 2.0, std::nullopt};
+    if (i % 2 == 1) {  // evaluated every 2nd step: lr 1e-3, 3e-3, ...
+      point.metric = accuracies[static_cast<std::size_t>(i / 2)];
+    }
+    result.points.push_back(point);
+  }
+  // As RiseThenFall with every LR mapped to 2 lr + 1e-3.
+  const auto bounds = result.accuracy_bounds(0.05, 0);
+  ASSERT_TRUE(bounds);
+  EXPECT_NEAR(bounds->base_lr, 3.6e-3, 1e-15);
+  EXPECT_NEAR(bounds->max_lr, 8.4e-3, 1e-15);
+  result.metric = RangeTestMetric::kLoss;
+  EXPECT_THAT([&] { result.accuracy_bounds(); },
+              ThrowsMessage<c10::Error>(
+                  HasSubstr("LRRangeTestResult::accuracy_bounds: the run's "
+                            "metric must be accuracy")));
+}
+
+TEST(AccuracyBoundsTest, RejectsBadCurves) {
+  EXPECT_THAT(
+      [] {
+        suggest_from_accuracy({0, 1}, {0.1});
+      },
+      ThrowsMessage<c10::Error>(
+          HasSubstr("suggest_from_accuracy: lrs and accuracies must have the "
+                    "same length, got 2 and 1")));
+  EXPECT_THAT(
+      [] {
+        suggest_from_accuracy({0, 1}, {0.1, 1.5});
+      },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "suggest_from_accuracy: accuracies[1] must be in [0, 1], got 1.5")));
+  EXPECT_THAT(
+      [] {
+        suggest_from_accuracy({0, 0}, {0.1, 0.2});
+      },
+      ThrowsMessage<c10::Error>(
+          HasSubstr("suggest_from_accuracy: lrs must be strictly increasing")));
+  EXPECT_THAT(
+      [] {
+        suggest_from_accuracy({-1, 0}, {0.1, 0.2});
+      },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "suggest_from_accuracy: lrs[0] must be finite and >= 0, got -1")));
+  EXPECT_THAT(
+      [] {
+        suggest_from_accuracy({0, 1}, {0.1, 0.2}, 0);
+      },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "suggest_from_accuracy: min_rise must be finite and > 0, got 0")));
 }
 
 }  // namespace

@@ -4,10 +4,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <memory>
 
 #include "cifar10_full.h"
 #include "commands.h"
+#include "paper_range_test.h"
 #include "policy_cli.h"
 #include "progress.h"
 
@@ -46,9 +50,10 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
     fs::create_directories(out);  // fails here, not after the sweep
   }
   job.check_same("the range test's flags",
-                 fmt::format("start_lr={};end_lr={};num_iter={};sweep={};"
-                             "eval_every={};eval_images={};batch_size={};"
-                             "optimizer={}",
+                 fmt::format("method={};start_lr={};end_lr={};num_iter={};"
+                             "sweep={};eval_every={};eval_images={};"
+                             "batch_size={};optimizer={}",
+                             flags.method,
                              flags.start_lr,
                              flags.end_lr,
                              flags.num_iter,
@@ -74,7 +79,8 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
   }
   lrs_csv += "\n";
 
-  ProgressBar bar("range-test", flags.num_iter, config.progress);
+  ProgressBar bar(
+      "range-test (" + flags.method + ")", flags.num_iter, config.progress);
   torchclr::LRRangeTestOptions options;
   options.start_lr(flags.start_lr)
       .end_lr(flags.end_lr)
@@ -103,6 +109,12 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
                      fmt::format("lr {:.2e}  loss {:.3f}", lr, loss));
         }
       });
+  if (flags.method == "paper") {
+    // The paper reads the accuracy over the whole range, also where the
+    // network breaks; only a non-finite loss ends its sweep early.
+    options.diverge_threshold(std::numeric_limits<double>::infinity())
+        .stop_on_climb_back(false);
+  }
   torchclr::LRRangeTest range_test(
       model.module, model.forward, *optimizer, options);
   // Every rank sweeps over its share of the same global batches and, with
@@ -120,6 +132,10 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
     return result;
   }
   torchclr::write_file_atomically(out / "range_test_lrs.csv", lrs_csv, "--out");
+  if (flags.method == "paper") {
+    torchclr::write_csv(result, out / "range_test.csv");
+    return result;
+  }
   const auto report = torchclr::write_csv_and_plot(
       result, out / "range_test.csv", out / "range_test.png");
   if (report.status != torchclr::PlotStatus::kWritten) {
@@ -133,47 +149,59 @@ namespace {
 struct RangeTestFlags {
   CommonFlags common;
   RangeFlags range;
+  RangeMethodFlags method;
   double step_size_epochs = 4;
 };
 
-int run_range_test(const RangeTestFlags& flags) {
+int run_range_test(const RangeTestFlags& flags, const CLI::App& app) {
   const TrainConfig config = train_config(flags.common);
   const auto [train, test] = load_data(flags.common.data);
   const fs::path out =
       flags.common.out.empty() ? "out/range_test" : flags.common.out;
-  const auto result = find_lr(flags.range, config, train, test, out);
+  const auto outcome = run_range_method(
+      flags.method, flags.range, app, config, train, test, out);
+  const auto& result = outcome.result;
   const auto& s = result.suggestions;
   const char* reasons[] = {"completed", "diverged", "non-finite loss"};
   fmt::print(
-      "range test on {}: {} iterations, stopped: {} at lr {:.3g}\n"
-      "  paper rule:       base_lr {}  max_lr {}\n"
-      "  steepest descent: {}\n  fastai valley:    {}\n",
+      "range test on {}: {}\n  {} iterations, stopped: {} at lr {:.3g}\n"
+      "  {} rule: base_lr {}  max_lr {}\n",
       flags.common.data.dataset,
+      outcome.description,
       result.stop_iteration,
       reasons[static_cast<int>(result.stop_reason)],
       result.stop_lr,
-      format_lr(s.base_lr),
-      format_lr(s.max_lr),
-      format_lr(s.steepest_lr),
-      format_lr(s.valley_lr));
-  std::string summary =
-      fmt::format("base_lr={}\nmax_lr={}\nsteepest_lr={}\nvalley_lr={}\n",
-                  format_lr(s.base_lr),
-                  format_lr(s.max_lr),
-                  format_lr(s.steepest_lr),
-                  format_lr(s.valley_lr));
-  if (s.base_lr && s.max_lr) {
+      outcome.method == "paper" ? "paper (accuracy)" : "paper (loss)",
+      format_lr(outcome.base_lr),
+      format_lr(outcome.max_lr));
+  std::string summary = fmt::format("method={}\nbase_lr={}\nmax_lr={}\n",
+                                    outcome.method,
+                                    format_lr(outcome.base_lr),
+                                    format_lr(outcome.max_lr));
+  if (outcome.method == "paper") {
+    fmt::print("  on the loss, for comparison: base_lr {}  max_lr {}\n",
+               format_lr(s.base_lr),
+               format_lr(s.max_lr));
+  }
+  fmt::print("  steepest descent: {}\n  fastai valley:    {}\n",
+             format_lr(s.steepest_lr),
+             format_lr(s.valley_lr));
+  summary += fmt::format("steepest_lr={}\nvalley_lr={}\n",
+                         format_lr(s.steepest_lr),
+                         format_lr(s.valley_lr));
+  if (outcome.base_lr && outcome.max_lr) {
     const int64_t per_epoch = train.size() / config.batch_size;
-    const auto cyclic =
-        result.to_cyclic_options(per_epoch, flags.step_size_epochs);
-    summary += fmt::format("step_size_up={}\n", cyclic.step_size_up());
+    const int64_t step_size = std::max<int64_t>(
+        1,
+        std::llround(flags.step_size_epochs * static_cast<double>(per_epoch)));
+    summary += fmt::format("step_size_up={}\n", step_size);
     fmt::print(
         "  train with:       cifar10_clr train --dataset {} --policy "
         "triangular --base-lr {:.3g} --max-lr {:.3g} --step-size-up {}\n",
         flags.common.data.dataset,
-        cyclic.base_lr().values()[0],
-        cyclic.max_lr().values()[0],
-        cyclic.step_size_up());
+        *outcome.base_lr,
+        *outcome.max_lr,
+        step_size);
   }
   if (config.job.is_main()) {
     torchclr::write_file_atomically(out / "suggestions.txt", summary, "--out");
@@ -190,6 +218,8 @@ Command add_range_test_command(CLI::App& app) {
       "range-test", "Sweep the LR upwards and suggest CLR bounds");
   add_common_flags(*range, flags->common);
   add_range_flags(*range, flags->range);
+  add_range_method_flags(*range, flags->method, "--method", "--epochs");
+  flags->method.own_eval_flags = true;
   range
       ->add_option(
           "--eval-every",
@@ -206,7 +236,7 @@ Command add_range_test_command(CLI::App& app) {
       ->check(finite_number())
       ->check(CLI::Range(1e-6, 1e6))
       ->capture_default_str();
-  return {range, [flags] { return run_range_test(*flags); }};
+  return {range, [flags, range] { return run_range_test(*flags, *range); }};
 }
 
 }  // namespace torchclr::examples

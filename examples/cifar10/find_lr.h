@@ -22,6 +22,10 @@ struct RangeFlags {
   std::string sweep = "exponential";
   int64_t eval_every = 0;  ///< 0: no validation pass
   int64_t eval_images = 1000;
+  /// "exponential" or "paper" (paper_range_test.h): with "paper", the sweep
+  /// runs to the end unless a loss is not finite, and find_lr writes no plot
+  /// of its own (the caller plots the accuracy).
+  std::string method = "exponential";
 };
 
 /// Registers --start-lr, --end-lr, --num-iter and --sweep on `app`.

@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "find_lr.h"
+#include "paper_range_test.h"
 #include "policy_cli.h"
 
 namespace torchclr::examples {
@@ -23,6 +24,7 @@ namespace fs = std::filesystem;
 struct WorkflowFlags {
   CommonFlags common;
   RangeFlags range;
+  RangeMethodFlags range_method;
   double step_size_epochs = 2;
   int64_t cycles = 1;
   std::vector<uint64_t> seeds = {1, 2};
@@ -129,7 +131,7 @@ std::string verdict(const std::vector<SeedRun>& runs,
   return text;
 }
 
-std::string plot_script(const LRRangeTestResult& range,
+std::string plot_script(const RangeOutcome& outcome,
                         const std::vector<SeedRun>& runs,
                         double base_lr,
                         double max_lr,
@@ -138,7 +140,7 @@ std::string plot_script(const LRRangeTestResult& range,
   std::string script =
       "set terminal pngcairo size 1200,450 noenhanced\n"
       "set multiplot layout 1,2\n$range << EOD\n";
-  for (const auto& point : range.points) {
+  for (const auto& point : outcome.result.points) {
     script += fmt::format("{} {}\n", point.lr, point.smoothed_loss);
   }
   script += "EOD\n";
@@ -157,7 +159,7 @@ std::string plot_script(const LRRangeTestResult& range,
       "set arrow from {},graph 0 to {},graph 1 nohead dt 2 lc 'blue'\n"
       "set arrow from {},graph 0 to {},graph 1 nohead dt 3 lc 'red'\n"
       "plot $range using 1:2 with lines lw 2\n",
-      gnuplot_quote("LR range test (" + dataset +
+      gnuplot_quote("LR range test: " + outcome.method + " (" + dataset +
                     "); dashed: base_lr, max_lr; dotted: fixed LR"),
       base_lr,
       base_lr,
@@ -183,7 +185,7 @@ std::string plot_script(const LRRangeTestResult& range,
   return script + "\nunset multiplot\n";
 }
 
-int run_workflow(const WorkflowFlags& flags) {
+int run_workflow(const WorkflowFlags& flags, const CLI::App& app) {
   const TrainConfig base = train_config(flags.common);
   const auto [train, test] = load_data(flags.common.data);
   const fs::path out =
@@ -192,11 +194,17 @@ int run_workflow(const WorkflowFlags& flags) {
   // 1. The range test picks the bounds and the fixed LR.
   TrainConfig range_config = base;
   range_config.seed = flags.seeds.front();
-  const auto range = find_lr(flags.range, range_config, train, test, out);
-  const auto& s = range.suggestions;
+  const auto outcome = run_range_method(
+      flags.range_method, flags.range, app, range_config, train, test, out);
+  const auto& range = outcome.result;
+  LRSuggestions s = range.suggestions;
+  s.base_lr = outcome.base_lr;  // the paper's test reads them off accuracy
+  s.max_lr = outcome.max_lr;
   TORCH_CHECK(s.base_lr && s.max_lr,
-              "the range test found no base_lr/max_lr (the loss never fell); "
-              "widen --start-lr/--end-lr or raise --num-iter");
+              "the ",
+              outcome.method,
+              " range test found no base_lr/max_lr (its curve never "
+              "improved); widen --start-lr/--end-lr or sweep longer");
   const double fixed = fixed_lr(s, flags.fixed_rule);
 
   // 2. Same budget for both: whole cycles of 2 x step_size_up.
@@ -205,8 +213,10 @@ int run_workflow(const WorkflowFlags& flags) {
       1, std::llround(flags.step_size_epochs * static_cast<double>(per_epoch)));
   const int64_t iterations = 2 * step_size * flags.cycles;
   fmt::print(
-      "workflow: base_lr {:.3g}, max_lr {:.3g}, fixed lr {:.3g} ({} rule); "
+      "workflow: range test {}\n"
+      "  base_lr {:.3g}, max_lr {:.3g}, fixed lr {:.3g} ({} rule); "
       "{} iterations ({} cycle(s) of 2 x {}) per run\n",
+      outcome.description,
       *s.base_lr,
       *s.max_lr,
       fixed,
@@ -242,8 +252,8 @@ int run_workflow(const WorkflowFlags& flags) {
   // 3. The table, the paper's headline measure and the verdict.
   std::string table = fmt::format(
       "# The paper's workflow on {}\n\n"
-      "Range test: {} iterations, {} to {}; suggested base_lr {:.3g}, max_lr "
-      "{:.3g}; fixed LR {:.3g} (rule: {}).\n"
+      "Range test: {}; {} iterations, {} to {}; suggested base_lr {:.3g}, "
+      "max_lr {:.3g}; fixed LR {:.3g} (rule: {}).\n"
       "Budget: {} iterations ({:.1f} epochs) per run, batch {}; CLR is "
       "triangular2 with step_size_up {} ({} epochs), ending at the end of "
       "cycle {}.\n\n"
@@ -251,9 +261,10 @@ int run_workflow(const WorkflowFlags& flags) {
       "fixed's final accuracy | training time (s) |\n"
       "|---|---|---|---|---|---|\n",
       flags.common.data.dataset,
+      outcome.description,
       range.stop_iteration,
-      flags.range.start_lr,
-      flags.range.end_lr,
+      range.points.empty() ? 0.0 : range.points.front().lr,
+      range.points.empty() ? 0.0 : range.points.back().lr,
       *s.base_lr,
       *s.max_lr,
       fixed,
@@ -315,10 +326,14 @@ int run_workflow(const WorkflowFlags& flags) {
   torchclr::write_file_atomically(out / "results.md", table, "--out");
   fmt::print("\n{}\n", table);
   const auto png = out / "workflow.png";
-  const auto plot = torchclr::render_gnuplot(
-      plot_script(
-          range, runs, *s.base_lr, *s.max_lr, fixed, flags.common.data.dataset),
-      png);
+  const auto plot =
+      torchclr::render_gnuplot(plot_script(outcome,
+                                           runs,
+                                           *s.base_lr,
+                                           *s.max_lr,
+                                           fixed,
+                                           flags.common.data.dataset),
+                               png);
   fmt::print("wrote {}{}\n",
              (out / "results.md").string(),
              plot.status == torchclr::PlotStatus::kWritten
@@ -341,6 +356,8 @@ Command add_workflow_command(CLI::App& app) {
       "same budget");
   add_common_flags(*workflow, flags->common);
   add_range_flags(*workflow, flags->range);
+  add_range_method_flags(
+      *workflow, flags->range_method, "--range-test", "--range-epochs");
   workflow
       ->add_option("--step-size-epochs",
                    flags->step_size_epochs,
@@ -373,7 +390,8 @@ Command add_workflow_command(CLI::App& app) {
                    "The curve's points test the first N test images (0: all)")
       ->check(non_negative_number())
       ->capture_default_str();
-  return {workflow, [flags] { return run_workflow(*flags); }};
+  return {workflow,
+          [flags, workflow] { return run_workflow(*flags, *workflow); }};
 }
 
 }  // namespace torchclr::examples

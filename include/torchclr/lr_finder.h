@@ -13,6 +13,7 @@
 #include <torchclr/cyclic_lr.h>
 #include <torchclr/lr_suggestions.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -154,6 +155,12 @@ struct LRRangeTestResult {
   /// without both bounds.
   CyclicLROptions to_cyclic_options(int64_t iters_per_epoch,
                                     double step_size_epochs = 4.0) const;
+
+  /// The paper's bounds read off the evaluated points' accuracy
+  /// (`suggest_from_accuracy` of <torchclr/lr_suggestions.h> on their LRs
+  /// and metrics); throws unless `metric` is `RangeTestMetric::kAccuracy`.
+  std::optional<AccuracyBounds> accuracy_bounds(
+      double min_rise = 0.05, std::size_t half_window = 2) const;
 };
 
 /// The learning-rate range test of Smith (2017), "Cyclical Learning Rates for

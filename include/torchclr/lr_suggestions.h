@@ -1,7 +1,8 @@
 #pragma once
 
 // Learning rates read off an LR range-test curve: the loss smoothing, where
-// the run broke, and the four suggestion rules (see docs/range_test.md).
+// the run broke, the four suggestion rules on the loss, and the paper's
+// bounds read off an accuracy curve (see docs/range_test.md).
 
 #include <cstddef>
 #include <cstdint>
@@ -93,5 +94,43 @@ LRSuggestions suggest_lrs(const std::vector<double>& lrs,
                           const std::vector<double>& smoothed_losses,
                           int64_t num_iter,
                           double smooth_f = 1.0);
+
+/// The paper's bounds read off a test-accuracy curve (§3.3: "Note the
+/// learning rate value when the accuracy starts to increase and when the
+/// accuracy slows, becomes ragged, or starts to fall"), by
+/// `suggest_from_accuracy`.
+struct AccuracyBounds {
+  /// Where the smoothed accuracy last crosses upwards 10% of its rise (from
+  /// its lowest point before the peak to the peak) before `max_lr`.
+  double base_lr;
+  /// Where the smoothed accuracy first reaches 90% of its rise.
+  double max_lr;
+  /// LR of the highest smoothed accuracy (the first, if several).
+  double peak_lr;
+  /// The peak is the last point read: the sweep ended before the accuracy
+  /// turned, and a wider sweep may move `max_lr` up.
+  bool still_rising;
+};
+
+/// The centred moving average of `accuracies`: each point's mean over the
+/// points within `half_window` of it (fewer near the ends). Centred, so the
+/// curve does not lag behind the LR as an EMA would; a straight stretch away
+/// from the ends is unchanged.
+std::vector<double> smooth_accuracies(const std::vector<double>& accuracies,
+                                      std::size_t half_window);
+
+/// The paper's (base_lr, max_lr) on (lrs, accuracies in [0, 1]): smooth with
+/// `smooth_accuracies(half_window)`; read only up to where the accuracy has
+/// given back half of its rise (a collapse); the rise runs from the lowest
+/// smoothed accuracy before the peak to the peak; `max_lr` is where 90% of
+/// the rise is first reached, `base_lr` where 10% was last crossed upwards
+/// before that, both interpolated linearly between points. Empty when the
+/// rise is below `min_rise` (a flat or falling curve). lrs must be finite,
+/// >= 0 and strictly increasing.
+std::optional<AccuracyBounds> suggest_from_accuracy(
+    const std::vector<double>& lrs,
+    const std::vector<double>& accuracies,
+    double min_rise = 0.05,
+    std::size_t half_window = 2);
 
 }  // namespace torchclr
