@@ -7,8 +7,9 @@
 #include <memory>
 
 #include "cifar10_full.h"
+#include "cli_checks.h"
 #include "commands.h"
-#include "policy_cli.h"
+#include "paper_runs.h"
 #include "progress.h"
 
 namespace torchclr::examples {
@@ -168,12 +169,13 @@ int run_range_test(const RangeTestFlags& flags) {
         result.to_cyclic_options(per_epoch, flags.step_size_epochs);
     summary += fmt::format("step_size_up={}\n", cyclic.step_size_up());
     fmt::print(
-        "  train with:       cifar10_clr train --dataset {} --policy "
-        "triangular --base-lr {:.3g} --max-lr {:.3g} --step-size-up {}\n",
+        "  train with:       cifar10_clr train --dataset {} --schedule '{}'\n",
         flags.common.data.dataset,
-        cyclic.base_lr().values()[0],
-        cyclic.max_lr().values()[0],
-        cyclic.step_size_up());
+        cyclic_text(
+            "triangular",
+            std::stod(fmt::format("{:.3g}", cyclic.base_lr().values()[0])),
+            std::stod(fmt::format("{:.3g}", cyclic.max_lr().values()[0])),
+            cyclic.step_size_up()));
   }
   if (config.job.is_main()) {
     torchclr::write_file_atomically(out / "suggestions.txt", summary, "--out");
