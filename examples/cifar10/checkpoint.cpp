@@ -73,9 +73,13 @@ std::string run_settings(const TrainConfig& config, const DataSplit& train) {
   // before --optimizer existed still resume; so do the model and --augment
   // (pad-crop keeps the text it had when --augment was a flag).
   return fmt::format(
-      "lr={};{}{}{}momentum={};weight_decay={};eval_images={};"
+      "lr={};{}{}{}{}momentum={};weight_decay={};eval_images={};"
       "train_images={}",
       config.lr,
+      config.swa_start > 0 ? fmt::format("swa_start={};swa_every={};",
+                                         config.swa_start,
+                                         config.swa_every)
+                           : std::string(),
       config.optimizer == "sgd"
           ? std::string()
           : fmt::format("optimizer={};", config.optimizer),
@@ -110,6 +114,11 @@ void save_checkpoint(const TrainConfig& config,
   archive.write("settings", c10::IValue(settings));
   if (!state.log.empty()) {
     archive.write("log", log_tensor(state.log));
+  }
+  if (state.swa != nullptr) {
+    torch::serialize::OutputArchive swa_archive;
+    state.swa->save(swa_archive);
+    archive.write("swa", swa_archive);
   }
   std::ostringstream bytes;
   archive.save_to(bytes);
@@ -191,6 +200,12 @@ int64_t resume(const TrainConfig& config,
   torch::Tensor saved_log;
   if (archive.try_read("log", saved_log)) {
     state.log = log_rows(saved_log);
+  }
+  if (state.swa != nullptr) {
+    torch::serialize::InputArchive swa_archive;
+    TORCH_CHECK(archive.try_read("swa", swa_archive),
+                "it holds no SWA average");
+    state.swa->load(swa_archive);
   }
   return iteration;
 }

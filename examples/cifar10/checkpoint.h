@@ -11,6 +11,7 @@
 
 #include "data.h"
 #include "network.h"
+#include "swa.h"
 #include "trainer.h"
 
 namespace torchclr::examples {
@@ -23,6 +24,8 @@ struct RunState {
   /// `torchclr::to_text` of `scheduler`: a resumed run must have the same.
   std::string schedule_text;
   std::vector<LogRow>& log;
+  /// With --swa-start: the running average, saved and restored too.
+  SwaAverage* swa = nullptr;
 };
 
 /// What a resumed run must share with the checkpoint beyond the flags

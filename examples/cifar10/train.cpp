@@ -20,6 +20,8 @@ struct TrainFlags {
   int64_t eval_images = 0;
   std::string checkpoint;
   bool resume = false;
+  int64_t swa_start = 0;
+  int64_t swa_every = 0;  ///< 0: --eval-every
 };
 
 int run_train(const TrainFlags& flags) {
@@ -32,6 +34,8 @@ int run_train(const TrainFlags& flags) {
   config.out_dir = flags.common.out;
   config.checkpoint = flags.checkpoint;
   config.resume = flags.resume;
+  config.swa_start = flags.swa_start;
+  config.swa_every = flags.swa_every > 0 ? flags.swa_every : flags.eval_every;
   const std::string schedule = flags.schedule.file.empty()
                                    ? short_text(flags.schedule.text)
                                    : "--schedule-file " + flags.schedule.file;
@@ -57,6 +61,18 @@ int run_train(const TrainFlags& flags) {
       result.seconds,
       result.seconds > 0 ? 100 * result.data_seconds / result.seconds : 0.0,
       result.weights_digest);
+  if (config.swa_start > 0) {
+    fmt::print(
+        "SWA: the average of {} iterates (every {} from iteration {}), "
+        "test accuracy {:.4f} (last iterate {:.4f}), weights digest {}{}\n",
+        result.swa_models,
+        config.swa_every,
+        config.swa_start,
+        result.swa_accuracy,
+        result.final_accuracy,
+        result.swa_digest,
+        config.out_dir.empty() ? "" : ", saved as swa_model.pt");
+  }
   return 0;
 }
 
@@ -98,6 +114,20 @@ Command add_train_command(CLI::App& app) {
       ->capture_default_str();
   train->add_option("--checkpoint", flags->checkpoint, "Checkpoint file");
   train->add_flag("--resume", flags->resume, "Continue from --checkpoint");
+  train
+      ->add_option("--swa-start",
+                   flags->swa_start,
+                   "Stochastic weight averaging: from iteration N on, average "
+                   "the network every --swa-every iterations "
+                   "(torchclr::AveragedModel; 0: off); the averaged network "
+                   "is tested and saved beside the log (cifar10_full)")
+      ->check(non_negative_number());
+  train
+      ->add_option("--swa-every",
+                   flags->swa_every,
+                   "Iterations between the iterates SWA averages (0: "
+                   "--eval-every)")
+      ->check(non_negative_number());
   return {train, [flags] { return run_train(*flags); }};
 }
 

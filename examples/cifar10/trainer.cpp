@@ -101,6 +101,32 @@ std::string log_csv(const std::vector<LogRow>& log) {
   return csv;
 }
 
+namespace {
+
+// The averaged network after update_bn: evaluated on the whole test split
+// into `result`, and saved beside the run's log as swa_model.pt.
+void finish_swa(const TrainConfig& config,
+                SwaAverage& swa,
+                const DataSplit& train,
+                const DataSplit& test,
+                TrainResult& result) {
+  Network averaged = swa.finish(train, config.batch_size, config.device);
+  result.swa_models = swa.n_averaged();
+  result.swa_accuracy = evaluate(averaged, test, config.device);
+  result.swa_model = averaged.module;
+  result.swa_digest = digest(averaged);
+  if (!config.out_dir.empty()) {
+    std::ostringstream bytes;
+    torch::serialize::OutputArchive archive;
+    averaged.module->save(archive);
+    archive.save_to(bytes);
+    torchclr::write_file_atomically(
+        fs::path(config.out_dir) / "swa_model.pt", bytes.str(), "--out");
+  }
+}
+
+}  // namespace
+
 Network make_model(const TrainConfig& config, const DataSplit& train) {
   Network model = make_network(config.model,
                                config.dataset,
@@ -166,7 +192,15 @@ TrainResult train_network(const TrainConfig& config,
 
   int64_t iteration = 0;
   std::vector<LogRow> log;
-  RunState state{model, optimizer, *scheduler, to_text(*scheduler), log};
+  std::unique_ptr<SwaAverage> swa;
+  if (config.swa_start > 0) {
+    check_swa(
+        config.model, config.swa_start, config.swa_every, config.iterations);
+    swa =
+        std::make_unique<SwaAverage>(model, config.swa_start, config.swa_every);
+  }
+  RunState state{
+      model, optimizer, *scheduler, to_text(*scheduler), log, swa.get()};
   if (config.resume && !config.checkpoint.empty() &&
       fs::exists(config.checkpoint)) {
     try {
@@ -225,6 +259,9 @@ TrainResult train_network(const TrainConfig& config,
     optimizer.step();
     scheduler->step();
     ++iteration;
+    if (swa) {
+      swa->after_iteration(iteration, model);
+    }
     loss_sum += loss.detach();
     ++loss_count;
     const bool evaluate_now =
@@ -270,6 +307,9 @@ TrainResult train_network(const TrainConfig& config,
     result.final_accuracy = curve_test.size() == test.size()
                                 ? curve_accuracy
                                 : evaluate(model, test, config.device);
+    if (swa) {
+      finish_swa(config, *swa, train, test, result);
+    }
     bar.finish(iteration,
                fmt::format("accuracy {:.4f}", result.final_accuracy));
     write_plot(config);
@@ -278,6 +318,7 @@ TrainResult train_network(const TrainConfig& config,
   result.seconds = seconds;
   result.data_seconds = data_seconds;
   result.weights_digest = digest(model);
+  result.model = model.module;
   return result;
 }
 

@@ -59,6 +59,10 @@ struct TrainConfig {
   bool resume = false;     ///< continue from `checkpoint` if it exists
   bool progress = true;
   std::string label = "train";
+  /// Stochastic weight averaging (swa.h): from iteration `swa_start` on (0:
+  /// off), the network is averaged in every `swa_every` iterations.
+  int64_t swa_start = 0;
+  int64_t swa_every = 1;
   /// The processes training together (default: this one alone). Each
   /// computes its share of every batch of `batch_size`; rank 0 alone
   /// evaluates, logs, plots and writes the checkpoint.
@@ -88,6 +92,14 @@ struct TrainResult {
   double data_seconds = 0;
   /// FNV-1a hash of every parameter's bytes: equal only for equal weights.
   std::string weights_digest;
+  /// The trained network (the last iterate).
+  std::shared_ptr<torch::nn::Module> model;
+  /// With SWA: the averaged network, how many iterates it averages and its
+  /// accuracy on the whole test split.
+  std::shared_ptr<torch::nn::Module> swa_model;
+  int64_t swa_models = 0;
+  double swa_accuracy = 0;
+  std::string swa_digest;
 };
 
 /// The configured model for images shaped as `train`'s, on the configured

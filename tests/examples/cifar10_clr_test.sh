@@ -5,7 +5,8 @@
 # and log as an uninterrupted one (CyclicLR and StepLR),
 # a checkpoint of other settings is refused, log.csv's LR column holds the
 # LR each reported iteration trained with, and bad flags are refused before
-# any training. Prints how many checks passed.
+# any training; SWA (--swa-start) resumes to the same average. Prints how many
+# checks passed.
 #   cifar10_clr_test.sh path/to/cifar10_clr
 set -euo pipefail
 bin=$1
@@ -140,6 +141,21 @@ grep -q "cannot resume from $work/step.pt: it was written with other settings: .
   fail "unclear message: $(cat "$work/err")"
 pass
 
+# SWA: a run killed once its first checkpoint is written resumes to the same
+# averaged network (the average is in the checkpoint) as an uninterrupted
+# run; it averages the iterates at 15, 30, 45 and 60.
+policy=(--lr 0.004 --schedule 'StepLR(step_size=20, gamma=0.5)'
+  --swa-start 15 --swa-every 15)
+swa_full=$(run --checkpoint "$work/swa_full.pt" | tail -n 1)
+grep -q "^SWA: the average of 4 iterates (every 15 from iteration 15)" <<<"$swa_full" ||
+  fail "no SWA line: $swa_full"
+run_and_kill "$work/swa.pt"
+swa_resumed=$(run --checkpoint "$work/swa.pt" --resume | tail -n 1)
+[ -n "$(digest "$swa_full")" ] &&
+  [ "$(digest "$swa_full")" = "$(digest "$swa_resumed")" ] ||
+  fail "resumed SWA average differs: $swa_full / $swa_resumed"
+pass
+
 # Every --optimizer trains: the mean loss of iterations 11-20 is finite and
 # below that of iterations 1-10 (an LR each one takes to).
 for optimizer_lr in sgd:0.004 nesterov:0.002 adam:0.001 adamw:0.001 \
@@ -219,6 +235,10 @@ refuses "--schedule-file: parse_scheduler_file: $work/bad.schedule:3:3: StepLR h
 refuses "--schedule excludes --schedule-file" \
   train --schedule 'StepLR(step_size=2)' --schedule-file "$work/bad.schedule"
 refuses "--lr: must be > 0, got '-1'" train --lr -1
+refuses "--swa-start: must be in [1, --iterations 2] (the first iteration averaged), got 5" \
+  train --swa-start 5 --iterations 2
+refuses "--swa-start: SWA here averages cifar10_full" \
+  train --model resnet56 --swa-start 1 --iterations 2
 refuses "--scale: must be a finite number, got 'nan'" compare --scale nan
 refuses "--train-limit: must be >= 0, got '-1'" train --train-limit -1
 refuses "--checkpoint: the folder $work/missing does not exist" \
