@@ -125,6 +125,51 @@ void finish_swa(const TrainConfig& config,
   }
 }
 
+// Checks the folders and that every rank of the job has the same flags;
+// returns the settings a checkpoint must share (run_settings).
+std::string check_run(const TrainConfig& config,
+                      const DataSplit& train,
+                      const Scheduler& scheduler) {
+  const Job& job = config.job;
+  // Folders that cannot be written fail now, not after the training.
+  if (!config.out_dir.empty() && job.is_main()) {
+    fs::create_directories(config.out_dir);
+  }
+  const auto checkpoint_folder = fs::path(config.checkpoint).parent_path();
+  TORCH_CHECK(!job.is_main() || checkpoint_folder.empty() ||
+                  fs::is_directory(checkpoint_folder),
+              "--checkpoint: the folder ",
+              checkpoint_folder.string(),
+              " does not exist");
+  const std::string settings = run_settings(config, train);
+  // A rank started with other flags would train another model in lockstep
+  // with this one, or fall out of step and hang the others.
+  job.check_same("the run's flags",
+                 fmt::format("{};schedule={};iterations={};eval_every={};"
+                             "seed={};batch_size={};resume={};checkpoint={}",
+                             settings,
+                             to_text(scheduler),
+                             config.iterations,
+                             config.eval_every,
+                             config.seed,
+                             config.batch_size,
+                             config.resume,
+                             config.checkpoint));
+  return settings;
+}
+
+// The running SWA average of `model` with --swa-start, else none.
+std::unique_ptr<SwaAverage> make_swa(const TrainConfig& config,
+                                     const Network& model) {
+  if (config.swa_start == 0) {
+    return nullptr;
+  }
+  check_swa(
+      config.model, config.swa_start, config.swa_every, config.iterations);
+  return std::make_unique<SwaAverage>(
+      model, config.swa_start, config.swa_every);
+}
+
 }  // namespace
 
 Network make_model(const TrainConfig& config, const DataSplit& train) {
@@ -165,40 +210,11 @@ TrainResult train_network(const TrainConfig& config,
                      optimizer,
                      ParseOptions().group_ratios(model.lr_multipliers()));
   const Job& job = config.job;
-  // Folders that cannot be written fail now, not after the training.
-  if (!config.out_dir.empty() && job.is_main()) {
-    fs::create_directories(config.out_dir);
-  }
-  const auto checkpoint_folder = fs::path(config.checkpoint).parent_path();
-  TORCH_CHECK(!job.is_main() || checkpoint_folder.empty() ||
-                  fs::is_directory(checkpoint_folder),
-              "--checkpoint: the folder ",
-              checkpoint_folder.string(),
-              " does not exist");
-  const std::string settings = run_settings(config, train);
-  // A rank started with other flags would train another model in lockstep
-  // with this one, or fall out of step and hang the others.
-  job.check_same("the run's flags",
-                 fmt::format("{};schedule={};iterations={};eval_every={};"
-                             "seed={};batch_size={};resume={};checkpoint={}",
-                             settings,
-                             to_text(*scheduler),
-                             config.iterations,
-                             config.eval_every,
-                             config.seed,
-                             config.batch_size,
-                             config.resume,
-                             config.checkpoint));
+  const std::string settings = check_run(config, train, *scheduler);
 
   int64_t iteration = 0;
   std::vector<LogRow> log;
-  std::unique_ptr<SwaAverage> swa;
-  if (config.swa_start > 0) {
-    check_swa(
-        config.model, config.swa_start, config.swa_every, config.iterations);
-    swa =
-        std::make_unique<SwaAverage>(model, config.swa_start, config.swa_every);
-  }
+  const auto swa = make_swa(config, model);
   RunState state{
       model, optimizer, *scheduler, to_text(*scheduler), log, swa.get()};
   if (config.resume && !config.checkpoint.empty() &&
