@@ -25,15 +25,15 @@ max=$(sed -n 's/^max_lr=//p' "$work/range/suggestions.txt")
 step=$((iterations / 4))
 
 accuracy() { tail -n 1 "$1/log.csv" | cut -d, -f5; }
-"$bin" train "${common[@]}" --policy triangular --base-lr "$base" \
-  --max-lr "$max" --step-size-up "$step" --iterations "$iterations" \
+"$bin" train "${common[@]}" --schedule "CyclicLR(base_lr=$base, max_lr=$max,
+  step_size_up=$step, cycle_momentum=False)" --iterations "$iterations" \
   --eval-every "$iterations" --out "$work/clr" > /dev/null
 printf '%-44s %s\n' "policy ($iterations iterations)" "test accuracy"
 printf '%-44s %s\n' "triangular $base..$max, step $step" "$(accuracy "$work/clr")"
 best=0
 for lr in 0.001 0.003 0.01; do
-  "$bin" train "${common[@]}" --policy fixed --lr "$lr" \
-    --milestones $((iterations * 10)) --iterations "$iterations" \
+  "$bin" train "${common[@]}" --lr "$lr" \
+    --schedule 'ConstantLR(factor=1, total_iters=1)' --iterations "$iterations" \
     --eval-every "$iterations" --out "$work/fixed_$lr" > /dev/null
   a=$(accuracy "$work/fixed_$lr")
   printf '%-44s %s\n' "fixed $lr" "$a"

@@ -28,8 +28,8 @@ ours() {
   local line
   line=$(OMP_NUM_THREADS=$threads /usr/bin/time -o "$work/time" -f "%M" \
     "$bin" train --data "$work/data" --device cpu --quiet \
-    --iterations "$iterations" --eval-every "$iterations" --test-limit 100 \
-    --policy triangular2 | tail -n 1)
+    --iterations "$iterations" --eval-every "$iterations" --test-limit 100 |
+    tail -n 1)
   local seconds data_share
   seconds=$(sed -n 's/.*, \([0-9.]*\) s of training.*/\1/p' <<<"$line")
   data_share=$(sed -n 's/.*(data pipeline \([0-9.]*\)%).*/\1/p' <<<"$line")

@@ -11,7 +11,8 @@ mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# name | title | momentum plotted? | clr_schedule flags (12,000 steps)
+# name | title | momentum plotted? | clr_schedule flags (12,000 steps; each
+# schedule text without spaces, as the flags are split on them)
 while IFS='|' read -r name title momentum flags; do
   if [ "$momentum" = yes ]; then
     extra='set y2label "momentum"; set y2tics; set ytics nomirror'
@@ -36,21 +37,21 @@ plot "$tmp/$name.csv" using 1:2 with lines lw 2 lc rgb "#1f77b4" axes x1y1 $seri
 GNUPLOT
   mv "$out/.$name.png.tmp" "$out/$name.png"  # same folder: an atomic rename
 done <<'POLICIES'
-triangular|triangular: 0.001-0.006, step 2000 (dashed: momentum)|yes|--policy triangular --cycle-momentum
-triangular2|triangular2: amplitude halves every cycle|no|--policy triangular2
-exp_range|exp_range: gamma 0.99994 per iteration|no|--policy exp_range
-sine|triangular with the sine (Hann) waveform|no|--policy triangular --waveform sine
-parabolic|triangular with the parabolic (Welch) waveform|no|--policy triangular --waveform parabolic
-one_cycle|one_cycle: max_lr 0.006, pct_start 0.3, cos (dashed: momentum)|yes|--policy one_cycle --max-momentum 0.95 --base-momentum 0.85
-cosine_restarts|cosine_restarts: T_0 2000, T_mult 2, lr 0.006|no|--policy cosine_restarts --lr 0.006 --T-0 2000 --T-mult 2
-fixed|fixed (Caffe multistep): 0.001, /10 at 6000 and 9000|no|--policy fixed --milestones 6000 9000
-exp|exp: 0.001 * 0.9998^t|no|--policy exp --gamma 0.9998
-decay|decay: 0.007 to 0.001 over 4000 iterations, then held|no|--policy decay --lr 0.007 --end-lr 0.001
-step|step (StepLR): 0.006, /2 every 3000|no|--policy step --lr 0.006 --step-size 3000 --step-gamma 0.5
-constant|constant (ConstantLR): 0.006 x 1/3 until 4000|no|--policy constant --lr 0.006 --total-iters 4000
-polynomial|polynomial (PolynomialLR): 0.006 to 0 over 10000, power 2|no|--policy polynomial --lr 0.006 --total-iters 10000 --power 2
-cosine|cosine (CosineAnnealingLR): 0.006, T_max 10000|no|--policy cosine --lr 0.006 --T-max 10000
-cosine_restarts_decay|SGDR: T_0 2000, peak x0.7 per restart, 4 cycles|no|--policy cosine_restarts --lr 0.006 --T-0 2000 --cycle-decay 0.7 --cycle-limit 4
-warmup_cosine|cosine after a 1000-step warm-up (--warmup-steps)|no|--policy cosine --lr 0.006 --T-max 11000 --warmup-steps 1000
+triangular|triangular: 0.001-0.006, step 2000 (dashed: momentum)|yes|--schedule CyclicLR(base_lr=0.001,max_lr=0.006,step_size_up=2000)
+triangular2|triangular2: amplitude halves every cycle|no|--schedule CyclicLR(base_lr=0.001,max_lr=0.006,step_size_up=2000,mode="triangular2",cycle_momentum=False)
+exp_range|exp_range: gamma 0.99994 per iteration|no|--schedule CyclicLR(base_lr=0.001,max_lr=0.006,step_size_up=2000,mode="exp_range",gamma=0.99994,cycle_momentum=False)
+sine|triangular with the sine (Hann) waveform|no|--schedule CyclicLR(base_lr=0.001,max_lr=0.006,step_size_up=2000,waveform="sine",cycle_momentum=False)
+parabolic|triangular with the parabolic (Welch) waveform|no|--schedule CyclicLR(base_lr=0.001,max_lr=0.006,step_size_up=2000,waveform="parabolic",cycle_momentum=False)
+one_cycle|one_cycle: max_lr 0.006, pct_start 0.3, cos (dashed: momentum)|yes|--schedule OneCycleLR(max_lr=0.006,total_steps=12000)
+cosine_restarts|cosine_restarts: T_0 2000, T_mult 2, lr 0.006|no|--lr 0.006 --schedule CosineAnnealingWarmRestarts(T_0=2000,T_mult=2)
+fixed|fixed (Caffe multistep): 0.001, /10 at 6000 and 9000|no|--schedule MultiStepLR(milestones=[6000,9000])
+exp|exp: 0.001 * 0.9998^t|no|--schedule ExponentialLR(gamma=0.9998)
+decay|decay: 0.007 to 0.001 over 4000 iterations, then held|no|--lr 0.007 --schedule LinearLR(start_factor=1,end_factor=0.14285714285714285,total_iters=4000)
+step|step (StepLR): 0.006, /2 every 3000|no|--lr 0.006 --schedule StepLR(step_size=3000,gamma=0.5)
+constant|constant (ConstantLR): 0.006 x 1/3 until 4000|no|--lr 0.006 --schedule ConstantLR(total_iters=4000)
+polynomial|polynomial (PolynomialLR): 0.006 to 0 over 10000, power 2|no|--lr 0.006 --schedule PolynomialLR(total_iters=10000,power=2)
+cosine|cosine (CosineAnnealingLR): 0.006, T_max 10000|no|--lr 0.006 --schedule CosineAnnealingLR(T_max=10000)
+cosine_restarts_decay|SGDR: T_0 2000, peak x0.7 per restart, 4 cycles|no|--lr 0.006 --schedule CosineAnnealingWarmRestarts(T_0=2000,cycle_decay=0.7,cycle_limit=4)
+warmup_cosine|cosine after a 1000-step warm-up (SequentialLR)|no|--lr 0.006 --schedule SequentialLR([LinearLR(start_factor=0.1,total_iters=1000),CosineAnnealingLR(T_max=11000)],milestones=[1000])
 POLICIES
 echo "plot_schedules: wrote $(ls "$out" | wc -l) plots to $out"

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -437,7 +438,8 @@ std::mutex& lambda_registry_mutex() {
 
 std::unique_ptr<Scheduler> build(torch::optim::Optimizer& optimizer,
                                  const std::string& text,
-                                 const Value& call);
+                                 const Value& call,
+                                 const std::vector<double>& group_ratios);
 
 // The arguments of one scheduler call. A builder asks for each option by
 // its keyword (and, for leading options, the position PyTorch's constructor
@@ -446,8 +448,12 @@ class Args {
  public:
   Args(const std::string& text,
        const Value& call,
-       torch::optim::Optimizer& optimizer)
-      : text_(text), call_(call), optimizer_(optimizer) {
+       torch::optim::Optimizer& optimizer,
+       const std::vector<double>& group_ratios)
+      : text_(text),
+        call_(call),
+        optimizer_(optimizer),
+        group_ratios_(group_ratios) {
     std::set<std::string> seen;
     for (const auto& arg : call.args) {
       if (arg.keyword.empty()) {
@@ -625,6 +631,52 @@ class Args {
     return value ? per_group(keyword, *value) : std::move(fallback);
   }
 
+  // An option that is an LR, as `per_group`, but a single number is
+  // multiplied by each group's ratio when there are ratios (Caffe's
+  // lr_mult). Being read through here is what makes an option an LR.
+  GroupValues lr(const char* keyword, const Value& value) const {
+    if (value.kind != Value::Kind::kNumber || group_ratios_.empty()) {
+      return per_group(keyword, value);
+    }
+    const double number = real(keyword, value);
+    std::vector<double> values;
+    for (const double ratio : group_ratios_) {
+      values.push_back(number * ratio);
+    }
+    return values;
+  }
+  GroupValues lr(const char* keyword, GroupValues fallback) {
+    const Value* value = find(keyword);
+    return value ? lr(keyword, *value) : std::move(fallback);
+  }
+
+  // An LR option that is one number for every group (eta_min): with ratios,
+  // the number times the ratio they all share; 0 stays 0 under any ratios.
+  double scalar_lr(const char* keyword, double fallback, int position) {
+    const Value* value = find(keyword, position);
+    if (value == nullptr) {
+      return fallback;
+    }
+    const double number = real(keyword, *value);
+    if (group_ratios_.empty() || number == 0) {
+      return number;
+    }
+    const auto [low, high] =
+        std::minmax_element(group_ratios_.begin(), group_ratios_.end());
+    if (*low != *high) {
+      std::string ratios;
+      for (const double ratio : group_ratios_) {
+        ratios += (ratios.empty() ? "" : ", ") + shortest_text(ratio);
+      }
+      wrong(keyword,
+            *value,
+            "0 or one LR for every group: it is one number (as in PyTorch), "
+            "and group_ratios [" +
+                ratios + "] would give each group its own");
+    }
+    return number * *low;
+  }
+
   // The scheduler calls of a list, each built on the optimizer in turn.
   std::vector<std::shared_ptr<Scheduler>> schedulers(const char* keyword,
                                                      int position) {
@@ -639,7 +691,7 @@ class Args {
     }
     std::vector<std::shared_ptr<Scheduler>> built;
     for (const auto& item : value.items) {
-      built.push_back(build(optimizer_, text_, item));
+      built.push_back(build(optimizer_, text_, item, group_ratios_));
     }
     return built;
   }
@@ -674,6 +726,7 @@ class Args {
   const std::string& text_;
   const Value& call_;
   torch::optim::Optimizer& optimizer_;
+  const std::vector<double>& group_ratios_;
   std::vector<std::string> asked_;
   std::size_t positional_used_ = 0;
 };
@@ -730,8 +783,8 @@ const std::map<std::string, Builder>& builders() {
   static const std::map<std::string, Builder> table = {
       {"CyclicLR",
        [](Args& a) {
-         CyclicLROptions o(a.per_group("base_lr", a.required("base_lr", 0)),
-                           a.per_group("max_lr", a.required("max_lr", 1)));
+         CyclicLROptions o(a.lr("base_lr", a.required("base_lr", 0)),
+                           a.lr("max_lr", a.required("max_lr", 1)));
          o.step_size_up(a.integer("step_size_up", o.step_size_up()))
              .step_size_down(
                  a.optional_integer("step_size_down", o.step_size_down()))
@@ -751,7 +804,7 @@ const std::map<std::string, Builder>& builders() {
       {"OneCycleLR",
        [](Args& a) {
          OneCycleLROptions o(
-             a.per_group("max_lr", a.required("max_lr", 0)),
+             a.lr("max_lr", a.required("max_lr", 0)),
              a.integer("total_steps", a.required("total_steps", 1)));
          o.pct_start(a.real("pct_start", o.pct_start()))
              .anneal_strategy(a.choice(
@@ -814,7 +867,7 @@ const std::map<std::string, Builder>& builders() {
       {"CosineAnnealingLR",
        [](Args& a) {
          CosineAnnealingLROptions o(a.integer("T_max", a.required("T_max", 0)));
-         o.eta_min(a.real("eta_min", o.eta_min(), 1));
+         o.eta_min(a.scalar_lr("eta_min", o.eta_min(), 1));
          a.finish();
          return std::make_unique<CosineAnnealingLR>(a.optimizer(), o);
        }},
@@ -823,7 +876,7 @@ const std::map<std::string, Builder>& builders() {
          CosineAnnealingWarmRestartsOptions o(
              a.integer("T_0", a.required("T_0", 0)));
          o.T_mult(a.integer("T_mult", o.T_mult(), 1))
-             .eta_min(a.real("eta_min", o.eta_min(), 2))
+             .eta_min(a.scalar_lr("eta_min", o.eta_min(), 2))
              .cycle_decay(a.real("cycle_decay", o.cycle_decay()))
              .cycle_limit(a.optional_integer("cycle_limit", o.cycle_limit()));
          a.finish();
@@ -839,7 +892,7 @@ const std::map<std::string, Builder>& builders() {
              .threshold_mode(
                  a.choice("threshold_mode", o.threshold_mode(), {"rel", "abs"}))
              .cooldown(a.integer("cooldown", o.cooldown()))
-             .min_lr(a.per_group("min_lr", o.min_lr()))
+             .min_lr(a.lr("min_lr", o.min_lr()))
              .eps(a.real("eps", o.eps()));
          a.finish();
          return std::make_unique<ReduceLROnPlateau>(a.optimizer(), o);
@@ -858,7 +911,7 @@ const std::map<std::string, Builder>& builders() {
        }},
       {"SWALR",
        [](Args& a) {
-         SWALROptions o(a.per_group("swa_lr", a.required("swa_lr", 0)));
+         SWALROptions o(a.lr("swa_lr", a.required("swa_lr", 0)));
          o.anneal_epochs(a.integer("anneal_epochs", o.anneal_epochs(), 1))
              .anneal_strategy(a.choice(
                  "anneal_strategy", o.anneal_strategy(), {"cos", "linear"}));
@@ -892,7 +945,8 @@ const std::map<std::string, Builder>& builders() {
 
 std::unique_ptr<Scheduler> build(torch::optim::Optimizer& optimizer,
                                  const std::string& text,
-                                 const Value& call) {
+                                 const Value& call,
+                                 const std::vector<double>& group_ratios) {
   const auto& table = builders();
   const auto it = table.find(call.text);
   if (it == table.end()) {
@@ -904,7 +958,7 @@ std::unique_ptr<Scheduler> build(torch::optim::Optimizer& optimizer,
     fail_at(call.begin,
             "unknown scheduler '" + call.text + "' (known: " + known + ")");
   }
-  Args args(text, call, optimizer);
+  Args args(text, call, optimizer, group_ratios);
   try {
     return it->second(args);
   } catch (const c10::Error& error) {
@@ -914,10 +968,34 @@ std::unique_ptr<Scheduler> build(torch::optim::Optimizer& optimizer,
   }
 }
 
+// Refuses ratios that do not fit the optimizer, before the text is read.
+void check_group_ratios(const char* function,
+                        const torch::optim::Optimizer& optimizer,
+                        const ParseOptions& options) {
+  const auto& ratios = options.group_ratios();
+  const auto groups = optimizer.param_groups().size();
+  TORCH_CHECK(ratios.empty() || ratios.size() == groups,
+              function,
+              ": group_ratios has ",
+              ratios.size(),
+              " values, expected one per param group of the optimizer (",
+              groups,
+              ") or none");
+  for (std::size_t i = 0; i < ratios.size(); ++i) {
+    TORCH_CHECK(std::isfinite(ratios[i]) && ratios[i] > 0,
+                function,
+                ": group_ratios[",
+                i,
+                "] must be a finite number > 0, got ",
+                ratios[i]);
+  }
+}
+
 std::unique_ptr<Scheduler> parse_located(torch::optim::Optimizer& optimizer,
-                                         const std::string& text) {
+                                         const std::string& text,
+                                         const ParseOptions& options) {
   const Value call = Parser(text).parse();
-  return build(optimizer, text, call);
+  return build(optimizer, text, call, options.group_ratios());
 }
 
 // 1-based line and column (in bytes) of `position` in `text`.
@@ -979,9 +1057,11 @@ std::string to_text(const Scheduler& scheduler) {
 }
 
 std::unique_ptr<Scheduler> parse_scheduler(torch::optim::Optimizer& optimizer,
-                                           const std::string& text) {
+                                           const std::string& text,
+                                           const ParseOptions& options) {
+  check_group_ratios("parse_scheduler", optimizer, options);
   try {
-    return parse_located(optimizer, text);
+    return parse_located(optimizer, text, options);
   } catch (const TextError& error) {
     TORCH_CHECK(false,
                 "parse_scheduler: at position ",
@@ -992,10 +1072,13 @@ std::unique_ptr<Scheduler> parse_scheduler(torch::optim::Optimizer& optimizer,
 }
 
 std::unique_ptr<Scheduler> parse_scheduler_file(
-    torch::optim::Optimizer& optimizer, const std::filesystem::path& path) {
+    torch::optim::Optimizer& optimizer,
+    const std::filesystem::path& path,
+    const ParseOptions& options) {
+  check_group_ratios("parse_scheduler_file", optimizer, options);
   const std::string text = read_schedule_file(path);
   try {
-    return parse_located(optimizer, text);
+    return parse_located(optimizer, text, options);
   } catch (const TextError& error) {
     const auto [line, column] = line_and_column(text, error.position);
     TORCH_CHECK(false,

@@ -710,6 +710,161 @@ TEST(SchedulerTextTest, UnreadableFileIsNamed) {
           "bytes")));
 }
 
+// --- group_ratios: Caffe's lr_mult for texts ---------------------------------
+
+// Two groups at Caffe's ratios 1 and 2 (cifar10_full's weights and biases).
+const ParseOptions kCaffeRatios = ParseOptions().group_ratios({1, 2});
+
+TEST(SchedulerTextTest, GroupRatiosScaleEachLROption) {
+  auto cyclic_optimizer = make_sgd({0.1, 0.1});
+  const auto cyclic =
+      parse_scheduler(*cyclic_optimizer,
+                      "CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=4, "
+                      "cycle_momentum=False)",
+                      kCaffeRatios);
+  // By hand: the bottom and the top of the cycle, times each group's ratio.
+  EXPECT_DOUBLE_EQ(cyclic->lr_at(0, 0), 0.001);
+  EXPECT_DOUBLE_EQ(cyclic->lr_at(0, 1), 0.002);
+  EXPECT_DOUBLE_EQ(cyclic->lr_at(4, 0), 0.006);
+  EXPECT_DOUBLE_EQ(cyclic->lr_at(4, 1), 0.012);
+  EXPECT_THAT(to_text(*cyclic),
+              HasSubstr("base_lr=[0.001, 0.002], max_lr=[0.006, 0.012]"));
+
+  auto one_cycle_optimizer = make_sgd({0.1, 0.1});
+  const auto one_cycle =
+      parse_scheduler(*one_cycle_optimizer,
+                      "OneCycleLR(max_lr=0.1, total_steps=10)",
+                      kCaffeRatios);
+  // PyTorch starts at max_lr / div_factor (25).
+  EXPECT_DOUBLE_EQ(one_cycle->lr_at(0, 0), 0.1 / 25);
+  EXPECT_DOUBLE_EQ(one_cycle->lr_at(0, 1), 0.2 / 25);
+  EXPECT_THAT(to_text(*one_cycle), HasSubstr("max_lr=[0.1, 0.2]"));
+
+  auto swa_optimizer = make_sgd({0.1, 0.1});
+  const auto swa = parse_scheduler(
+      *swa_optimizer, "SWALR(swa_lr=0.05, anneal_epochs=2)", kCaffeRatios);
+  const auto& swa_lrs = dynamic_cast<const SWALR&>(*swa).swa_lrs();
+  EXPECT_EQ(swa_lrs, (std::vector<double>{0.05, 0.1}));
+
+  auto plateau_optimizer = make_sgd({0.1, 0.1});
+  const auto plateau = parse_scheduler(
+      *plateau_optimizer, "ReduceLROnPlateau(min_lr=0.001)", kCaffeRatios);
+  EXPECT_EQ(dynamic_cast<const ReduceLROnPlateau&>(*plateau).min_lrs(),
+            (std::vector<double>{0.001, 0.002}));
+
+  // eta_min is one number for every group: equal ratios scale it.
+  const auto equal = ParseOptions().group_ratios({3, 3});
+  auto cosine_optimizer = make_sgd({0.1, 0.1});
+  const auto cosine = parse_scheduler(
+      *cosine_optimizer, "CosineAnnealingLR(T_max=10, eta_min=0.001)", equal);
+  EXPECT_DOUBLE_EQ(cosine->lr_at(10, 0), 0.003);
+  EXPECT_DOUBLE_EQ(cosine->lr_at(10, 1), 0.003);
+  auto restarts_optimizer = make_sgd({0.1, 0.1});
+  const auto restarts =
+      parse_scheduler(*restarts_optimizer,
+                      "CosineAnnealingWarmRestarts(T_0=4, eta_min=0.001)",
+                      equal);
+  // Half-way through the first cycle: (0.1 + 0.003) / 2.
+  EXPECT_DOUBLE_EQ(restarts->lr_at(2, 1), (0.1 + 0.003) / 2);
+}
+
+TEST(SchedulerTextTest, GroupRatiosLeaveListsAndRelativeOptionsAlone) {
+  auto optimizer = make_sgd({0.1, 0.2});
+  const auto cyclic = parse_scheduler(
+      *optimizer,
+      "CyclicLR(base_lr=[0.001, 0.003], max_lr=0.006, cycle_momentum=False)",
+      kCaffeRatios);
+  EXPECT_THAT(to_text(*cyclic),
+              HasSubstr("base_lr=[0.001, 0.003], max_lr=[0.006, 0.012]"));
+
+  // Factors and gamma scale each group's own LR already: 0.1 and 0.2, then
+  // halved, with or without ratios.
+  for (const auto* text : {"StepLR(step_size=2, gamma=0.5)",
+                           "ExponentialLR(gamma=0.5)",
+                           "LinearLR(start_factor=0.5, total_iters=2)",
+                           "ConstantLR(factor=0.5, total_iters=2)",
+                           "CosineAnnealingLR(T_max=4)"}) {
+    auto plain = make_sgd({0.1, 0.2});
+    auto scaled = make_sgd({0.1, 0.2});
+    const auto without = parse_scheduler(*plain, text);
+    const auto with = parse_scheduler(*scaled, text, kCaffeRatios);
+    EXPECT_EQ(to_text(*with), to_text(*without)) << text;
+    for (int64_t k = 0; k < 5; ++k) {
+      EXPECT_EQ(with->lr_at(k, 0), without->lr_at(k, 0)) << text;
+      EXPECT_EQ(with->lr_at(k, 1), without->lr_at(k, 1)) << text;
+    }
+  }
+}
+
+TEST(SchedulerTextTest, GroupRatiosReachNestedSchedulers) {
+  auto optimizer = make_sgd({0.1, 0.1});
+  const auto nested = parse_scheduler(
+      *optimizer,
+      "SequentialLR([SequentialLR([CyclicLR(base_lr=0.001, "
+      "max_lr=0.006, step_size_up=2, cycle_momentum=False), "
+      "OneCycleLR(max_lr=0.1, total_steps=10)], milestones=[4]), "
+      "SWALR(swa_lr=0.01, anneal_epochs=1)], milestones=[8])",
+      kCaffeRatios);
+  const std::string text = to_text(*nested);
+  EXPECT_THAT(text, HasSubstr("base_lr=[0.001, 0.002]"));
+  EXPECT_THAT(text, HasSubstr("max_lr=[0.006, 0.012]"));
+  EXPECT_THAT(text, HasSubstr("max_lr=[0.1, 0.2]"));
+  EXPECT_THAT(text, HasSubstr("swa_lr=[0.01, 0.02]"));
+  // The top of the first cycle, by hand.
+  EXPECT_DOUBLE_EQ(nested->lr_at(2, 1), 0.012);
+}
+
+TEST(SchedulerTextTest, GroupRatiosMustFitTheOptimizer) {
+  auto optimizer = make_sgd({0.1, 0.1});
+  const std::string text = "StepLR(step_size=2)";
+  EXPECT_THAT(
+      [&] {
+        parse_scheduler(
+            *optimizer, text, ParseOptions().group_ratios({1, 2, 1}));
+      },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "parse_scheduler: group_ratios has 3 values, expected one per "
+          "param group of the optimizer (2) or none")));
+  EXPECT_THAT(
+      [&] {
+        parse_scheduler(*optimizer, text, ParseOptions().group_ratios({1, 0}));
+      },
+      ThrowsMessage<c10::Error>(
+          HasSubstr("parse_scheduler: group_ratios[1] must be a finite "
+                    "number > 0, got 0")));
+  TempDir dir;
+  const std::string path = dir.file("step.schedule");
+  write_text(path, text);
+  EXPECT_THAT(
+      [&] {
+        parse_scheduler_file(
+            *optimizer, path, ParseOptions().group_ratios({1}));
+      },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "parse_scheduler_file: group_ratios has 1 values, expected one per "
+          "param group of the optimizer (2) or none")));
+  // A file is scaled as a text is.
+  const auto from_file = parse_scheduler_file(
+      *optimizer, path, ParseOptions().group_ratios({1, 2}));
+  EXPECT_EQ(to_text(*from_file), "StepLR(step_size=2, gamma=0.1)");
+
+  // Unequal ratios cannot scale CosineAnnealingLR's single eta_min; 0 is 0
+  // under any ratios.
+  EXPECT_THAT(
+      [&] {
+        parse_scheduler(*optimizer,
+                        "CosineAnnealingLR(T_max=4, eta_min=0.001)",
+                        kCaffeRatios);
+      },
+      ThrowsMessage<c10::Error>(HasSubstr(
+          "parse_scheduler: at position 35: CosineAnnealingLR option "
+          "eta_min: expected 0 or one LR for every group: it is one number "
+          "(as in PyTorch), and group_ratios [1, 2] would give each group "
+          "its own, got '0.001'")));
+  EXPECT_NO_THROW(parse_scheduler(
+      *optimizer, "CosineAnnealingLR(T_max=4, eta_min=0)", kCaffeRatios));
+}
+
 struct Malformed {
   std::string name;
   std::string text;

@@ -26,13 +26,21 @@ torch::Tensor avg_pool(const torch::Tensor& x) {
 Cifar10FullImpl::Cifar10FullImpl(int64_t channels,
                                  int64_t height,
                                  int64_t width,
-                                 int64_t num_classes) {
-  conv1_ = register_module("conv1", conv(channels, 32, 1e-4));
+                                 int64_t num_classes)
+    : channels_(channels),
+      height_(height),
+      width_(width),
+      num_classes_(num_classes) {
+  reset();
+}
+
+void Cifar10FullImpl::reset() {
+  conv1_ = register_module("conv1", conv(channels_, 32, 1e-4));
   conv2_ = register_module("conv2", conv(32, 32, 0.01));
   conv3_ = register_module("conv3", conv(32, 64, 0.01));
   const auto flat =
-      features(torch::zeros({1, channels, height, width})).numel();
-  fc_ = register_module("fc", torch::nn::Linear(flat, num_classes));
+      features(torch::zeros({1, channels_, height_, width_})).numel();
+  fc_ = register_module("fc", torch::nn::Linear(flat, num_classes_));
   torch::NoGradGuard no_grad;
   fc_->weight.normal_(0, 0.01);
   fc_->bias.zero_();

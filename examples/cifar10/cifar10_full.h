@@ -15,7 +15,8 @@ namespace torchclr::examples {
 /// Caffe's rounded-up pooling and its Gaussian initialisation. On the CPU,
 /// the pool-ReLU and the LRNs are fused (fused_layers.h) and fc runs as a
 /// 4x4 convolution (oneDNN) instead of a BLAS matrix product.
-class Cifar10FullImpl : public torch::nn::Module {
+/// Cloneable (reset() builds the layers), so that an AveragedModel can copy it.
+class Cifar10FullImpl : public torch::nn::Cloneable<Cifar10FullImpl> {
  public:
   /// `channels`, `height`, `width`: the input image shape (3x32x32 for
   /// CIFAR-10, 1x28x28 for Fashion-MNIST); `num_classes`: 10, or 100 for
@@ -24,6 +25,9 @@ class Cifar10FullImpl : public torch::nn::Module {
                   int64_t height,
                   int64_t width,
                   int64_t num_classes = 10);
+
+  /// Builds the layers, freshly initialised (what `clone` calls).
+  void reset() override;
 
   torch::Tensor forward(torch::Tensor x);
 
@@ -35,6 +39,7 @@ class Cifar10FullImpl : public torch::nn::Module {
  private:
   torch::Tensor features(torch::Tensor x);
 
+  int64_t channels_, height_, width_, num_classes_;
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
   torch::nn::Linear fc_{nullptr};
 };

@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <thread>
 
+#include "cli_checks.h"
 #include "network.h"
-#include "policy_cli.h"
 
 namespace torchclr::examples {
 

@@ -56,5 +56,6 @@ Command add_train_command(CLI::App& app);
 Command add_compare_command(CLI::App& app);
 Command add_range_test_command(CLI::App& app);
 Command add_workflow_command(CLI::App& app);
+Command add_runs_command(CLI::App& app);
 
 }  // namespace torchclr::examples

@@ -10,90 +10,28 @@
 #include <filesystem>
 #include <memory>
 
+#include "cli_checks.h"
 #include "commands.h"
 #include "comparison.h"
-#include "policy_cli.h"
+#include "paper_runs.h"
+#include "schedule_flags.h"
 
 namespace torchclr::examples {
 namespace {
 
 namespace fs = std::filesystem;
 
-// The paper's Table 1 runs: iterations and accuracy on CIFAR-10.
-struct Table1Run {
-  const char* policy;
-  int64_t iterations;
-  double accuracy;
-};
-const std::vector<Table1Run> kTable1Runs = {
-    {"fixed", 70000, 0.814},
-    {"triangular2", 25000, 0.814},
-    {"decay", 25000, 0.785},
-    {"exp", 70000, 0.791},
-    {"exp_range", 42000, 0.822},
-};
-
-const Table1Run* paper_run(const std::string& policy) {
-  for (const auto& run : kTable1Runs) {
-    if (policy == run.policy) {
-      return &run;
-    }
+// "- fixed (--lr 0.001): `MultiStepLR(...)`" for each run: the schedules
+// the table's rows ran.
+std::string schedule_list(const std::vector<PaperRun>& runs) {
+  std::string list = "Schedules (train --lr LR --schedule TEXT runs each):\n";
+  for (const auto& run : runs) {
+    list += fmt::format("- {} (--lr {}): `{}`\n",
+                        run.name,
+                        run.lr,
+                        short_text(run.schedule, 1000));
   }
-  return nullptr;
-}
-
-// The paper's settings for `policy`, with every length scaled by `scale`
-// (examples/cifar10/README.md quotes the paper for each).
-PolicyFlags paper_policy(const std::string& policy,
-                         double scale,
-                         const std::string& exp_range_form) {
-  PolicyFlags f;
-  f.policy = policy;
-  f.exp_range_form = exp_range_form;
-  f.base_lr = 0.001;
-  f.max_lr = 0.006;
-  f.step_size_up = scaled(2000, scale);
-  f.T_0 = scaled(2000, scale);
-  f.lr = policy == "decay" ? 0.007 : 0.001;
-  f.end_lr = 0.001;
-  f.decay_iters = scaled(4000, scale);
-  f.milestones = {scaled(60000, scale), scaled(65000, scale)};
-  f.step_size = scaled(10000, scale);
-  // Per-iteration decay, so the whole scaled run decays as the paper's did.
-  f.gamma = std::pow(0.99994, 1.0 / scale);
-  if (policy == "triangular2") {
-    // The paper's Table 2 run, the one behind Table 1's triangular2 row:
-    // bounds and step size cut at 16,000 and 22,000 iterations. One
-    // CyclicLR of 0.001-0.006 for 25,000 iterations is not it (its
-    // amplitude halves to nothing and the run stalls).
-    struct Stage {
-      double base_lr, max_lr;
-      int64_t step_size_up;
-    };
-    for (const Stage& stage : {Stage{0.001, 0.005, 2000},
-                               Stage{0.0001, 0.0005, 1000},
-                               Stage{0.00001, 0.00005, 500}}) {
-      PolicyFlags cyclic = f;
-      cyclic.base_lr = stage.base_lr;
-      cyclic.max_lr = stage.max_lr;
-      cyclic.step_size_up = scaled(stage.step_size_up, scale);
-      f.stages.push_back(cyclic);
-    }
-    // At the smallest scales the two round to the same step; keep the
-    // middle stage at least one step long.
-    const int64_t first = scaled(16000, scale);
-    f.stage_milestones = {first, std::max(first + 1, scaled(22000, scale))};
-  }
-  return f;
-}
-
-// The table's and the plot's name of a row: exp_range says which form.
-std::string row_label(const std::string& policy, const std::string& form) {
-  if (policy != "exp_range") {
-    return policy;
-  }
-  return form == "paper" ? "exp_range (paper's form)"
-                         : "exp_range (PyTorch's form)";
+  return list;
 }
 
 int run_table1(const CompareFlags& flags) {
@@ -113,35 +51,24 @@ int run_table1(const CompareFlags& flags) {
       base.seed,
       base.device.str());
   std::vector<Curve> curves;
-  for (const auto& policy : flags.policies) {
-    const Table1Run* run = paper_run(policy);
-    auto config = base;
-    config.policy = paper_policy(policy, flags.scale, flags.exp_range_form);
-    config.iterations = scaled(run ? run->iterations : 25000, flags.scale);
+  std::vector<PaperRun> runs;
+  for (const auto& name : flags.policies) {
+    const PaperRun run = table1_run(name, flags.scale);
+    runs.push_back(run);
+    auto config = with_run(base, run);
     config.eval_every = curve_eval_every(flags, config.iterations);
     config.eval_images = flags.eval_images;
-    config.out_dir = (fs::path(out) / policy).string();
-    const std::string label = row_label(policy, flags.exp_range_form);
-    config.label = label;
-    if (policy == "exp_range" && base.job.is_main()) {
-      fmt::print("exp_range: {} (--exp-range-form {} for {})\n",
-                 exp_range_form_text(flags.exp_range_form),
-                 flags.exp_range_form == "paper" ? "pytorch" : "paper",
-                 flags.exp_range_form == "paper" ? "PyTorch's" : "the paper's");
-    }
+    config.out_dir = (fs::path(out) / name).string();
+    config.label = name;
     const TrainResult result = train_network(config, train, test);
-    const std::string paper =
-        run ? fmt::format("{:.1f}% at {}", 100 * run->accuracy, run->iterations)
-            : "-";
-    table += fmt::format(
-        "| {} | {} | {:.2f}% | {} | {:.1f} | {} |\n",
-        label,
-        config.iterations,
-        100 * result.final_accuracy,
-        lr_range_text(final_lr_range(config.policy, config.iterations)),
-        result.seconds,
-        paper);
-    curves.push_back({fs::path(config.out_dir) / "log.csv", label});
+    table += fmt::format("| {} | {} | {:.2f}% | {} | {:.1f} | {} |\n",
+                         name,
+                         config.iterations,
+                         100 * result.final_accuracy,
+                         lr_range_text(final_lr_range(run)),
+                         result.seconds,
+                         run.paper);
+    curves.push_back({fs::path(config.out_dir) / "log.csv", name});
   }
   if (!base.job.is_main()) {
     return 0;  // rank 0 tabulates and plots
@@ -150,13 +77,11 @@ int run_table1(const CompareFlags& flags) {
   table +=
       "LR, last 10% of iterations: the lowest and highest LR of the weights "
       "(conv1's, conv2's and fc's biases train at twice it) over the run's "
-      "last 10%: an annealed run "
-      "ends low.\n";
-  if (std::find(flags.policies.begin(), flags.policies.end(), "exp_range") !=
-      flags.policies.end()) {
-    table += fmt::format("exp_range: {}.\n",
-                         exp_range_form_text(flags.exp_range_form));
-  }
+      "last 10%: an annealed run ends low.\n";
+  const std::string solver = solver_text(base.optimizer);
+  table += fmt::format("Optimizer: {}.\n\n{}",
+                       solver.empty() ? base.optimizer : solver,
+                       schedule_list(runs));
   write_comparison(out,
                    table,
                    curves,
@@ -210,17 +135,6 @@ void check_combination(const CompareFlags& flags) {
                        table3 ? "--table 3" : "--superconvergence"));
   }
   check_range_flags(flags);
-  if (flags.was_given("--exp-range-form")) {
-    if (table3 || flags.superconvergence) {
-      refuse("--exp-range-form",
-             fmt::format("only Table 1 has an exp_range row; {} has none",
-                         table3 ? "--table 3" : "--superconvergence"));
-    }
-    if (std::find(flags.policies.begin(), flags.policies.end(), "exp_range") ==
-        flags.policies.end()) {
-      refuse("--exp-range-form", "--policies has no exp_range row");
-    }
-  }
   if (table3 && flags.was_given("--optimizer")) {
     refuse("--optimizer",
            "--table 3 runs each of nesterov, adam, rmsprop, adagrad and "
@@ -255,6 +169,9 @@ Command add_compare_command(CLI::App& app) {
       "compare",
       "Train the paper's Table 1 policies (or Table 3's adaptive methods, or "
       "super-convergence) and tabulate them");
+  // The paper's runs are Caffe's: its SGD update by default (the LR inside
+  // the momentum history), for sgd and nesterov.
+  flags->common.solver = "caffe";
   add_common_flags(*compare, flags->common);
   // Below 1e-4 the scaled exp decay per step underflows to 0; above 100 the
   // runs take months.
@@ -278,16 +195,14 @@ Command add_compare_command(CLI::App& app) {
                    "the table's final accuracy tests all)")
       ->check(non_negative_number())
       ->capture_default_str();
-  compare->add_option("--policies", flags->policies)
-      ->check(CLI::IsMember(policy_names()))
-      ->capture_default_str();
   compare
-      ->add_option("--exp-range-form",
-                   flags->exp_range_form,
-                   "Table 1's exp_range: paper (both bounds x gamma^it, the "
-                   "paper's section 3.1) or pytorch (amplitude x gamma^it, "
-                   "PyTorch's CyclicLR)")
-      ->check(CLI::IsMember(exp_range_form_names()))
+      ->add_option("--policies",
+                   flags->policies,
+                   "Table 1's rows to run (`cifar10_clr runs` prints their "
+                   "schedules); exp_range is the paper's form, both bounds x "
+                   "gamma^it, and exp_range_pytorch PyTorch's, the amplitude "
+                   "alone")
+      ->check(CLI::IsMember(table1_run_names()))
       ->capture_default_str();
   compare
       ->add_option("--table",
@@ -321,6 +236,11 @@ Command add_compare_command(CLI::App& app) {
               }
             }
             check_combination(*flags);
+            const auto& optimizer = flags->common.optimizer;
+            if (!flags->was_given("--solver") && optimizer != "sgd" &&
+                optimizer != "nesterov") {
+              flags->common.solver = "pytorch";  // caffe has SGD's alone
+            }
             if (flags->superconvergence) {
               return run_superconvergence(*flags);
             }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <torchclr/files.h>
+#include <torchclr/scheduler_text.h>
 
 #include <algorithm>
 #include <cmath>
@@ -19,10 +20,6 @@ bool CompareFlags::was_given(const std::string& flag) const {
   return std::find(given.begin(), given.end(), flag) != given.end();
 }
 
-int64_t scaled(int64_t iterations, double scale) {
-  return std::max<int64_t>(1, std::llround(iterations * scale));
-}
-
 int64_t curve_eval_every(const CompareFlags& flags, int64_t iterations) {
   if (flags.eval_every > 0) {
     return flags.eval_every;
@@ -31,14 +28,15 @@ int64_t curve_eval_every(const CompareFlags& flags, int64_t iterations) {
                   (iterations + kMaxCurvePoints - 1) / kMaxCurvePoints);
 }
 
-LrRange final_lr_range(const PolicyFlags& policy, int64_t iterations) {
+LrRange final_lr_range(const PaperRun& run) {
+  const int64_t iterations = run.iterations;
   TORCH_CHECK(iterations > 0, "final_lr_range: iterations must be > 0");
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(
       std::vector<torch::Tensor>{torch::zeros({1}, torch::requires_grad())});
-  torch::optim::SGD optimizer(
-      std::move(groups), torch::optim::SGDOptions(policy.lr).momentum(0.9));
-  auto scheduler = make_scheduler(policy, optimizer, iterations);
+  torch::optim::SGD optimizer(std::move(groups),
+                              torch::optim::SGDOptions(run.lr).momentum(0.9));
+  auto scheduler = parse_scheduler(optimizer, run.schedule);
   const int64_t tail = std::max<int64_t>(1, std::llround(iterations * 0.1));
   LrRange range{std::numeric_limits<double>::infinity(),
                 -std::numeric_limits<double>::infinity()};
@@ -54,6 +52,13 @@ LrRange final_lr_range(const PolicyFlags& policy, int64_t iterations) {
     }
   }
   return range;
+}
+
+TrainConfig with_run(TrainConfig config, const PaperRun& run) {
+  config.schedule = {run.schedule, ""};
+  config.lr = run.lr;
+  config.iterations = run.iterations;
+  return config;
 }
 
 std::string lr_range_text(const LrRange& range) {

@@ -11,7 +11,7 @@
 
 #include "commands.h"
 #include "find_lr.h"
-#include "policy_cli.h"
+#include "paper_runs.h"
 
 namespace torchclr::examples {
 
@@ -20,12 +20,10 @@ struct CompareFlags {
   double scale = 1.0;
   int64_t eval_every = 0;
   int64_t eval_images = 1000;
+  /// Table 1's rows to run: names of table1_runs (paper_runs.h).
   std::vector<std::string> policies = {
       "fixed", "triangular2", "decay", "exp", "exp_range"};
   int table = 1;  ///< the paper's Table 1 or 3
-  /// Table 1's exp_range row: "paper" (both bounds x gamma^it, the paper's
-  /// definition) or "pytorch" (PyTorch's CyclicLR, amplitude x gamma^it).
-  std::string exp_range_form = "paper";
   bool superconvergence = false;
   /// --superconvergence's 1cycle bounds: "files" (clrsolver.prototxt's
   /// 0.1-3.0) or "range-test" (read off our range test).
@@ -39,9 +37,6 @@ struct CompareFlags {
   bool was_given(const std::string& flag) const;
 };
 
-/// `iterations` of the paper's runs at `scale`, at least 1.
-int64_t scaled(int64_t iterations, double scale);
-
 /// --eval-every, or the paper's 1,000 x scale, but at most 25 points in a
 /// run of `iterations`.
 int64_t curve_eval_every(const CompareFlags& flags, int64_t iterations);
@@ -54,10 +49,13 @@ struct LrRange {
   double max = 0;
 };
 
-/// The LRs `policy` sets for the last 10% (at least one) of a run of
-/// `iterations`, read off the schedule itself (the same flags, on a
-/// one-parameter optimizer), so a resumed run gives the same answer.
-LrRange final_lr_range(const PolicyFlags& policy, int64_t iterations);
+/// The LRs `run` sets for the last 10% (at least one) of its iterations,
+/// read off the schedule itself (the same text, on a one-parameter
+/// optimizer at the run's LR), so a resumed run gives the same answer.
+LrRange final_lr_range(const PaperRun& run);
+
+/// `config` set to train `run`: its schedule, LR and length.
+TrainConfig with_run(TrainConfig config, const PaperRun& run);
 
 /// "1.00e-04 to 6.00e-03" (a single value when both ends are equal).
 std::string lr_range_text(const LrRange& range);

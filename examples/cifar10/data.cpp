@@ -5,7 +5,7 @@
 
 #include <numeric>
 
-#include "policy_cli.h"
+#include "cli_checks.h"
 
 namespace torchclr::examples {
 namespace {

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "data.h"
+#include "paper_runs.h"
 #include "trainer.h"
 
 namespace torchclr::examples {
@@ -129,7 +130,7 @@ TrainConfig short_run(torch::Device device) {
   config.iterations = 30;
   config.eval_every = 10;
   config.batch_size = 20;
-  config.policy.step_size_up = 10;
+  config.schedule.text = cyclic_text("triangular2", 0.001, 0.006, 10);
   config.device = device;
   config.progress = false;
   return config;

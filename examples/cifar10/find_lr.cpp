@@ -10,9 +10,10 @@
 #include <memory>
 
 #include "cifar10_full.h"
+#include "cli_checks.h"
 #include "commands.h"
 #include "paper_range_test.h"
-#include "policy_cli.h"
+#include "paper_runs.h"
 #include "progress.h"
 
 namespace torchclr::examples {
@@ -196,12 +197,12 @@ int run_range_test(const RangeTestFlags& flags, const CLI::App& app) {
         std::llround(flags.step_size_epochs * static_cast<double>(per_epoch)));
     summary += fmt::format("step_size_up={}\n", step_size);
     fmt::print(
-        "  train with:       cifar10_clr train --dataset {} --policy "
-        "triangular --base-lr {:.3g} --max-lr {:.3g} --step-size-up {}\n",
+        "  train with:       cifar10_clr train --dataset {} --schedule '{}'\n",
         flags.common.data.dataset,
-        *outcome.base_lr,
-        *outcome.max_lr,
-        step_size);
+        cyclic_text("triangular",
+                    std::stod(fmt::format("{:.3g}", *outcome.base_lr)),
+                    std::stod(fmt::format("{:.3g}", *outcome.max_lr)),
+                    step_size));
   }
   if (config.job.is_main()) {
     torchclr::write_file_atomically(out / "suggestions.txt", summary, "--out");

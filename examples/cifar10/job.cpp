@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-#include "policy_cli.h"
+#include "cli_checks.h"
 
 namespace torchclr::examples {
 namespace {

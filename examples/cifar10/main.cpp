@@ -3,7 +3,8 @@
 //
 //   cifar10_clr workflow --dataset fashion-mnist   (range test, CLR vs fixed)
 //   cifar10_clr compare --dataset fashion-mnist --scale 0.02   (Table 1)
-//   cifar10_clr train --policy triangular2 --data DIR --out out/tri2
+//   cifar10_clr train --schedule 'CyclicLR(...)' --data DIR --out out/tri2
+//   cifar10_clr runs --scale 0.02   (the papers' runs as schedule texts)
 //   cifar10_clr range-test --dataset fashion-mnist
 //   scripts/launch_local.sh 2 -- cifar10_clr train ...   (data-parallel)
 
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
       ex::add_compare_command(app),
       ex::add_train_command(app),
       ex::add_range_test_command(app),
+      ex::add_runs_command(app),
   };
   CLI11_PARSE(app, argc, argv);
   try {

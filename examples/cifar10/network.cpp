@@ -2,8 +2,8 @@
 
 #include <torchclr/adadelta.h>
 #include <torchclr/caffe_sgd.h>
-#include <torchclr/momentum.h>
 
+#include <CLI/CLI.hpp>
 #include <stdexcept>
 
 #include "cifar10_full.h"
@@ -209,33 +209,6 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
         });
   }
   throw CLI::ValidationError("--optimizer", "unknown optimizer '" + kind + "'");
-}
-
-PolicyFlags momentum_follows_optimizer(
-    PolicyFlags policy,
-    const std::string& optimizer_kind,
-    const torch::optim::Optimizer& optimizer) {
-  const auto& options = optimizer.param_groups().front().options();
-  if (torchclr::get_momentum(options)) {
-    return policy;
-  }
-  auto refuse_cycling = [&](const PolicyFlags& stage) {
-    if (stage.cycle_momentum) {
-      throw CLI::ValidationError(
-          "--cycle-momentum",
-          "--optimizer " + optimizer_kind + " has no momentum to cycle");
-    }
-  };
-  refuse_cycling(policy);
-  for (const auto& stage : policy.stages) {
-    refuse_cycling(stage);
-  }
-  // one_cycle cycles momentum unless told not to: without one, it cannot.
-  policy.no_cycle_momentum = true;
-  for (auto& stage : policy.stages) {
-    stage.no_cycle_momentum = true;
-  }
-  return policy;
 }
 
 }  // namespace torchclr::examples

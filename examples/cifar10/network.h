@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "param_group_spec.h"
-#include "policy_cli.h"
 
 namespace torchclr::examples {
 
@@ -85,14 +84,5 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
     double lr,
     double momentum,
     double weight_decay);
-
-/// `policy` with momentum cycling that follows `optimizer`: one_cycle's
-/// default cycling is turned off for an optimizer without momentum
-/// (torchclr::get_momentum is nullopt), and --cycle-momentum with one is
-/// refused naming the optimizer.
-PolicyFlags momentum_follows_optimizer(
-    PolicyFlags policy,
-    const std::string& optimizer_kind,
-    const torch::optim::Optimizer& optimizer);
 
 }  // namespace torchclr::examples

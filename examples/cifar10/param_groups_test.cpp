@@ -1,5 +1,6 @@
 // cifar10_full's param groups as `cifar10_clr train` builds them
-// (make_network, make_optimizer, make_scheduler), against the lr_mult and
+// (make_network, make_optimizer, a schedule text read with the lr_mult as
+// group_ratios), against the lr_mult and
 // decay_mult of Caffe's examples/cifar10/cifar10_full_train_test.prototxt
 // (BVLC/caffe), written out below from the file.
 
@@ -17,7 +18,8 @@
 
 #include "caffe_batch_norm.h"
 #include "network.h"
-#include "policy_cli.h"
+#include "paper_runs.h"
+#include "schedule_flags.h"
 
 namespace torchclr::examples {
 namespace {
@@ -62,8 +64,8 @@ struct Training {
 };
 
 // A fresh cifar10_full in float64 for CIFAR-10's images, with the optimizer
-// `kind` and the schedule of `policy` at --lr / --base-lr kLr, as
-// train_network builds them.
+// `kind` and the schedule `policy` (fixed: MultiStepLR from --lr kLr;
+// triangular2: CyclicLR from base_lr kLr), as train_network builds them.
 Training make_training(const std::string& policy, const std::string& kind) {
   torch::manual_seed(3);
   Training run;
@@ -79,16 +81,13 @@ Training make_training(const std::string& policy, const std::string& kind) {
   run.network.module->to(torch::kDouble);
   run.optimizer = make_optimizer(
       kind, run.network.param_groups, kLr, /*momentum=*/0.0, kWeightDecay);
-  PolicyFlags flags;
-  flags.policy = policy;
-  flags.lr = kLr;
-  flags.base_lr = kLr;
-  flags.max_lr = 10 * kLr;
+  const std::string text =
+      policy == "fixed" ? "MultiStepLR(milestones=[600, 650])"
+                        : cyclic_text("triangular2", kLr, 10 * kLr, 2000);
   run.scheduler =
-      make_scheduler(momentum_follows_optimizer(flags, kind, *run.optimizer),
+      make_scheduler({text, ""},
                      *run.optimizer,
-                     1000,
-                     run.network.lr_multipliers());
+                     ParseOptions().group_ratios(run.network.lr_multipliers()));
   return run;
 }
 

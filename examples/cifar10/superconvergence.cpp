@@ -27,6 +27,8 @@
 #include <set>
 
 #include "comparison.h"
+#include "paper_runs.h"
+#include "schedule_flags.h"
 
 namespace torchclr::examples {
 namespace {
@@ -40,8 +42,6 @@ constexpr double kBaselineFraction = 0.999;  // Resnet56Cifar.prototxt
 constexpr double kFilesBaseLr = 0.1;         // clrsolver.prototxt
 constexpr double kFilesMaxLr = 3.0;
 constexpr int64_t kStepSize = 5000;  // one cycle: max_iter 10,000
-constexpr int64_t kBaselineIterations = 80000;
-constexpr double kBaselineLr = 0.35;
 constexpr int64_t kRangeIterations = 5000;
 // A scaled sweep shorter than this leaves the suggestion rules too few points
 // to read a curve from.
@@ -50,7 +50,7 @@ constexpr double kRangeEndLr = 3.0;
 
 struct Run {
   std::string name;
-  std::string lr;
+  std::string schedule;  ///< the schedule text, for the table
   TrainConfig config;
   std::string paper;  ///< the authors' run, for the table
   TrainResult result;
@@ -75,10 +75,6 @@ CompareFlags with_files_defaults(const CompareFlags& flags) {
   }
   if (!flags.was_given("--augment")) {
     common.augment = "flip";
-  }
-  const bool sgd = common.optimizer == "sgd" || common.optimizer == "nesterov";
-  if (!flags.was_given("--solver") && sgd) {
-    common.solver = "caffe";
   }
   if (has_caffe_batch_norm(common.model) &&
       !flags.was_given("--ghost-batch-size")) {
@@ -182,53 +178,33 @@ std::vector<Run> files_runs(const CompareFlags& flags,
                             const TrainConfig& base,
                             const ClrBounds& bounds,
                             const fs::path& out) {
-  const int64_t step_size = scaled(kStepSize, flags.scale);
-  const int64_t eval_every = curve_eval_every(flags, 2 * step_size);
-  const auto configured = [&](const std::string& name,
-                              PolicyFlags policy,
-                              int64_t iterations,
+  const int64_t eval_every =
+      curve_eval_every(flags, 2 * scaled(kStepSize, flags.scale));
+  const auto configured = [&](const PaperRun& run,
+                              const std::string& folder,
                               double fraction) {
-    TrainConfig config = with_fraction(base, flags, fraction);
-    config.policy = std::move(policy);
-    config.iterations = iterations;
+    TrainConfig config = with_run(with_fraction(base, flags, fraction), run);
     config.eval_every = eval_every;
     config.eval_images = flags.eval_images;
-    config.out_dir = (out / name).string();
-    config.label = name;
+    config.out_dir = (out / folder).string();
+    config.label = run.name;
     return config;
   };
   // Caffe's "triangular" policy is CyclicLR's triangular mode; momentum
   // stays at 0.9.
-  PolicyFlags cycle;
-  cycle.policy = "triangular";
-  cycle.base_lr = bounds.base_lr;
-  cycle.max_lr = bounds.max_lr;
-  cycle.step_size_up = step_size;
-  PolicyFlags piecewise;
-  piecewise.policy = "fixed";
-  piecewise.lr = kBaselineLr;
-  const int64_t first_drop = scaled(50000, flags.scale);
-  // At the smallest scales the two drops round to the same step; keep them
-  // apart so the middle LR is used at all.
-  piecewise.milestones = {first_drop,
-                          std::max(first_drop + 1, scaled(70000, flags.scale))};
-  piecewise.step_gamma = 0.1;
+  const PaperRun cycle =
+      superconvergence_1cycle(bounds.base_lr, bounds.max_lr, flags.scale);
+  const PaperRun piecewise = superconvergence_baseline(flags.scale);
   return {
-      {"1cycle",
-       fmt::format("{:.3g}-{:.3g}", bounds.base_lr, bounds.max_lr),
-       configured("1cycle", cycle, 2 * step_size, kCycleFraction),
-       "CLR 0.1-3, 10,000 iterations: 92.44%",
+      {cycle.name,
+       fmt::format("`{}`", cycle.schedule),
+       configured(cycle, "1cycle", kCycleFraction),
+       cycle.paper,
        {}},
-      {"piecewise constant",
-       fmt::format("{:g}, /10 at {} and {}",
-                   kBaselineLr,
-                   piecewise.milestones[0],
-                   piecewise.milestones[1]),
-       configured("piecewise_constant",
-                  piecewise,
-                  scaled(kBaselineIterations, flags.scale),
-                  kBaselineFraction),
-       "LR 0.35, /10 at 50,000 and 70,000, 80,000 iterations: 90.32%",
+      {piecewise.name,
+       fmt::format("`{}` from {:g}", piecewise.schedule, piecewise.lr),
+       configured(piecewise, "piecewise_constant", kBaselineFraction),
+       piecewise.paper,
        {}},
   };
 }
@@ -276,7 +252,7 @@ std::string results_table(const CompareFlags& flags,
   std::string table = fmt::format(
       "# Super-convergence on {} at scale {} ({}, seed {}, {})\n\n"
       "{}\n\n1cycle bounds: {}.\n\n"
-      "| policy | LR | iterations | test accuracy | wall time (s) | the "
+      "| policy | schedule | iterations | test accuracy | wall time (s) | the "
       "authors' run (CIFAR-10, full scale, Results/ logs) |\n"
       "|---|---|---|---|---|---|\n",
       base.dataset,
@@ -289,7 +265,7 @@ std::string results_table(const CompareFlags& flags,
   for (const auto& run : runs) {
     table += fmt::format("| {} | {} | {} | {:.2f}% | {:.1f} | {} |\n",
                          run.name,
-                         run.lr,
+                         run.schedule,
                          run.config.iterations,
                          100 * run.result.final_accuracy,
                          run.result.seconds,

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "comparison.h"
+#include "schedule_flags.h"
 
 namespace torchclr::examples {
 namespace {
@@ -53,21 +54,6 @@ const std::vector<Table3Run> kTable3Runs = {
 struct Bounds {
   double base_lr, max_lr;
 };
-
-// Table 1's fixed run (Caffe's cifar10_full schedule: the LR divided by 10
-// at 60,000 and 65,000) or the paper's triangular CLR, at `scale`.
-PolicyFlags table3_policy(const Table3Run& run,
-                          const Bounds& bounds,
-                          double scale) {
-  PolicyFlags policy;
-  policy.policy = run.policy;
-  policy.lr = bounds.base_lr;
-  policy.milestones = {scaled(60000, scale), scaled(65000, scale)};
-  policy.base_lr = bounds.base_lr;
-  policy.max_lr = bounds.max_lr;
-  policy.step_size_up = scaled(2000, scale);
-  return policy;
-}
 
 }  // namespace
 
@@ -122,6 +108,7 @@ int run_table3(const CompareFlags& flags) {
       range.start_lr,
       range.end_lr);
   std::vector<Curve> curves;
+  std::string schedules = "Schedules (train --lr LR --schedule TEXT):\n";
   for (const auto& run : kTable3Runs) {
     const Bounds& found = bounds.at(run.optimizer);
     const auto paper = std::find_if(
@@ -131,8 +118,12 @@ int run_table3(const CompareFlags& flags) {
     const bool fixed = std::string(run.policy) == "fixed";
     TrainConfig config = base;
     config.optimizer = optimizer_kind(run.optimizer, flags.common.solver);
-    config.policy = table3_policy(run, found, flags.scale);
-    config.iterations = scaled(run.iterations, flags.scale);
+    config = with_run(config,
+                      table3_run(run.policy,
+                                 found.base_lr,
+                                 found.max_lr,
+                                 run.iterations,
+                                 flags.scale));
     config.eval_every = curve_eval_every(flags, config.iterations);
     config.eval_images = flags.eval_images;
     const std::string name =
@@ -140,6 +131,10 @@ int run_table3(const CompareFlags& flags) {
     config.out_dir = (out / run.optimizer / name).string();
     config.label = fmt::format("{} {}", run.optimizer, name);
     const TrainResult result = train_network(config, train, test);
+    schedules += fmt::format("- {} (--lr {:.3g}): `{}`\n",
+                             config.label,
+                             config.lr,
+                             short_text(config.schedule.text, 1000));
     table += fmt::format(
         "| {} | {} | {} | {} | {} | {:.2f}% | {:.1f} | {:.1f}% at {} |\n",
         run.optimizer,
@@ -166,16 +161,18 @@ int run_table3(const CompareFlags& flags) {
   table += fmt::format(
       "\nfixed: the LR divided by 10 at {} and {} iterations (Caffe's "
       "cifar10_full schedule, Table 1's fixed run); triangular: step size "
-      "{}. Weight decay {:g}, momentum (Nesterov) and beta1 (Adam) {:g}.\n",
+      "{}. Weight decay {:g}, momentum (Nesterov) and beta1 (Adam) {:g}. "
+      "nesterov's update: {}.\n",
       scaled(60000, flags.scale),
       scaled(65000, flags.scale),
       scaled(2000, flags.scale),
       base.weight_decay,
-      base.momentum);
+      base.momentum,
+      solver_text(optimizer_kind("nesterov", flags.common.solver)));
   if (!base.job.is_main()) {
     return 0;  // rank 0 tabulates and plots
   }
-  table += accuracy_note(flags);
+  table += accuracy_note(flags) + "\n" + schedules;
   write_comparison(out,
                    table,
                    curves,

@@ -4,11 +4,13 @@
 #include <torchclr/files.h>
 #include <torchclr/momentum.h>
 #include <torchclr/scheduler.h>
+#include <torchclr/scheduler_text.h>
 
 #include <chrono>
 #include <filesystem>
 #include <sstream>
 
+#include "checkpoint.h"
 #include "network.h"
 #include "progress.h"
 
@@ -52,117 +54,6 @@ std::string digest(Network& model) {
   return fmt::format("{:016x}", hash);
 }
 
-torch::Tensor log_tensor(const std::vector<LogRow>& log) {
-  std::vector<double> flat;
-  for (const auto& row : log) {
-    flat.insert(flat.end(),
-                {static_cast<double>(row.iteration),
-                 row.lr,
-                 row.momentum,
-                 row.train_loss,
-                 row.test_accuracy,
-                 row.seconds});
-  }
-  return torch::tensor(flat, torch::kFloat64).reshape({-1, 6});
-}
-
-std::vector<LogRow> log_rows(const torch::Tensor& tensor) {
-  std::vector<LogRow> log;
-  auto t = tensor.contiguous();
-  for (int64_t i = 0; i < t.size(0); ++i) {
-    auto r = t[i];
-    log.push_back({static_cast<int64_t>(r[0].item<double>()),
-                   r[1].item<double>(),
-                   r[2].item<double>(),
-                   r[3].item<double>(),
-                   r[4].item<double>(),
-                   r[5].item<double>()});
-  }
-  return log;
-}
-
-// The checkpoint's words for `augmentation`.
-std::string augmentation_text(Augmentation augmentation) {
-  switch (augmentation) {
-    case Augmentation::kNone:
-      return "";
-    case Augmentation::kFlip:
-      return "augment=flip;";
-    case Augmentation::kPadCrop:
-      return "augment=1;";
-  }
-  TORCH_INTERNAL_ASSERT(false, "unknown Augmentation");
-}
-
-// The checkpoint's words for the model (none for cifar10_full, so that
-// checkpoints written before --model existed still resume).
-std::string model_text(const TrainConfig& config) {
-  if (config.model == "cifar10_full") {
-    return "";
-  }
-  if (!has_caffe_batch_norm(config.model)) {
-    return fmt::format("model={};", config.model);
-  }
-  return fmt::format("model={};moving_average_fraction={};ghost_batch_size={};",
-                     config.model,
-                     config.batch_norm.moving_average_fraction,
-                     config.batch_norm.ghost_batch_size);
-}
-
-// What a resumed run must share with the checkpoint beyond the flags checked
-// one by one: every policy flag, the optimizer's settings and the data shape.
-std::string run_settings(const TrainConfig& config, const DataSplit& train) {
-  const auto shape = train.images.sizes();
-  // The optimizer joins the text only when not SGD, so checkpoints written
-  // before --optimizer existed still resume; so do the model and --augment
-  // (pad-crop keeps the text it had when --augment was a flag).
-  return fmt::format(
-      "{};{}{}{}momentum={};weight_decay={};eval_images={};train_images={}",
-      describe(config.policy),
-      config.optimizer == "sgd"
-          ? std::string()
-          : fmt::format("optimizer={};", config.optimizer),
-      model_text(config),
-      augmentation_text(config.augmentation),
-      config.momentum,
-      config.weight_decay,
-      config.eval_images,
-      fmt::join(shape.begin(), shape.end(), "x"));
-}
-
-void save_checkpoint(const TrainConfig& config,
-                     const std::string& settings,
-                     const std::string& path,
-                     Network& model,
-                     torch::optim::Optimizer& optimizer,
-                     Scheduler& scheduler,
-                     int64_t iteration,
-                     const std::vector<LogRow>& log) {
-  torch::serialize::OutputArchive archive;
-  torch::serialize::OutputArchive model_archive, optimizer_archive,
-      scheduler_archive;
-  model.module->save(model_archive);
-  optimizer.save(optimizer_archive);
-  scheduler.save(scheduler_archive);
-  archive.write("model", model_archive);
-  archive.write("optimizer", optimizer_archive);
-  archive.write("scheduler", scheduler_archive);
-  archive.write("iteration", c10::IValue(iteration));
-  archive.write("policy", c10::IValue(config.policy.policy));
-  archive.write("optimizer_kind", c10::IValue(config.optimizer));
-  archive.write("iterations", c10::IValue(config.iterations));
-  archive.write("seed", c10::IValue(static_cast<int64_t>(config.seed)));
-  archive.write("batch_size", c10::IValue(config.batch_size));
-  archive.write("world_size", c10::IValue(config.job.size()));
-  archive.write("settings", c10::IValue(settings));
-  if (!log.empty()) {
-    archive.write("log", log_tensor(log));
-  }
-  std::ostringstream bytes;
-  archive.save_to(bytes);
-  torchclr::write_file_atomically(path, bytes.str(), "--checkpoint");
-}
-
 void write_log(const TrainConfig& config, const std::vector<LogRow>& log) {
   if (!config.out_dir.empty()) {
     torchclr::write_file_atomically(
@@ -194,86 +85,6 @@ void write_plot(const TrainConfig& config) {
   }
 }
 
-// Loads a checkpoint of `save_checkpoint` into the freshly built run and
-// returns its iteration; refuses one written for other settings.
-int64_t resume(const TrainConfig& config,
-               const std::string& settings,
-               Network& model,
-               torch::optim::Optimizer& optimizer,
-               Scheduler& scheduler,
-               std::vector<LogRow>& log) {
-  torch::serialize::InputArchive archive;
-  archive.load_from(config.checkpoint);
-  c10::IValue value;
-  archive.read("policy", value);
-  TORCH_CHECK(value.toStringRef() == config.policy.policy,
-              "it was written by --policy ",
-              value.toStringRef(),
-              ", not ",
-              config.policy.policy);
-  // Checkpoints from before --optimizer have no key: they are SGD's.
-  const std::string saved_optimizer =
-      archive.try_read("optimizer_kind", value) ? value.toStringRef() : "sgd";
-  TORCH_CHECK(saved_optimizer == config.optimizer,
-              "it was written with --optimizer ",
-              saved_optimizer,
-              ", not ",
-              config.optimizer);
-  auto expect_same = [&](const char* key, const char* flag, int64_t current) {
-    archive.read(key, value);
-    TORCH_CHECK(value.toInt() == current,
-                "it was written with ",
-                flag,
-                " ",
-                value.toInt(),
-                ", not ",
-                current);
-  };
-  expect_same("iterations", "--iterations", config.iterations);
-  expect_same("seed", "--seed", static_cast<int64_t>(config.seed));
-  expect_same("batch_size", "--batch-size", config.batch_size);
-  // Checkpoints from before data-parallel training have no key: one process
-  // wrote them.
-  const int64_t saved_world_size =
-      archive.try_read("world_size", value) ? value.toInt() : 1;
-  TORCH_CHECK(saved_world_size == config.job.size(),
-              "it was written by a job of WORLD_SIZE ",
-              saved_world_size,
-              ", this one has ",
-              config.job.size(),
-              ": each process computes its share of every batch, and other "
-              "shares sum the gradients in another order, so the run would "
-              "not continue as the interrupted one would have (resume with "
-              "WORLD_SIZE ",
-              saved_world_size,
-              ")");
-  archive.read("settings", value);
-  TORCH_CHECK(value.isString() && value.toStringRef() == settings,
-              "it was written with other settings: '",
-              value,
-              "', this run has '",
-              settings,
-              "'");
-  archive.read("iteration", value);
-  const int64_t iteration = value.toInt();
-  TORCH_CHECK(iteration >= 0 && iteration <= config.iterations,
-              "bad iteration ",
-              iteration);
-  torch::serialize::InputArchive model_archive, optimizer_archive,
-      scheduler_archive;
-  archive.read("model", model_archive);
-  archive.read("optimizer", optimizer_archive);
-  archive.read("scheduler", scheduler_archive);
-  model.module->load(model_archive);
-  optimizer.load(optimizer_archive);
-  scheduler.load(scheduler_archive);
-  torch::Tensor saved_log;
-  if (archive.try_read("log", saved_log)) {
-    log = log_rows(saved_log);
-  }
-  return iteration;
-}
-
 }  // namespace
 
 std::string log_csv(const std::vector<LogRow>& log) {
@@ -289,6 +100,77 @@ std::string log_csv(const std::vector<LogRow>& log) {
   }
   return csv;
 }
+
+namespace {
+
+// The averaged network after update_bn: evaluated on the whole test split
+// into `result`, and saved beside the run's log as swa_model.pt.
+void finish_swa(const TrainConfig& config,
+                SwaAverage& swa,
+                const DataSplit& train,
+                const DataSplit& test,
+                TrainResult& result) {
+  Network averaged = swa.finish(train, config.batch_size, config.device);
+  result.swa_models = swa.n_averaged();
+  result.swa_accuracy = evaluate(averaged, test, config.device);
+  result.swa_model = averaged.module;
+  result.swa_digest = digest(averaged);
+  if (!config.out_dir.empty()) {
+    std::ostringstream bytes;
+    torch::serialize::OutputArchive archive;
+    averaged.module->save(archive);
+    archive.save_to(bytes);
+    torchclr::write_file_atomically(
+        fs::path(config.out_dir) / "swa_model.pt", bytes.str(), "--out");
+  }
+}
+
+// Checks the folders and that every rank of the job has the same flags;
+// returns the settings a checkpoint must share (run_settings).
+std::string check_run(const TrainConfig& config,
+                      const DataSplit& train,
+                      const Scheduler& scheduler) {
+  const Job& job = config.job;
+  // Folders that cannot be written fail now, not after the training.
+  if (!config.out_dir.empty() && job.is_main()) {
+    fs::create_directories(config.out_dir);
+  }
+  const auto checkpoint_folder = fs::path(config.checkpoint).parent_path();
+  TORCH_CHECK(!job.is_main() || checkpoint_folder.empty() ||
+                  fs::is_directory(checkpoint_folder),
+              "--checkpoint: the folder ",
+              checkpoint_folder.string(),
+              " does not exist");
+  const std::string settings = run_settings(config, train);
+  // A rank started with other flags would train another model in lockstep
+  // with this one, or fall out of step and hang the others.
+  job.check_same("the run's flags",
+                 fmt::format("{};schedule={};iterations={};eval_every={};"
+                             "seed={};batch_size={};resume={};checkpoint={}",
+                             settings,
+                             to_text(scheduler),
+                             config.iterations,
+                             config.eval_every,
+                             config.seed,
+                             config.batch_size,
+                             config.resume,
+                             config.checkpoint));
+  return settings;
+}
+
+// The running SWA average of `model` with --swa-start, else none.
+std::unique_ptr<SwaAverage> make_swa(const TrainConfig& config,
+                                     const Network& model) {
+  if (config.swa_start == 0) {
+    return nullptr;
+  }
+  check_swa(
+      config.model, config.swa_start, config.swa_every, config.iterations);
+  return std::make_unique<SwaAverage>(
+      model, config.swa_start, config.swa_every);
+}
+
+}  // namespace
 
 Network make_model(const TrainConfig& config, const DataSplit& train) {
   Network model = make_network(config.model,
@@ -317,46 +199,28 @@ TrainResult train_network(const TrainConfig& config,
   Network model = make_model(config, train);
   auto optimizer_owner = make_optimizer(config.optimizer,
                                         model.param_groups,
-                                        config.policy.lr,
+                                        config.lr,
                                         config.momentum,
                                         config.weight_decay);
   torch::optim::Optimizer& optimizer = *optimizer_owner;
-  auto scheduler = make_scheduler(
-      momentum_follows_optimizer(config.policy, config.optimizer, optimizer),
-      optimizer,
-      config.iterations,
-      model.lr_multipliers());
+  // Caffe's semantics: a single LR in the text is the LR of the groups at
+  // lr_mult 1, and the others train at their multiple of it.
+  auto scheduler =
+      make_scheduler(config.schedule,
+                     optimizer,
+                     ParseOptions().group_ratios(model.lr_multipliers()));
   const Job& job = config.job;
-  // Folders that cannot be written fail now, not after the training.
-  if (!config.out_dir.empty() && job.is_main()) {
-    fs::create_directories(config.out_dir);
-  }
-  const auto checkpoint_folder = fs::path(config.checkpoint).parent_path();
-  TORCH_CHECK(!job.is_main() || checkpoint_folder.empty() ||
-                  fs::is_directory(checkpoint_folder),
-              "--checkpoint: the folder ",
-              checkpoint_folder.string(),
-              " does not exist");
-  const std::string settings = run_settings(config, train);
-  // A rank started with other flags would train another model in lockstep
-  // with this one, or fall out of step and hang the others.
-  job.check_same("the run's flags",
-                 fmt::format("{};iterations={};eval_every={};seed={};"
-                             "batch_size={};resume={};checkpoint={}",
-                             settings,
-                             config.iterations,
-                             config.eval_every,
-                             config.seed,
-                             config.batch_size,
-                             config.resume,
-                             config.checkpoint));
+  const std::string settings = check_run(config, train, *scheduler);
 
   int64_t iteration = 0;
   std::vector<LogRow> log;
+  const auto swa = make_swa(config, model);
+  RunState state{
+      model, optimizer, *scheduler, to_text(*scheduler), log, swa.get()};
   if (config.resume && !config.checkpoint.empty() &&
       fs::exists(config.checkpoint)) {
     try {
-      iteration = resume(config, settings, model, optimizer, *scheduler, log);
+      iteration = resume(config, settings, state);
     } catch (const c10::Error& e) {
       throw std::runtime_error("cannot resume from " + config.checkpoint +
                                ": " + e.what_without_backtrace());
@@ -411,6 +275,9 @@ TrainResult train_network(const TrainConfig& config,
     optimizer.step();
     scheduler->step();
     ++iteration;
+    if (swa) {
+      swa->after_iteration(iteration, model);
+    }
     loss_sum += loss.detach();
     ++loss_count;
     const bool evaluate_now =
@@ -442,14 +309,7 @@ TrainResult train_network(const TrainConfig& config,
                      accuracy,
                      seconds});
       if (!config.checkpoint.empty()) {
-        save_checkpoint(config,
-                        settings,
-                        config.checkpoint,
-                        model,
-                        optimizer,
-                        *scheduler,
-                        iteration,
-                        log);
+        save_checkpoint(config, settings, state, iteration);
       }
       write_log(config, log);
     }
@@ -463,6 +323,9 @@ TrainResult train_network(const TrainConfig& config,
     result.final_accuracy = curve_test.size() == test.size()
                                 ? curve_accuracy
                                 : evaluate(model, test, config.device);
+    if (swa) {
+      finish_swa(config, *swa, train, test, result);
+    }
     bar.finish(iteration,
                fmt::format("accuracy {:.4f}", result.final_accuracy));
     write_plot(config);
@@ -471,6 +334,7 @@ TrainResult train_network(const TrainConfig& config,
   result.seconds = seconds;
   result.data_seconds = data_seconds;
   result.weights_digest = digest(model);
+  result.model = model.module;
   return result;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 
 // The training loop of cifar10_clr: Caffe's cifar10_full solver (batch 100,
-// momentum 0.9, weight decay 0.004) under any policy, with evaluation,
+// momentum 0.9, weight decay 0.004) under any schedule, with evaluation,
 // a CSV log, a plot, and checkpoints that resume to the same numbers.
 
 #include <torch/torch.h>
@@ -12,12 +12,25 @@
 #include "data.h"
 #include "job.h"
 #include "network.h"
-#include "policy_cli.h"
+#include "schedule_flags.h"
 
 namespace torchclr::examples {
 
+/// The default schedule of `train`: triangular2 between the paper's
+/// CIFAR-10 bounds, step 2,000, momentum fixed as in Caffe's solver.
+inline constexpr const char* kDefaultSchedule =
+    "CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=2000, "
+    "mode=\"triangular2\", cycle_momentum=False)";
+
 struct TrainConfig {
-  PolicyFlags policy;
+  /// The LR schedule (a parse_scheduler text, or a file of one), read with
+  /// the model's lr_mult as group_ratios: Caffe's semantics, a single LR is
+  /// that of the groups at lr_mult 1, the others train at their multiple.
+  ScheduleSpec schedule{kDefaultSchedule, ""};
+  /// The optimizer's LR before the schedule (PyTorch's optimizer lr, times
+  /// each group's lr_mult): what relative schedules such as MultiStepLR
+  /// scale; cyclical ones set their own.
+  double lr = 0.001;
   int64_t iterations = 70000;
   int64_t eval_every = 1000;
   /// The curve's points test the first `eval_images` test images (0: all);
@@ -46,6 +59,10 @@ struct TrainConfig {
   bool resume = false;     ///< continue from `checkpoint` if it exists
   bool progress = true;
   std::string label = "train";
+  /// Stochastic weight averaging (swa.h): from iteration `swa_start` on (0:
+  /// off), the network is averaged in every `swa_every` iterations.
+  int64_t swa_start = 0;
+  int64_t swa_every = 1;
   /// The processes training together (default: this one alone). Each
   /// computes its share of every batch of `batch_size`; rank 0 alone
   /// evaluates, logs, plots and writes the checkpoint.
@@ -75,6 +92,14 @@ struct TrainResult {
   double data_seconds = 0;
   /// FNV-1a hash of every parameter's bytes: equal only for equal weights.
   std::string weights_digest;
+  /// The trained network (the last iterate).
+  std::shared_ptr<torch::nn::Module> model;
+  /// With SWA: the averaged network, how many iterates it averages and its
+  /// accuracy on the whole test split.
+  std::shared_ptr<torch::nn::Module> swa_model;
+  int64_t swa_models = 0;
+  double swa_accuracy = 0;
+  std::string swa_digest;
 };
 
 /// The configured model for images shaped as `train`'s, on the configured

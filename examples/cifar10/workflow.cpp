@@ -11,10 +11,11 @@
 #include <filesystem>
 #include <memory>
 
+#include "cli_checks.h"
 #include "commands.h"
 #include "find_lr.h"
 #include "paper_range_test.h"
-#include "policy_cli.h"
+#include "paper_runs.h"
 
 namespace torchclr::examples {
 namespace {
@@ -231,12 +232,13 @@ int run_workflow(const WorkflowFlags& flags, const CLI::App& app) {
     for (const std::string policy : {"triangular2", "fixed"}) {
       TrainConfig config = base;
       config.seed = seed;
-      config.policy.policy = policy;
-      config.policy.base_lr = *s.base_lr;
-      config.policy.max_lr = *s.max_lr;
-      config.policy.step_size_up = step_size;
-      config.policy.lr = fixed;
-      config.policy.milestones = {iterations + 1};  // never reached
+      // CLR between the bounds found; the fixed LR from the optimizer
+      // alone (a factor of 1, never changed).
+      config.schedule.text =
+          policy == "fixed"
+              ? "ConstantLR(factor=1, total_iters=1)"
+              : cyclic_text(policy, *s.base_lr, *s.max_lr, step_size);
+      config.lr = policy == "fixed" ? fixed : *s.base_lr;
       config.iterations = iterations;
       config.eval_every = std::max<int64_t>(1, iterations / flags.eval_points);
       config.eval_images = flags.eval_images;

@@ -1,7 +1,9 @@
-// clr_schedule: prints a learning-rate schedule as CSV (step, lr and momentum
-// per param group) so it can be seen before training with it.
+// clr_schedule: prints any learning-rate schedule text as CSV (step, lr and
+// momentum per param group) so it can be seen before training with it.
 //
-//   clr_schedule --policy triangular2 --steps 10000 --step-size-up 2000
+//   clr_schedule --steps 10000 --schedule \
+//     'CyclicLR(base_lr=0.001, max_lr=0.006, mode="triangular2")'
+//   clr_schedule --schedule-file my.schedule --groups 2
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -10,29 +12,40 @@
 
 #include <iostream>
 
-#include "policy_cli.h"
+#include "cli_checks.h"
+#include "schedule_flags.h"
 
 namespace ex = torchclr::examples;
 
 namespace {
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& kind,
-                                                        int groups) {
+// `groups` one-parameter groups at `lr` times each group's ratio (1 when
+// there are no ratios).
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(
+    const std::string& kind,
+    int groups,
+    double lr,
+    const std::vector<double>& ratios) {
   std::vector<torch::optim::OptimizerParamGroup> param_groups;
   for (int i = 0; i < groups; ++i) {
     param_groups.emplace_back(
         std::vector<torch::Tensor>{torch::zeros({1}, torch::requires_grad())});
   }
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
   if (kind == "adam") {
-    return std::make_unique<torch::optim::Adam>(
-        param_groups, torch::optim::AdamOptions(0.001));
+    optimizer = std::make_unique<torch::optim::Adam>(
+        param_groups, torch::optim::AdamOptions(lr));
+  } else if (kind == "rmsprop") {
+    optimizer = std::make_unique<torch::optim::RMSprop>(
+        param_groups, torch::optim::RMSpropOptions(lr).momentum(0.9));
+  } else {
+    optimizer = std::make_unique<torch::optim::SGD>(
+        param_groups, torch::optim::SGDOptions(lr).momentum(0.9));
   }
-  if (kind == "rmsprop") {
-    return std::make_unique<torch::optim::RMSprop>(
-        param_groups, torch::optim::RMSpropOptions(0.001).momentum(0.9));
+  for (std::size_t i = 0; i < ratios.size() && i < param_groups.size(); ++i) {
+    optimizer->param_groups()[i].options().set_lr(lr * ratios[i]);
   }
-  return std::make_unique<torch::optim::SGD>(
-      param_groups, torch::optim::SGDOptions(0.001).momentum(0.9));
+  return optimizer;
 }
 
 double momentum_of(const torch::optim::OptimizerOptions& options) {
@@ -75,13 +88,34 @@ std::string render(torch::optim::Optimizer& optimizer,
 
 int main(int argc, char** argv) {
   CLI::App app{"Print a learning-rate schedule as CSV"};
-  ex::PolicyFlags flags;
+  ex::ScheduleSpec schedule{
+      "CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=2000, "
+      "mode=\"triangular2\")",
+      ""};
+  double lr = 0.001;
+  std::vector<double> ratios;
   int64_t steps = 10000;
   int64_t every = 1;
   int groups = 1;
   std::string optimizer_kind = "sgd";
   std::string out;
-  ex::add_policy_flags(app, flags);
+  ex::add_schedule_flags(app, schedule);
+  app.add_option("--lr",
+                 lr,
+                 "The optimizer's LR before the schedule: what relative "
+                 "schedules (StepLR, ExponentialLR ...) scale")
+      ->check(ex::finite_number())
+      ->check(ex::positive_number())
+      ->capture_default_str();
+  auto* ratios_option =
+      app.add_option("--group-ratios",
+                     ratios,
+                     "Caffe's lr_mult, one per group (e.g. 1,2): each group's "
+                     "--lr and every single LR of the text times its ratio; "
+                     "sets --groups")
+          ->delimiter(',')
+          ->check(ex::finite_number())
+          ->check(ex::positive_number());
   app.add_option("--steps", steps, "Number of step() calls")
       ->check(ex::positive_number())
       ->capture_default_str();
@@ -90,6 +124,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--groups", groups, "Param groups")
       ->check(CLI::Range(1, 1000))
+      ->excludes(ratios_option)
       ->capture_default_str();
   app.add_option("--optimizer", optimizer_kind, "sgd, adam or rmsprop")
       ->check(CLI::IsMember({"sgd", "adam", "rmsprop"}))
@@ -98,8 +133,12 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    auto optimizer = make_optimizer(optimizer_kind, groups);
-    auto scheduler = ex::make_scheduler(flags, *optimizer, steps);
+    if (!ratios.empty()) {
+      groups = static_cast<int>(ratios.size());
+    }
+    auto optimizer = make_optimizer(optimizer_kind, groups, lr, ratios);
+    auto scheduler = ex::make_scheduler(
+        schedule, *optimizer, torchclr::ParseOptions().group_ratios(ratios));
     const std::string csv = render(*optimizer, *scheduler, steps, every);
     if (out.empty()) {
       std::cout << csv;

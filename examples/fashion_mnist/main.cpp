@@ -1,8 +1,10 @@
 // Fashion-MNIST with a cyclical learning rate, top to bottom: the range test
 // picks the LR bounds, CyclicLR steps once per batch in a plain loop, and the
-// model, optimizer and scheduler are saved and loaded back.
+// model, optimizer and scheduler are saved and loaded back. --schedule
+// replaces the CyclicLR by any schedule text.
 //
 //   fashion_mnist --data /usr/share/datasets/fashion-mnist --epochs 2
+//   fashion_mnist --schedule 'OneCycleLR(max_lr=0.1, total_steps=1876)'
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -10,7 +12,9 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <memory>
 #include <sstream>
+#include <stdexcept>
 
 namespace fs = std::filesystem;
 
@@ -42,7 +46,19 @@ void save(const T& value, const fs::path& path) {
   torchclr::write_file_atomically(path, bytes.str(), "fashion_mnist");
 }
 
+// `text` on `optimizer`, the parser's errors naming the flag.
+std::unique_ptr<torchclr::Scheduler> parse_flag(
+    torch::optim::Optimizer& optimizer, const std::string& text) {
+  try {
+    return torchclr::parse_scheduler(optimizer, text);
+  } catch (const c10::Error& e) {
+    throw std::invalid_argument(std::string("--schedule: ") +
+                                e.what_without_backtrace());
+  }
+}
+
 int run(const std::string& root,
+        const std::string& schedule,
         int64_t epochs,
         int64_t max_iterations,
         const fs::path& out) {
@@ -72,10 +88,16 @@ int run(const std::string& root,
              *found.suggestions.base_lr,
              *found.suggestions.max_lr);
 
-  // 2. Triangular CLR between them, half a cycle per epoch.
+  // 2. Triangular CLR between them, half a cycle per epoch (or --schedule).
   const int64_t per_epoch = (60000 + 63) / 64;
-  torchclr::CyclicLR scheduler(optimizer,
-                               found.to_cyclic_options(per_epoch, 1.0));
+  std::unique_ptr<torchclr::Scheduler> scheduler;
+  if (schedule.empty()) {
+    scheduler = std::make_unique<torchclr::CyclicLR>(
+        optimizer, found.to_cyclic_options(per_epoch, 1.0));
+  } else {
+    scheduler = parse_flag(optimizer, schedule);
+  }
+  fmt::print("schedule: {}\n", torchclr::to_text(*scheduler));
 
   // 3. A plain training loop: the scheduler steps after every batch.
   const int64_t limit =
@@ -88,12 +110,12 @@ int run(const std::string& root,
           model->forward(batch.data), batch.target);
       loss.backward();
       optimizer.step();
-      scheduler.step();
+      scheduler->step();
       if (++iteration % 200 == 0 || iteration == limit) {
         fmt::print("epoch {} iteration {}  lr {:.4f}  loss {:.4f}\n",
                    epoch,
                    iteration,
-                   scheduler.get_last_lr()[0],
+                   scheduler->get_last_lr()[0],
                    loss.item<double>());
       }
       if (iteration == limit) {
@@ -122,17 +144,18 @@ int run(const std::string& root,
   fs::create_directories(out);
   save(model, out / "model.pt");
   save(optimizer, out / "optimizer.pt");
-  save(scheduler, out / "scheduler.pt");
+  save(*scheduler, out / "scheduler.pt");
   Net restored_model;
   torch::optim::SGD restored_optimizer(
       restored_model->parameters(),
       torch::optim::SGDOptions(0.01).momentum(0.9));
-  torchclr::CyclicLR restored_scheduler(
-      restored_optimizer, found.to_cyclic_options(per_epoch, 1.0));
+  // The schedule's text rebuilds it; its state file puts it where it was.
+  const auto restored_scheduler = torchclr::parse_scheduler(
+      restored_optimizer, torchclr::to_text(*scheduler));
   torch::load(restored_model, (out / "model.pt").string());
   torch::load(restored_optimizer, (out / "optimizer.pt").string());
-  torch::load(restored_scheduler, (out / "scheduler.pt").string());
-  TORCH_CHECK(restored_scheduler.get_last_lr() == scheduler.get_last_lr(),
+  torch::load(*restored_scheduler, (out / "scheduler.pt").string());
+  TORCH_CHECK(restored_scheduler->get_last_lr() == scheduler->get_last_lr(),
               "the loaded scheduler is not where the saved one was");
   fmt::print("saved and reloaded model, optimizer and scheduler in {}\n",
              out.string());
@@ -145,6 +168,7 @@ int main(int argc, char** argv) {
   int64_t epochs = 2;
   int64_t iterations = 0;
   std::string out = "out/fashion_mnist";
+  std::string schedule;
   app.add_option("--data", root, "Folder of the IDX files")
       ->capture_default_str();
   app.add_option("--epochs", epochs)
@@ -154,9 +178,14 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--out", out, "Folder for the saved files")
       ->capture_default_str();
+  app.add_option("--schedule",
+                 schedule,
+                 "Any schedule in PyTorch's constructor syntax, e.g. "
+                 "'OneCycleLR(max_lr=0.1, total_steps=1876)' (default: "
+                 "triangular CyclicLR between the range test's bounds)");
   CLI11_PARSE(app, argc, argv);
   try {
-    return run(root, epochs, iterations, out);
+    return run(root, schedule, epochs, iterations, out);
   } catch (const c10::Error& e) {
     fmt::print(stderr, "fashion_mnist: {}\n", e.what_without_backtrace());
   } catch (const std::exception& e) {

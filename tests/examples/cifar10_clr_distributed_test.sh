@@ -72,7 +72,7 @@ launch2() { timeout 300 bash "$launch" 2 -- "$bin" "$@"; }
 
 # (CLI11 takes each option once: the runs add their own lengths.)
 base=(train --data "$work/data" --device cpu --seed 5 --quiet
-  --policy triangular2 --base-lr 0.001 --max-lr 0.006 --step-size-up 10)
+  --schedule 'CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=10, mode="triangular2", cycle_momentum=False)')
 train=("${base[@]}" --iterations 20 --eval-every 5 --dist-timeout 30)
 
 # 1. Two ranks train as one process does.

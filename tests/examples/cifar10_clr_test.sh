@@ -5,7 +5,8 @@
 # and log as an uninterrupted one (CyclicLR and StepLR),
 # a checkpoint of other settings is refused, log.csv's LR column holds the
 # LR each reported iteration trained with, and bad flags are refused before
-# any training. Prints how many checks passed.
+# any training; SWA (--swa-start) resumes to the same average. Prints how many
+# checks passed.
 #   cifar10_clr_test.sh path/to/cifar10_clr
 set -euo pipefail
 bin=$1
@@ -22,7 +23,8 @@ fail() {
 pass() { passed=$((passed + 1)); }
 
 # 10 batches per epoch; the first checkpoint (iteration 15) falls mid-epoch.
-policy=(--policy triangular2 --base-lr 0.001 --max-lr 0.006 --step-size-up 10)
+policy=(--schedule 'CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=10,
+                    mode="triangular2", cycle_momentum=False)')
 run() {
   "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
     "${policy[@]}" --iterations 60 --eval-every 15 "$@"
@@ -67,7 +69,7 @@ diff <(cut -d, -f1-5 "$work/full/log.csv") <(cut -d, -f1-5 "$work/part/log.csv")
 pass
 
 # StepLR (torchclr's, with state in the checkpoint) resumes too.
-policy=(--policy step --lr 0.004 --step-size 20 --step-gamma 0.5)
+policy=(--lr 0.004 --schedule 'StepLR(step_size=20, gamma=0.5)')
 step_full=$(run --out "$work/step_full" --checkpoint "$work/step_full.pt" |
   tail -n 1)
 run_and_kill "$work/step.pt"
@@ -119,14 +121,39 @@ grep -q "cannot resume from $work/step.pt: it was written with --iterations 60, 
   fail "unclear message: $(cat "$work/err")"
 pass
 
-# The checkpoint's settings catch a changed policy flag.
+# The checkpoint holds its schedule's text: another schedule is refused,
+# naming both texts (as torchclr::to_text writes them).
 if "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
-  --policy step --lr 0.004 --step-size 20 --step-gamma 0.25 --iterations 60 \
+  --lr 0.004 --schedule 'StepLR(step_size=20, gamma=0.25)' --iterations 60 \
   --checkpoint "$work/step.pt" --resume 2> "$work/err"; then
-  fail "resumed with other --step-gamma"
+  fail "resumed with another schedule"
 fi
-grep -q "cannot resume from $work/step.pt: it was written with other settings: .*step_gamma=0.5;" "$work/err" ||
+grep -qF "cannot resume from $work/step.pt: it was written with the schedule 'StepLR(step_size=20, gamma=0.5)', this run has 'StepLR(step_size=20, gamma=0.25)'" "$work/err" ||
   fail "unclear message: $(cat "$work/err")"
+pass
+# ... and the settings catch another optimizer LR under the same schedule.
+if "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
+  --lr 0.002 --schedule 'StepLR(step_size=20, gamma=0.5)' --iterations 60 \
+  --checkpoint "$work/step.pt" --resume 2> "$work/err"; then
+  fail "resumed with another --lr"
+fi
+grep -q "cannot resume from $work/step.pt: it was written with other settings: .*lr=0.004;" "$work/err" ||
+  fail "unclear message: $(cat "$work/err")"
+pass
+
+# SWA: a run killed once its first checkpoint is written resumes to the same
+# averaged network (the average is in the checkpoint) as an uninterrupted
+# run; it averages the iterates at 15, 30, 45 and 60.
+policy=(--lr 0.004 --schedule 'StepLR(step_size=20, gamma=0.5)'
+  --swa-start 15 --swa-every 15)
+swa_full=$(run --checkpoint "$work/swa_full.pt" | tail -n 1)
+grep -q "^SWA: the average of 4 iterates (every 15 from iteration 15)" <<<"$swa_full" ||
+  fail "no SWA line: $swa_full"
+run_and_kill "$work/swa.pt"
+swa_resumed=$(run --checkpoint "$work/swa.pt" --resume | tail -n 1)
+[ -n "$(digest "$swa_full")" ] &&
+  [ "$(digest "$swa_full")" = "$(digest "$swa_resumed")" ] ||
+  fail "resumed SWA average differs: $swa_full / $swa_resumed"
 pass
 
 # Every --optimizer trains: the mean loss of iterations 11-20 is finite and
@@ -135,7 +162,7 @@ for optimizer_lr in sgd:0.004 nesterov:0.002 adam:0.001 adamw:0.001 \
   rmsprop:0.0001 adagrad:0.01 adadelta:1.0; do
   optimizer=${optimizer_lr%%:*}
   "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
-    --optimizer "$optimizer" --policy fixed --lr "${optimizer_lr#*:}" \
+    --optimizer "$optimizer" --schedule 'ConstantLR(factor=1, total_iters=1)' --lr "${optimizer_lr#*:}" \
     --iterations 20 --eval-every 10 --out "$work/$optimizer" > /dev/null ||
     fail "--optimizer $optimizer did not finish"
   losses=$(tail -n +2 "$work/$optimizer/log.csv" | cut -d, -f4 | tr '\n' ' ')
@@ -146,7 +173,7 @@ sys.exit(0 if math.isfinite(b) and b < a else 1)" $losses ||
 done
 # --model resnet56 trains 3 iterations on the generated CIFAR-10 data.
 "$bin" train --data "$work/data" --device cpu --seed 5 --quiet \
-  --model resnet56 --policy fixed --lr 0.01 --iterations 3 --eval-every 3 \
+  --model resnet56 --schedule 'ConstantLR(factor=1, total_iters=1)' --lr 0.01 --iterations 3 --eval-every 3 \
   --out "$work/resnet56" > /dev/null ||
   fail "--model resnet56 did not train"
 python3 -c "import math, sys; sys.exit(0 if math.isfinite(float(sys.argv[1])) else 1)" \
@@ -157,7 +184,7 @@ pass
 # --dataset cifar100 (generated, in CIFAR-100's layout) with resnet56.
 python3 "$here/make_cifar10.py" "$work/data100" 100 100 cifar100
 "$bin" train --dataset cifar100 --data "$work/data100" --device cpu --seed 5 \
-  --quiet --model resnet56 --policy fixed --lr 0.01 --iterations 3 \
+  --quiet --model resnet56 --schedule 'ConstantLR(factor=1, total_iters=1)' --lr 0.01 --iterations 3 \
   --eval-every 3 > /dev/null ||
   fail "--dataset cifar100 did not train"
 pass
@@ -166,7 +193,7 @@ pass
 # iteration alone: two runs give the same weights.
 augment_run() {
   "$bin" train --data "$work/data" --device cpu --seed 5 --quiet --augment \
-    --policy fixed --lr 0.004 --iterations 20 --eval-every 10 \
+    --schedule 'ConstantLR(factor=1, total_iters=1)' --lr 0.004 --iterations 20 --eval-every 10 \
     --out "$work/augment" | tail -n 1
 }
 augment_first=$(augment_run)
@@ -198,14 +225,21 @@ refuses() {
     fail "$* said: $(cat "$work/err")"
   pass
 }
-refuses "--step-size: must be > 0, got '0'" train --policy step --step-size 0
-refuses "--step-gamma: must be a finite number, got 'nan'" \
-  train --policy step --step-gamma nan
-refuses "--step-gamma: must be > 0, got '-1'" train --policy step --step-gamma -1
-refuses "--lr: must be > 0, got '-1'" train --policy fixed --lr -1
+refuses "--schedule: parse_scheduler: at position 20: StepLR has no option 'gama' (its options: step_size, gamma)" \
+  train --schedule 'StepLR(step_size=2, gama=0.5)' --iterations 2
+refuses "--schedule: parse_scheduler: at position 0: StepLR: step_size must be" \
+  train --schedule 'StepLR(step_size=0)' --iterations 2
+printf 'StepLR(\n  step_size=2,\n  gama=0.5)\n' > "$work/bad.schedule"
+refuses "--schedule-file: parse_scheduler_file: $work/bad.schedule:3:3: StepLR has no option 'gama'" \
+  train --schedule-file "$work/bad.schedule" --iterations 2
+refuses "--schedule excludes --schedule-file" \
+  train --schedule 'StepLR(step_size=2)' --schedule-file "$work/bad.schedule"
+refuses "--lr: must be > 0, got '-1'" train --lr -1
+refuses "--swa-start: must be in [1, --iterations 2] (the first iteration averaged), got 5" \
+  train --swa-start 5 --iterations 2
+refuses "--swa-start: SWA here averages cifar10_full" \
+  train --model resnet56 --swa-start 1 --iterations 2
 refuses "--scale: must be a finite number, got 'nan'" compare --scale nan
-refuses "--total-steps: 10 is shorter than the run (20 steps)" \
-  train --policy one_cycle --total-steps 10 --iterations 20
 refuses "--train-limit: must be >= 0, got '-1'" train --train-limit -1
 refuses "--checkpoint: the folder $work/missing does not exist" \
   train --iterations 2 --checkpoint "$work/missing/x.pt"
@@ -215,8 +249,9 @@ refuses "--model: resnet56 takes 3x32x32 colour images; --dataset fashion-mnist 
   train --model resnet56 --dataset fashion-mnist --iterations 2
 refuses "--optimizer: adamx not in {sgd,nesterov,adam,adamw,rmsprop,adagrad,adadelta}" \
   train --optimizer adamx
-refuses "--cycle-momentum: --optimizer adagrad has no momentum to cycle" \
-  train --optimizer adagrad --policy triangular --cycle-momentum --iterations 2
+refuses "--schedule: parse_scheduler: at position 0: CyclicLR" \
+  train --optimizer adagrad --schedule 'CyclicLR(base_lr=0.001, max_lr=0.01)' \
+  --iterations 2
 
 accuracy=$(tail -n 1 "$work/full/log.csv" | cut -d, -f5)
 echo "final test accuracy: $accuracy (chance: 0.1)"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `cifar10_clr compare` (Table 1's fixed and exp_range, both exp_range forms),
+# `cifar10_clr compare` (Table 1's fixed and exp_range, both exp_range forms;
+# `train --schedule` with a run's text from `runs` gives the same log),
 # `--table 3` and `--superconvergence` end to end on generated CIFAR-10 files
 # at a tiny scale: each writes its table (a row per optimizer and policy) and
 # its plot, training lowers the loss, and flags that do not belong to the
@@ -35,27 +36,40 @@ plotted() {
 
 # Table 1 at 1/2000: fixed for 35 iterations (LR /10 at 30 and 33) and
 # exp_range for 21 (step size 1, gamma 0.99994^2000 per step), in the
-# paper's form by default and in PyTorch's with --exp-range-form pytorch.
-# Each row names its exp_range form and gives the LR range of its last 10%
-# of iterations (fixed: 31-34, exp_range: 19-20), checked against the
-# paper's formulas written out here.
-"$bin" compare --policies fixed exp_range "${common[@]}" --scale 0.0005 \
-  --out "$work/table1" > "$work/table1.out" ||
+# paper's form (exp_range) and in PyTorch's (exp_range_pytorch). The table
+# lists each row's schedule text, says which solver ran (Caffe's by default)
+# and gives the LR range of each run's last 10% of iterations (fixed: 31-34,
+# exp_range: 19-20), checked against the paper's formulas written out here.
+"$bin" compare --policies fixed exp_range exp_range_pytorch "${common[@]}" \
+  --scale 0.0005 --out "$work/table1" > "$work/table1.out" ||
   fail "Table 1 did not finish: $(tail -n 5 "$work/table1.out")"
-"$bin" compare --policies exp_range --exp-range-form pytorch "${common[@]}" \
-  --scale 0.0005 --out "$work/table1_pytorch" > "$work/table1_pytorch.out" ||
-  fail "Table 1 (PyTorch's exp_range) did not finish"
 results="$work/table1/results.md"
 plotted "$work/table1/accuracy.png"
 grep -q "^| policy | iterations | test accuracy | LR, last 10% of iterations |" "$results" ||
   fail "no LR-range column in $(cat "$results")"
-grep -qF "exp_range: the paper's form (section 3.1), both bounds x gamma^it" "$results" ||
-  fail "results.md does not name the exp_range form: $(cat "$results")"
-grep -qF "exp_range: the paper's form (section 3.1)" "$work/table1.out" ||
-  fail "the log does not name the exp_range form: $(cat "$work/table1.out")"
-grep -qF "exp_range: PyTorch's form, amplitude x gamma^it" "$work/table1_pytorch/results.md" ||
-  fail "results.md does not name PyTorch's form"
-python3 - "$results" "$work/table1_pytorch/results.md" <<'EOF' ||
+grep -qF -- '- exp_range (--lr 0.001): `CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=1, mode="exp_range_paper", gamma=' "$results" ||
+  fail "results.md does not give exp_range's schedule: $(cat "$results")"
+grep -qF -- '- exp_range_pytorch (--lr 0.001): `CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=1, mode="exp_range", ' "$results" ||
+  fail "results.md does not give exp_range_pytorch's schedule"
+grep -qF "Optimizer: solver caffe: Caffe's SGD" "$results" ||
+  fail "results.md does not say which solver ran: $(cat "$results")"
+grep -qF "solver caffe: Caffe's SGD" "$work/table1.out" ||
+  fail "the log does not say which solver ran: $(cat "$work/table1.out")"
+# train --schedule with a run's text (from `runs`) gives the named run's log:
+# the same LRs, losses and accuracies at every row.
+for name in fixed exp_range; do
+  log="$work/table1/$name/log.csv"
+  "$bin" train --schedule "$("$bin" runs --name "$name" --scale 0.0005)" \
+    --solver caffe "${common[@]}" \
+    --iterations "$(tail -n 1 "$log" | cut -d, -f1)" \
+    --eval-every "$(sed -n 2p "$log" | cut -d, -f1)" \
+    --out "$work/train_$name" > /dev/null ||
+    fail "train --schedule of $name did not finish"
+  diff <(cut -d, -f1-5 "$log") \
+    <(cut -d, -f1-5 "$work/train_$name/log.csv") ||
+    fail "train --schedule <$name's text> differs from compare's $name run"
+done
+python3 - "$results" <<'EOF' ||
 import math, re, sys
 gamma = 0.99994 ** 2000  # per step at scale 1/2000
 def paper(it):  # section 3.1: both bounds x gamma^it; step size 1
@@ -67,8 +81,8 @@ def pytorch(it):
 fixed = [0.001 * 0.1 ** ((it >= 30) + (it >= 33)) for it in (31, 32, 33, 34)]
 want = {
     "fixed": (min(fixed), max(fixed), 35),
-    "exp_range (paper's form)": (paper(20), paper(19), 21),
-    "exp_range (PyTorch's form)": (pytorch(20), pytorch(19), 21),
+    "exp_range": (paper(20), paper(19), 21),
+    "exp_range_pytorch": (pytorch(20), pytorch(19), 21),
 }
 rows = {}
 for path in sys.argv[1:]:
@@ -131,9 +145,9 @@ grep -qF "solver caffe" "$work/sc.out" ||
 results="$work/sc/results.md"
 [ -s "$results" ] || fail "--superconvergence wrote no results.md"
 plotted "$work/sc/accuracy.png"
-grep -q "^| 1cycle | [0-9.e-]*-[0-9.e-]* | 10 | [0-9.]*% |" "$results" ||
+grep -q '^| 1cycle | `CyclicLR(base_lr=[0-9.e-]*, max_lr=[0-9.e-]*, step_size_up=5, mode="triangular", cycle_momentum=False)` | 10 | [0-9.]*% |' "$results" ||
   fail "no 1cycle row in $(cat "$results")"
-grep -q "^| piecewise constant | 0.35, /10 at 50 and 70 | 80 | [0-9.]*% |" "$results" ||
+grep -q '^| piecewise constant | `MultiStepLR(milestones=\[50, 70\], gamma=0.1)` from 0.35 | 80 | [0-9.]*% |' "$results" ||
   fail "no piecewise-constant row in $(cat "$results")"
 grep -q "^| 80 | - | [0-9.]*% |" "$results" ||
   fail "no accuracy-against-iterations row at 80 in $(cat "$results")"
@@ -179,8 +193,6 @@ refuses "--num-iter: --superconvergence takes its 1cycle bounds from clrsolver.p
 refuses "--clr-bounds: it chooses --superconvergence's 1cycle bounds" \
   --clr-bounds files
 refuses "--superconvergence: it is its own experiment" --superconvergence --table 3
-refuses "--exp-range-form: only Table 1 has an exp_range row; --table 3 has none" \
-  --table 3 --exp-range-form pytorch
-refuses "--exp-range-form: --policies has no exp_range row" \
-  --policies fixed --exp-range-form paper
+refuses "--policies: one_cycle not in {fixed,triangular,triangular2,triangular2_single,decay,exp,exp_range,exp_range_pytorch}" \
+  --policies one_cycle
 echo "cifar10_compare_test: passed"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# clr_schedule prints the issue-9 policies' first values (StepLR, ConstantLR,
-# PolynomialLR, CosineAnnealingLR, SGDR's cycle_decay/cycle_limit, a warm-up
-# before any policy) and both exp_range forms, and refuses bad values of their
-# flags, naming the flag.
+# clr_schedule previews any --schedule text (or --schedule-file): the first
+# values of StepLR, ConstantLR, PolynomialLR, CosineAnnealingLR, SGDR's
+# cycle_decay/cycle_limit, a warm-up before StepLR, both exp_range forms and
+# Caffe's --group-ratios, against values by hand; bad texts and flags are
+# refused, naming the flag.
 #   clr_schedule_test.sh path/to/clr_schedule
 set -euo pipefail
 bin=$1
@@ -30,37 +31,47 @@ PY
   passed=$((passed + 1))
 }
 expect "0.001 0.001 0.001 0.0005 0.0005 0.0005 0.00025" \
-  --policy step --step-size 3 --step-gamma 0.5 --steps 6
+  --schedule 'StepLR(step_size=3, gamma=0.5)' --steps 6
 expect "0.0005 0.0005 0.001 0.001" \
-  --policy constant --constant-factor 0.5 --total-iters 2 --steps 3
+  --schedule 'ConstantLR(factor=0.5, total_iters=2)' --steps 3
 expect "0.004 0.00225 0.001 0.00025 0 0" \
-  --policy polynomial --lr 0.004 --total-iters 4 --power 2 --steps 5
+  --lr 0.004 --schedule 'PolynomialLR(total_iters=4, power=2)' --steps 5
 expect "0.002 0.001 0 0.001 0.002" \
-  --policy cosine --lr 0.002 --T-max 2 --steps 4
+  --lr 0.002 --schedule 'CosineAnnealingLR(T_max=2)' --steps 4
 # SGDR, T_0 2: peaks 0.004, 0.002, then held at eta_min after 2 cycles.
 expect "0.004 0.002 0.002 0.001 0 0" \
-  --policy cosine_restarts --lr 0.004 --T-0 2 --cycle-decay 0.5 \
-  --cycle-limit 2 --steps 5
+  --lr 0.004 --steps 5 --schedule \
+  'CosineAnnealingWarmRestarts(T_0=2, cycle_decay=0.5, cycle_limit=2)'
 # exp_range's two forms, step size 2, gamma 0.5, by hand: heights 0, 1/2, 1,
-# 1/2, 0 and scales 1, 1/2, 1/4, 1/8, 1/16. PyTorch's (the default here)
-# scales the amplitude: 0.001 + 0.004 * height * scale; the paper's both
-# bounds: (0.001 + 0.004 * height) * scale.
-expect "0.001 0.002 0.002 0.00125 0.001" \
-  --policy exp_range --base-lr 0.001 --max-lr 0.005 --step-size-up 2 \
-  --gamma 0.5 --steps 4
-expect "0.001 0.0015 0.00125 0.000375 0.0000625" \
-  --policy exp_range --base-lr 0.001 --max-lr 0.005 --step-size-up 2 \
-  --gamma 0.5 --exp-range-form paper --steps 4
-# PyTorch's form takes gamma > 1 (scales 1, 2, 4): past max_lr.
-expect "0.001 0.005 0.017" \
-  --policy exp_range --base-lr 0.001 --max-lr 0.005 --step-size-up 2 \
-  --gamma 2 --steps 2
+# 1/2, 0 and scales 1, 1/2, 1/4, 1/8, 1/16. PyTorch's (exp_range) scales the
+# amplitude: 0.001 + 0.004 * height * scale; the paper's (exp_range_paper)
+# both bounds: (0.001 + 0.004 * height) * scale.
+expect "0.001 0.002 0.002 0.00125 0.001" --steps 4 --schedule \
+  'CyclicLR(base_lr=0.001, max_lr=0.005, step_size_up=2, mode="exp_range", gamma=0.5)'
+expect "0.001 0.0015 0.00125 0.000375 0.0000625" --steps 4 --schedule \
+  'CyclicLR(base_lr=0.001, max_lr=0.005, step_size_up=2, mode="exp_range_paper", gamma=0.5)'
 # StepLR takes gamma > 1 as PyTorch does: the LR doubles every 2 steps.
 expect "0.001 0.001 0.002 0.002 0.004" \
-  --policy step --step-size 2 --step-gamma 2 --steps 4
-# A warm-up from 0.1 x over 2 steps, then StepLR from its own step 0.
+  --schedule 'StepLR(step_size=2, gamma=2)' --steps 4
+# A warm-up from 0.1 x over 2 steps, then StepLR from its own step 0; the
+# text on several lines, from a file, with a comment.
+schedule_file=$(mktemp)
+trap 'rm -f "$err" "$schedule_file"' EXIT
+cat > "$schedule_file" <<'TEXT'
+# warm-up, then halve every 2 steps
+SequentialLR([LinearLR(start_factor=0.1, total_iters=2),
+              StepLR(step_size=2, gamma=0.5)],
+             milestones=[2])
+TEXT
 expect "0.0001 0.00055 0.001 0.001 0.0005" \
-  --policy step --step-size 2 --step-gamma 0.5 --warmup-steps 2 --steps 4
+  --schedule-file "$schedule_file" --steps 4
+# Caffe's lr_mult: group 1 at ratio 2 gets twice every LR of the text.
+ratios=$("$bin" --group-ratios 1,2 --steps 2 --schedule \
+  'CyclicLR(base_lr=0.001, max_lr=0.005, step_size_up=2, cycle_momentum=False)' |
+  tail -n +2 | cut -d, -f2,3 | tr '\n' ' ')
+[ "$ratios" = "0.001,0.002 0.003,0.006 0.005,0.01 " ] ||
+  { echo "FAIL: --group-ratios 1,2 gave $ratios"; exit 1; }
+passed=$((passed + 1))
 
 refuses() {
   local expected=$1
@@ -72,23 +83,14 @@ refuses() {
     { echo "FAIL: $* said: $(cat "$err")"; exit 1; }
   passed=$((passed + 1))
 }
-refuses "--step-size: must be > 0, got '0'" --policy step --step-size 0
-refuses "--step-gamma: must be > 0, got '0'" \
-  --policy step --step-gamma 0
-refuses "--step-gamma: must be > 0, got '-0.5'" \
-  --policy fixed --step-gamma -0.5
-refuses "--step-gamma: must be a finite number, got 'inf'" \
-  --policy step --step-gamma inf
-refuses "--constant-factor: must be in [0, 1], got 2" \
-  --policy constant --constant-factor 2
-refuses "--T-max: must be > 0, got '0'" --policy cosine --T-max 0
-refuses "--cycle-decay: must be in (0, 1], got 0" \
-  --policy cosine_restarts --cycle-decay 0
-refuses "CyclicLR: gamma must be in (0, 1] for mode exp_range_paper (both bounds times gamma^iterations), got 1.5" \
-  --policy exp_range --exp-range-form paper --gamma 1.5
-refuses "--exp-range-form: keras not in {paper,pytorch}" \
-  --policy exp_range --exp-range-form keras
-refuses "--warmup-steps: must be >= 0, got '-1'" --warmup-steps -1
-refuses "--warmup-start-factor: must be in (0, 1], got 0" \
-  --warmup-steps 2 --warmup-start-factor 0
+refuses "--schedule: parse_scheduler: at position 0: StepLR: step_size must be" \
+  --schedule 'StepLR(step_size=0)'
+refuses "--schedule: parse_scheduler: at position 0: CyclicLR: gamma must be in (0, 1] for mode exp_range_paper (both bounds times gamma^iterations), got 1.5" \
+  --schedule 'CyclicLR(base_lr=0.001, max_lr=0.005, mode="exp_range_paper", gamma=1.5)'
+refuses "--schedule: parse_scheduler: at position 7: expected a value" \
+  --schedule 'StepLR(,)'
+refuses "--schedule excludes --schedule-file" \
+  --schedule 'StepLR(step_size=2)' --schedule-file "$schedule_file"
+refuses "--group-ratios excludes --groups" --group-ratios 1,2 --groups 2
+refuses "--group-ratios: must be > 0, got '0'" --group-ratios 1,0
 echo "clr_schedule_test: $passed passed, 0 failed"

@@ -1,0 +1,49 @@
+#pragma once
+
+// cifar10_clr's checkpoint: model, optimizer, scheduler (with its text),
+// the log and the settings a resumed run must share, in one archive
+// written to a temporary name and renamed into place.
+
+#include <torchclr/scheduler.h>
+
+#include <string>
+#include <vector>
+
+#include "data.h"
+#include "network.h"
+#include "swa.h"
+#include "trainer.h"
+
+namespace torchclr::examples {
+
+/// The parts of a run a checkpoint saves and restores.
+struct RunState {
+  Network& model;
+  torch::optim::Optimizer& optimizer;
+  Scheduler& scheduler;
+  /// `torchclr::to_text` of `scheduler`: a resumed run must have the same.
+  std::string schedule_text;
+  std::vector<LogRow>& log;
+  /// With --swa-start: the running average, saved and restored too.
+  SwaAverage* swa = nullptr;
+};
+
+/// What a resumed run must share with the checkpoint beyond the flags
+/// checked one by one: the optimizer's settings, the model and the data
+/// shape.
+std::string run_settings(const TrainConfig& config, const DataSplit& train);
+
+/// Writes `state` at `iteration` to `config.checkpoint`, atomically.
+void save_checkpoint(const TrainConfig& config,
+                     const std::string& settings,
+                     const RunState& state,
+                     int64_t iteration);
+
+/// Loads `config.checkpoint` into the freshly built `state` and returns its
+/// iteration; refuses, saying what differs, one written for another
+/// schedule (naming both texts) or other settings.
+int64_t resume(const TrainConfig& config,
+               const std::string& settings,
+               RunState& state);
+
+}  // namespace torchclr::examples
