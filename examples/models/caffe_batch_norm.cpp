@@ -1,5 +1,6 @@
 #include "caffe_batch_norm.h"
 
+#include <utility>
 #include <vector>
 
 namespace torchclr::examples {
@@ -44,11 +45,57 @@ CaffeBatchNorm2dImpl::CaffeBatchNorm2dImpl(CaffeBatchNormOptions options)
               "CaffeBatchNorm2d: ghost_batch_size must be >= 0 (0: the whole "
               "batch), got ",
               options_.ghost_batch_size());
-  // Caffe fills all three blobs with 0.
+  reset();
+}
+
+void CaffeBatchNorm2dImpl::reset() {
   const int64_t channels = options_.num_features();
   mean_sum = register_buffer("mean_sum", torch::zeros({channels}));
   variance_sum = register_buffer("variance_sum", torch::zeros({channels}));
   scale_factor = register_buffer("scale_factor", torch::zeros({1}));
+}
+
+void recount_caffe_batch_norm(torch::nn::Module& model,
+                              const std::function<void()>& pass) {
+  std::vector<std::pair<CaffeBatchNorm2dImpl*, double>> fractions;
+  for (const auto& module : model.modules()) {
+    if (auto* batch_norm = module->as<CaffeBatchNorm2dImpl>()) {
+      fractions.emplace_back(batch_norm,
+                             batch_norm->options_.moving_average_fraction());
+    }
+  }
+  if (fractions.empty()) {
+    return;
+  }
+  std::vector<std::pair<torch::nn::Module*, bool>> training;
+  for (const auto& module : model.modules()) {
+    training.emplace_back(module.get(), module->is_training());
+  }
+  auto restore = [&] {
+    for (auto& [batch_norm, fraction] : fractions) {
+      batch_norm->options_.moving_average_fraction(fraction);
+    }
+    for (auto& [module, was_training] : training) {
+      module->train(was_training);
+    }
+  };
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& [batch_norm, fraction] : fractions) {
+      batch_norm->mean_sum.zero_();
+      batch_norm->variance_sum.zero_();
+      batch_norm->scale_factor.zero_();
+      batch_norm->options_.moving_average_fraction(1.0);
+    }
+    model.train(true);
+    try {
+      pass();
+    } catch (...) {
+      restore();
+      throw;
+    }
+  }
+  restore();
 }
 
 std::pair<torch::Tensor, torch::Tensor>
@@ -104,10 +151,14 @@ torch::Tensor CaffeBatchNorm2dImpl::forward(const torch::Tensor& x) {
                                 : torch::cat(normalised, 0);
 }
 
-CaffeScaleImpl::CaffeScaleImpl(int64_t channels) {
+CaffeScaleImpl::CaffeScaleImpl(int64_t channels) : channels_(channels) {
   TORCH_CHECK(channels > 0, "CaffeScale: channels must be > 0, got ", channels);
-  weight = register_parameter("weight", torch::ones({channels}));
-  bias = register_parameter("bias", torch::zeros({channels}));
+  reset();
+}
+
+void CaffeScaleImpl::reset() {
+  weight = register_parameter("weight", torch::ones({channels_}));
+  bias = register_parameter("bias", torch::zeros({channels_}));
 }
 
 torch::Tensor CaffeScaleImpl::forward(const torch::Tensor& x) {

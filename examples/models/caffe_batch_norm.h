@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <utility>
 
 namespace torchclr::examples {
@@ -60,9 +61,15 @@ void accumulate_caffe_statistics(torch::Tensor& mean_sum,
 /// blobs over theirs before every iteration; NCCL, after it, broadcasts them
 /// once at the start; the super-convergence authors' logs show P2PSync). So
 /// the first group here is GPU 0's share.
-class CaffeBatchNorm2dImpl : public torch::nn::Module {
+///
+/// Cloneable (reset() registers the blobs), so that clone() of a network
+/// holding it copies its sums.
+class CaffeBatchNorm2dImpl : public torch::nn::Cloneable<CaffeBatchNorm2dImpl> {
  public:
   explicit CaffeBatchNorm2dImpl(CaffeBatchNormOptions options);
+
+  /// Registers the three blobs, filled with 0 as Caffe fills them.
+  void reset() override;
 
   torch::Tensor forward(const torch::Tensor& x);
 
@@ -78,19 +85,43 @@ class CaffeBatchNorm2dImpl : public torch::nn::Module {
   torch::Tensor mean_sum, variance_sum, scale_factor;
 
  private:
+  friend void recount_caffe_batch_norm(torch::nn::Module& model,
+                                       const std::function<void()>& pass);
+
   CaffeBatchNormOptions options_;
 };
 TORCH_MODULE(CaffeBatchNorm2d);
 
+/// PyTorch's update_bn (torchclr::update_bn) for Caffe's BatchNorm: zeroes
+/// the three blobs of every CaffeBatchNorm2d in `model`, sets their
+/// moving_average_fraction to 1, puts `model` in training mode and runs
+/// `pass` (which forwards the data through `model`) without gradients; then
+/// restores the fractions and every module's training flag, also when `pass`
+/// throws. With fraction 1 the blobs are plain sums over the pass's
+/// forwards, so the test phase's mean_sum / scale_factor is the average of
+/// the batch means and variance_sum / scale_factor that of the m / (m - 1)
+/// corrected batch variances: the cumulative average PyTorch's update_bn
+/// computes (momentum None). With ghost batches each forward adds the first
+/// group's statistics, as in training. Without a CaffeBatchNorm2d it does
+/// nothing and does not run `pass`.
+void recount_caffe_batch_norm(torch::nn::Module& model,
+                              const std::function<void()>& pass);
+
 /// Caffe's Scale layer with bias_term: y = weight[c] x + bias[c] over
 /// [N, C, H, W], weight starting at 1 and bias at 0 (its default fillers).
-class CaffeScaleImpl : public torch::nn::Module {
+class CaffeScaleImpl : public torch::nn::Cloneable<CaffeScaleImpl> {
  public:
   explicit CaffeScaleImpl(int64_t channels);
+
+  /// Registers weight (ones) and bias (zeros).
+  void reset() override;
 
   torch::Tensor forward(const torch::Tensor& x);
 
   torch::Tensor weight, bias;
+
+ private:
+  int64_t channels_;
 };
 TORCH_MODULE(CaffeScale);
 

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <stdexcept>
 #include <vector>
 
 namespace torchclr::examples {
@@ -243,6 +244,113 @@ TEST(CaffeBatchNormTest, RunningSumsTakeTheFirstGhostBatchOnly) {
   // The short last group is normalised on its own: constant, so 0.
   EXPECT_TRUE(torch::allclose(y.slice(0, 4),
                               torch::zeros({1, 1, 1, 2}, torch::kFloat64)));
+}
+
+// Two batches [4, 2, 1, 1]: channel 0 holds 1 2 3 4, then 5 7 9 11;
+// channel 1 ten times those. Batch means 2.5 and 8 (25 and 80); biased
+// variances 5 / 4 and 20 / 4, corrected by m / (m - 1) = 4 / 3 to 5 / 3 and
+// 20 / 3 (channel 1: 100 times).
+const std::vector<torch::Tensor>& two_batches() {
+  static const std::vector<torch::Tensor> batches = [] {
+    std::vector<torch::Tensor> made;
+    for (const auto& values :
+         {std::vector<double>{1, 2, 3, 4}, std::vector<double>{5, 7, 9, 11}}) {
+      const auto channel = to_tensor(values, {4, 1, 1, 1});
+      made.push_back(torch::cat({channel, channel * 10}, 1));
+    }
+    return made;
+  }();
+  return batches;
+}
+
+// A module whose sums hold other statistics: 3 training steps at its
+// fraction, then evaluation mode, as after training.
+CaffeBatchNorm2d trained_module(CaffeBatchNormOptions options) {
+  auto bn = double_module(options);
+  for (int step = 0; step < 3; ++step) {
+    bn(torch::randn({6, 2, 2, 2}, torch::kFloat64) * 4 + 3);
+  }
+  bn->eval();
+  return bn;
+}
+
+TEST(CaffeBatchNormTest, RecountAveragesTheBatchStatisticsOfThePass) {
+  auto bn = trained_module(CaffeBatchNormOptions(2));
+  int passes = 0;
+  recount_caffe_batch_norm(*bn, [&] {
+    ++passes;
+    EXPECT_TRUE(bn->is_training());
+    EXPECT_FALSE(torch::GradMode::is_enabled());
+    for (const auto& batch : two_batches()) {
+      bn(batch);
+    }
+  });
+  EXPECT_EQ(passes, 1);
+  // Plain sums over the two forwards (fraction 1), the old sums gone:
+  // mean (2.5 + 8) / 2 = 5.25, variance (5 / 3 + 20 / 3) / 2 = 25 / 6.
+  EXPECT_DOUBLE_EQ(bn->scale_factor.item<double>(), 2.0);
+  const auto [mean, variance] = bn->global_statistics();
+  EXPECT_DOUBLE_EQ(mean[0].item<double>(), 5.25);
+  EXPECT_DOUBLE_EQ(mean[1].item<double>(), 52.5);
+  EXPECT_DOUBLE_EQ(variance[0].item<double>(), 25.0 / 6);
+  EXPECT_DOUBLE_EQ(variance[1].item<double>(), 2500.0 / 6);
+  // Back as before: Caffe's fraction, evaluation mode.
+  EXPECT_EQ(bn->options().moving_average_fraction(), 0.999);
+  EXPECT_FALSE(bn->is_training());
+}
+
+TEST(CaffeBatchNormTest, RecountWithGhostBatchesAveragesTheFirstGroups) {
+  // Groups of 2: the first group of each batch is 1 2 (mean 1.5, biased
+  // variance 1 / 4, corrected by 2 / 1 to 1 / 2), then 5 7 (mean 6,
+  // corrected variance 2): mean 3.75 and variance 1.25 over the pass.
+  auto bn = trained_module(
+      CaffeBatchNormOptions(2).moving_average_fraction(0.95).ghost_batch_size(
+          2));
+  recount_caffe_batch_norm(*bn, [&] {
+    for (const auto& batch : two_batches()) {
+      bn(batch);
+    }
+  });
+  const auto [mean, variance] = bn->global_statistics();
+  EXPECT_DOUBLE_EQ(mean[0].item<double>(), 3.75);
+  EXPECT_DOUBLE_EQ(mean[1].item<double>(), 37.5);
+  EXPECT_DOUBLE_EQ(variance[0].item<double>(), 1.25);
+  EXPECT_DOUBLE_EQ(variance[1].item<double>(), 125.0);
+  EXPECT_EQ(bn->options().moving_average_fraction(), 0.95);
+}
+
+TEST(CaffeBatchNormTest, RecountReachesNestedModulesAndRestoresOnThrow) {
+  torch::nn::Sequential net(CaffeBatchNorm2d(CaffeBatchNormOptions(2)),
+                            CaffeScale(2),
+                            CaffeBatchNorm2d(CaffeBatchNormOptions(2)));
+  net->to(torch::kFloat64);
+  net->eval();
+  net->ptr(1)->train();  // each module gets its own flag back
+  EXPECT_THROW(recount_caffe_batch_norm(*net,
+                                        [&] {
+                                          net->forward(two_batches()[0]);
+                                          throw std::runtime_error("stop");
+                                        }),
+               std::runtime_error);
+  EXPECT_FALSE(net->is_training());
+  EXPECT_TRUE(net->ptr(1)->is_training());
+  EXPECT_FALSE(net->ptr(2)->is_training());
+  for (const int64_t layer : {0, 2}) {
+    const auto* bn = net->ptr(layer)->as<CaffeBatchNorm2dImpl>();
+    EXPECT_EQ(bn->options().moving_average_fraction(), 0.999);
+    EXPECT_DOUBLE_EQ(bn->scale_factor.item<double>(), 1.0);
+  }
+  // The first layer saw the batch itself: mean 2.5 and 25.
+  const auto* first = net->ptr(0)->as<CaffeBatchNorm2dImpl>();
+  EXPECT_DOUBLE_EQ(first->mean_sum[0].item<double>(), 2.5);
+  EXPECT_DOUBLE_EQ(first->mean_sum[1].item<double>(), 25.0);
+}
+
+TEST(CaffeBatchNormTest, RecountWithoutCaffeBatchNormDoesNotRunThePass) {
+  torch::nn::Sequential net(torch::nn::BatchNorm2d(2), CaffeScale(2));
+  bool ran = false;
+  recount_caffe_batch_norm(*net, [&] { ran = true; });
+  EXPECT_FALSE(ran);
 }
 
 TEST(CaffeBatchNormTest, StatisticsSurviveSaveAndLoad) {

@@ -21,7 +21,10 @@ torch::nn::Conv2d conv3x3(int64_t in_channels,
 ResNetBasicBlockImpl::ResNetBasicBlockImpl(int64_t in_channels,
                                            int64_t channels,
                                            int64_t stride)
-    : stride_(stride), padded_channels_((channels - in_channels) / 2) {
+    : in_channels_(in_channels),
+      channels_(channels),
+      stride_(stride),
+      padded_channels_((channels - in_channels) / 2) {
   TORCH_CHECK(stride == 1 || stride == 2,
               "ResNetBasicBlock: stride must be 1 or 2, got ",
               stride);
@@ -31,10 +34,14 @@ ResNetBasicBlockImpl::ResNetBasicBlockImpl(int64_t in_channels,
               in_channels,
               " -> ",
               channels);
-  conv1_ = register_module("conv1", conv3x3(in_channels, channels, stride));
-  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(channels));
-  conv2_ = register_module("conv2", conv3x3(channels, channels, 1));
-  bn2_ = register_module("bn2", torch::nn::BatchNorm2d(channels));
+  reset();
+}
+
+void ResNetBasicBlockImpl::reset() {
+  conv1_ = register_module("conv1", conv3x3(in_channels_, channels_, stride_));
+  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(channels_));
+  conv2_ = register_module("conv2", conv3x3(channels_, channels_, 1));
+  bn2_ = register_module("bn2", torch::nn::BatchNorm2d(channels_));
 }
 
 torch::Tensor ResNetBasicBlockImpl::shortcut(const torch::Tensor& x) const {
@@ -56,9 +63,16 @@ torch::Tensor ResNetBasicBlockImpl::forward(const torch::Tensor& x) {
   return torch::relu(out + shortcut(x));
 }
 
-ResNet56Impl::ResNet56Impl(int64_t num_classes) {
+ResNet56Impl::ResNet56Impl(int64_t num_classes) : num_classes_(num_classes) {
   TORCH_CHECK(
       num_classes > 0, "ResNet56: num_classes must be > 0, got ", num_classes);
+  reset();
+}
+
+void ResNet56Impl::reset() {
+  // clone() copy-constructs first: the copy's stages_ still hold the
+  // original's stages.
+  stages_.clear();
   conv_ = register_module("conv", conv3x3(3, 16, 1));
   bn_ = register_module("bn", torch::nn::BatchNorm2d(16));
   int64_t in_channels = 16;
@@ -72,7 +86,7 @@ ResNet56Impl::ResNet56Impl(int64_t num_classes) {
     stages_.push_back(
         register_module("stage" + std::to_string(stages_.size() + 1), stage));
   }
-  fc_ = register_module("fc", torch::nn::Linear(64, num_classes));
+  fc_ = register_module("fc", torch::nn::Linear(64, num_classes_));
 
   // He et al. initialise the convolutions as in their 2015 paper (Kaiming
   // normal, fan-in); the classifier keeps LibTorch's default, as torchvision's

@@ -15,9 +15,12 @@ namespace torchclr::examples {
 /// (the paper's option A): relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)).
 /// When the block halves the image and widens the channels, the shortcut takes
 /// every second pixel and pads the new channels with zeros.
-class ResNetBasicBlockImpl : public torch::nn::Module {
+class ResNetBasicBlockImpl : public torch::nn::Cloneable<ResNetBasicBlockImpl> {
  public:
   ResNetBasicBlockImpl(int64_t in_channels, int64_t channels, int64_t stride);
+
+  /// Builds the layers (LibTorch's default initialisation).
+  void reset() override;
 
   torch::Tensor forward(const torch::Tensor& x);
 
@@ -26,6 +29,8 @@ class ResNetBasicBlockImpl : public torch::nn::Module {
 
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
+  int64_t in_channels_;
+  int64_t channels_;
   int64_t stride_;
   int64_t padded_channels_;  // zero channels added on each side of the input
 };
@@ -37,14 +42,19 @@ TORCH_MODULE(ResNetBasicBlock);
 /// linear to `num_classes`. 853,018 parameters for 10 classes (He et al.'s
 /// 0.85M). Convolution weights use He et al.'s (2015) Kaiming
 /// normal initialisation (the classifier keeps LibTorch's default); BatchNorm
-/// starts at weight 1, bias 0.
-class ResNet56Impl : public torch::nn::Module {
+/// starts at weight 1, bias 0. Cloneable, blocks included, so that an
+/// AveragedModel can copy it.
+class ResNet56Impl : public torch::nn::Cloneable<ResNet56Impl> {
  public:
   /// Basic blocks per stage: 56 = 6 * 9 + 2 layers with weights.
   static constexpr int64_t kBlocksPerStage = 9;
 
   /// `num_classes`: 10 for CIFAR-10, 100 for CIFAR-100.
   explicit ResNet56Impl(int64_t num_classes = 10);
+
+  /// Builds and initialises the layers (the constructor's, and clone()'s
+  /// fresh copy before the weights are copied in).
+  void reset() override;
 
   /// Logits [N, num_classes] of images [N, 3, 32, 32].
   torch::Tensor forward(const torch::Tensor& x);
@@ -58,6 +68,7 @@ class ResNet56Impl : public torch::nn::Module {
   torch::nn::BatchNorm2d bn_{nullptr};
   std::vector<torch::nn::Sequential> stages_;
   torch::nn::Linear fc_{nullptr};
+  int64_t num_classes_;
 };
 TORCH_MODULE(ResNet56);
 

@@ -42,15 +42,19 @@ SuperConvergenceBlockImpl::SuperConvergenceBlockImpl(
     int64_t channels,
     bool transition,
     const SuperConvergenceResNetOptions& options)
-    : transition_(transition) {
+    : channels_(channels), transition_(transition), options_(options) {
+  reset();
+}
+
+void SuperConvergenceBlockImpl::reset() {
   cbr1_conv_ = register_module(
-      "cbr1_conv", caffe_conv3x3(channels, channels, transition ? 2 : 1));
-  cbr1_bn_ = register_module("cbr1_bn", batch_norm(channels, options));
-  cbr1_scale_ = register_module("cbr1_scale", CaffeScale(channels));
+      "cbr1_conv", caffe_conv3x3(channels_, channels_, transition_ ? 2 : 1));
+  cbr1_bn_ = register_module("cbr1_bn", batch_norm(channels_, options_));
+  cbr1_scale_ = register_module("cbr1_scale", CaffeScale(channels_));
   cbr2_conv_ =
-      register_module("cbr2_conv", caffe_conv3x3(channels, channels, 1));
-  cbr2_bn_ = register_module("cbr2_bn", batch_norm(channels, options));
-  cbr2_scale_ = register_module("cbr2_scale", CaffeScale(channels));
+      register_module("cbr2_conv", caffe_conv3x3(channels_, channels_, 1));
+  cbr2_bn_ = register_module("cbr2_bn", batch_norm(channels_, options_));
+  cbr2_scale_ = register_module("cbr2_scale", CaffeScale(channels_));
 }
 
 torch::Tensor SuperConvergenceBlockImpl::forward(const torch::Tensor& x) {
@@ -77,6 +81,14 @@ SuperConvergenceResNetImpl::SuperConvergenceResNetImpl(
   TORCH_CHECK(options.num_classes() > 0,
               "SuperConvergenceResNet: num_classes must be > 0, got ",
               options.num_classes());
+  reset();
+}
+
+void SuperConvergenceResNetImpl::reset() {
+  const SuperConvergenceResNetOptions& options = options_;
+  // clone() copy-constructs first: the copy's blocks_ still hold the
+  // original's blocks.
+  blocks_.clear();
   pre_conv_ = register_module("pre_conv", caffe_conv3x3(3, kStemChannels, 1));
   pre_bn_ = register_module("pre_bn", batch_norm(kStemChannels, options));
   pre_scale_ = register_module("pre_scale", CaffeScale(kStemChannels));

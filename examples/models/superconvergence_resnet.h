@@ -43,16 +43,22 @@ struct SuperConvergenceResNetOptions {
 /// shortcut is a 3x3 average pool with stride 2 (Caffe's, rounded up); after
 /// the sum and the ReLU, C zero channels are concatenated (DummyData +
 /// Concat), giving 2C channels at half the size.
-class SuperConvergenceBlockImpl : public torch::nn::Module {
+class SuperConvergenceBlockImpl
+    : public torch::nn::Cloneable<SuperConvergenceBlockImpl> {
  public:
   SuperConvergenceBlockImpl(int64_t channels,
                             bool transition,
                             const SuperConvergenceResNetOptions& options);
 
+  /// Builds and initialises the layers.
+  void reset() override;
+
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
+  int64_t channels_;
   bool transition_;
+  SuperConvergenceResNetOptions options_;
   torch::nn::Conv2d cbr1_conv_{nullptr}, cbr2_conv_{nullptr};
   CaffeBatchNorm2d cbr1_bn_{nullptr}, cbr2_bn_{nullptr};
   CaffeScale cbr1_scale_{nullptr}, cbr2_scale_{nullptr};
@@ -65,11 +71,17 @@ TORCH_MODULE(SuperConvergenceBlock);
 /// learnable parameters for ResNet-56 (224,042 for ResNet-20) and 3,927
 /// BatchNorm statistics. Initialised as the files' fillers say: convolution
 /// weights "msra" (normal, std sqrt(2 / fan_in)), post_FC's "xavier"
-/// (uniform +-sqrt(3 / fan_in)), biases 0, Scale 1 and 0.
-class SuperConvergenceResNetImpl : public torch::nn::Module {
+/// (uniform +-sqrt(3 / fan_in)), biases 0, Scale 1 and 0. Cloneable,
+/// blocks and Caffe layers included, so that an AveragedModel can copy it.
+class SuperConvergenceResNetImpl
+    : public torch::nn::Cloneable<SuperConvergenceResNetImpl> {
  public:
   explicit SuperConvergenceResNetImpl(
       const SuperConvergenceResNetOptions& options = {});
+
+  /// Builds and initialises the layers (the constructor's, and clone()'s
+  /// fresh copy before the weights are copied in).
+  void reset() override;
 
   /// Logits [N, num_classes] of images [N, 3, 32, 32].
   torch::Tensor forward(const torch::Tensor& x);
