@@ -1,26 +1,28 @@
 #pragma once
 
 // Stochastic weight averaging in cifar10_clr (`train --swa-start N`): a
-// torchclr::AveragedModel of the network, updated every `swa_every`
-// iterations from iteration `swa_start` on, its BatchNorm statistics
-// recomputed with torchclr::update_bn at the end (a no-op for cifar10_full,
-// which has none). Kept in the checkpoint, so a killed run resumes to the
-// same average.
+// torchclr::AveragedModel of the network (any --model), updated every
+// `swa_every` iterations from iteration `swa_start` on, its BatchNorm
+// statistics recomputed at the end: torchclr::update_bn for LibTorch's
+// BatchNorm (resnet56), recount_caffe_batch_norm for Caffe's (the
+// super-convergence ResNets); cifar10_full has none. Kept in the checkpoint,
+// so a killed run resumes to the same average.
 
 #include <torch/torch.h>
 #include <torchclr/averaged_model.h>
 
 #include <memory>
+#include <string>
 
-#include "cifar10_full.h"
 #include "data.h"
 #include "network.h"
 
 namespace torchclr::examples {
 
 /// Refuses SWA settings that cannot run: `swa_start` past the run or
-/// negative, `swa_every` < 1, a model AveragedModel cannot copy. Names the
-/// flag.
+/// negative, `swa_every` < 1. Names the flag. Every model of make_network
+/// can be averaged, so `model` is not checked any more (the parameter stays
+/// until the caller drops it).
 void check_swa(const std::string& model,
                int64_t swa_start,
                int64_t swa_every,
@@ -29,8 +31,9 @@ void check_swa(const std::string& model,
 /// The running average of one run's network.
 class SwaAverage {
  public:
-  /// An average of `model` (cifar10_full), to be updated from iteration
-  /// `start` on, every `every` iterations.
+  /// An average of `model` (one of make_network's, whose modules are all
+  /// torch::nn::Cloneable), to be updated from iteration `start` on, every
+  /// `every` iterations.
   SwaAverage(const Network& model, int64_t start, int64_t every);
 
   /// After iteration `iteration` (iterations done): averages `model` in
@@ -40,8 +43,11 @@ class SwaAverage {
 
   int64_t n_averaged() const;
 
-  /// Recomputes BatchNorm statistics over `train` (update_bn), then returns
-  /// the averaged network, to evaluate and save.
+  /// Recomputes the BatchNorm statistics of the average with one pass in
+  /// order over `train` in batches of `batch_size` (update_bn, or
+  /// recount_caffe_batch_norm with the model's ghost batches: the average
+  /// of the first ghost group's statistics, as Caffe's root GPU keeps
+  /// them), then returns the averaged network, to evaluate and save.
   Network finish(const DataSplit& train,
                  int64_t batch_size,
                  torch::Device device);
@@ -50,7 +56,9 @@ class SwaAverage {
   void load(torch::serialize::InputArchive& archive);
 
  private:
-  torchclr::AveragedModel<Cifar10FullImpl> average_;
+  // Type-erased: the models' Impl types differ, and SWA needs no more than
+  // Module's clone(), parameters and buffers (finish() finds the forward).
+  torchclr::AveragedModel<torch::nn::Module> average_;
   int64_t start_;
   int64_t every_;
 };
