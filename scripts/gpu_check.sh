@@ -48,7 +48,7 @@ if [ "$device" = cuda ]; then
   gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1)
   python3 -c 'import torch; assert torch.cuda.is_available(), "PyTorch sees no GPU"'
 else
-  gpu="no GPU ($(nproc) CPU cores, a dry run)"
+  gpu="no GPU ($(nproc --all) CPU cores, a dry run)"
 fi
 prefix=""
 [ "$device" = cuda ] &&
@@ -73,7 +73,7 @@ cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CUDA_ARCHITECTURES=native >"$out/configure.log" 2>&1 ||
   { tail -n 40 "$out/configure.log"; exit 1; }
 build_start=$SECONDS
-cmake --build "$build" -j "$(nproc)" >"$out/build.log" 2>&1 ||
+cmake --build "$build" -j "$(nproc --all)" >"$out/build.log" 2>&1 ||
   { grep -m 20 -A 5 "error" "$out/build.log"; exit 1; }
 build_seconds=$((SECONDS - build_start))
 
@@ -127,12 +127,13 @@ measure "resnet56 (He et al.), batch 128" resnet56 128 300
 measure "superconvergence_resnet56, batch 1000, ghost 125, flips" \
   superconvergence_resnet56 1000 40 --ghost-batch-size 125 --augment flip
 table1="skipped: out of time"
+table1_scale=$(python3 -c "print(0.1 / $scale)")
 if [ "$(left)" -gt 120 ]; then
   start=$SECONDS
   "$bin" compare --data "$data" --device "$device" --quiet \
-    --scale "$(python3 -c "print(0.1 / $scale)")" \
-    --policies fixed triangular2 --out "$build/table1_slice" >/dev/null
-  table1="$((SECONDS - start)) s ($(grep -c '^| ' "$build/table1_slice/results.md") table lines)"
+    --scale "$table1_scale" --policies fixed triangular2 \
+    --out "$build/table1_slice" >/dev/null
+  table1="$((SECONDS - start)) s"
   cp "$build/table1_slice/results.md" "$out/table1_slice.md"
 fi
 
@@ -151,16 +152,24 @@ fi
 {
   echo "# CUDA check, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
-  echo "$gpu; $(python3 -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda)')"
-  echo "LibTorch from $prefix; build $build_seconds s on $(nproc) cores."
+  if [ "$device" = cuda ]; then
+    echo "$gpu; $(python3 -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda)')"
+    echo "LibTorch from $prefix; build $build_seconds s on $(nproc --all) cores."
+  else
+    echo "$gpu; the system's LibTorch"
+  fi
   echo
   echo "- tests that need a GPU (\`_CUDA\`): $cuda_tests ($cases cases, $skipped skipped)"
   echo "- whole CTest suite: $suite"
-  echo "- Table 1 slice (\`compare --scale 0.1 --policies fixed triangular2\`, generated data): $table1"
+  echo "- Table 1 slice (\`compare --scale $table1_scale --policies fixed triangular2\`, generated data): $table1"
   echo
   echo "| training, generated 32x32 images | images/s |"
   echo "|---|---:|"
   printf '%s\n' "${rows[@]}"
+  if [ -f "$out/table1_slice.md" ]; then
+    echo
+    grep '^|' "$out/table1_slice.md"
+  fi
 } >"$report"
 cat "$report"
 [ "$cuda_tests" = passed ]
