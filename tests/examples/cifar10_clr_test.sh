@@ -237,8 +237,8 @@ refuses "--schedule excludes --schedule-file" \
 refuses "--lr: must be > 0, got '-1'" train --lr -1
 refuses "--swa-start: must be in [1, --iterations 2] (the first iteration averaged), got 5" \
   train --swa-start 5 --iterations 2
-refuses "--swa-every: must be >= 1, got 0" \
-  train --swa-start 1 --swa-every 0 --iterations 2
+refuses "--swa-every: must be >= 0, got '-1'" \
+  train --swa-start 1 --swa-every -1 --iterations 2
 refuses "--scale: must be a finite number, got 'nan'" compare --scale nan
 refuses "--train-limit: must be >= 0, got '-1'" train --train-limit -1
 refuses "--checkpoint: the folder $work/missing does not exist" \
