@@ -53,16 +53,16 @@ std::string augmentation_text(Augmentation augmentation) {
 // The checkpoint's words for the model (none for cifar10_full, so that
 // checkpoints written before --model existed still resume).
 std::string model_text(const TrainConfig& config) {
-  if (config.model == "cifar10_full") {
+  if (config.run.model == "cifar10_full") {
     return "";
   }
-  if (!has_caffe_batch_norm(config.model)) {
-    return fmt::format("model={};", config.model);
+  if (!has_caffe_batch_norm(config.run.model)) {
+    return fmt::format("model={};", config.run.model);
   }
   return fmt::format("model={};moving_average_fraction={};ghost_batch_size={};",
-                     config.model,
-                     config.batch_norm.moving_average_fraction,
-                     config.batch_norm.ghost_batch_size);
+                     config.run.model,
+                     config.run.batch_norm.moving_average_fraction,
+                     config.run.batch_norm.ghost_batch_size);
 }
 
 }  // namespace
@@ -75,18 +75,18 @@ std::string run_settings(const TrainConfig& config, const DataSplit& train) {
   return fmt::format(
       "lr={};{}{}{}{}momentum={};weight_decay={};eval_images={};"
       "train_images={}",
-      config.lr,
-      config.swa_start > 0 ? fmt::format("swa_start={};swa_every={};",
-                                         config.swa_start,
-                                         config.swa_every)
+      config.run.lr,
+      config.swa.start > 0 ? fmt::format("swa_start={};swa_every={};",
+                                         config.swa.start,
+                                         config.swa.every)
                            : std::string(),
-      config.optimizer == "sgd"
+      config.run.optimizer == "sgd"
           ? std::string()
-          : fmt::format("optimizer={};", config.optimizer),
+          : fmt::format("optimizer={};", config.run.optimizer),
       model_text(config),
       augmentation_text(config.augmentation),
-      config.momentum,
-      config.weight_decay,
+      config.run.momentum,
+      config.run.weight_decay,
       config.eval_images,
       fmt::join(shape.begin(), shape.end(), "x"));
 }
@@ -98,15 +98,15 @@ void save_checkpoint(const TrainConfig& config,
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive, optimizer_archive,
       scheduler_archive;
-  state.model.module->save(model_archive);
-  state.optimizer.save(optimizer_archive);
-  state.scheduler.save(scheduler_archive);
+  state.run.model.module->save(model_archive);
+  state.run.optimizer->save(optimizer_archive);
+  state.run.scheduler->save(scheduler_archive);
   archive.write("model", model_archive);
   archive.write("optimizer", optimizer_archive);
   archive.write("scheduler", scheduler_archive);
   archive.write("iteration", c10::IValue(iteration));
   archive.write("schedule", c10::IValue(state.schedule_text));
-  archive.write("optimizer_kind", c10::IValue(config.optimizer));
+  archive.write("optimizer_kind", c10::IValue(config.run.optimizer));
   archive.write("iterations", c10::IValue(config.iterations));
   archive.write("seed", c10::IValue(static_cast<int64_t>(config.seed)));
   archive.write("batch_size", c10::IValue(config.batch_size));
@@ -123,14 +123,14 @@ void save_checkpoint(const TrainConfig& config,
   std::ostringstream bytes;
   archive.save_to(bytes);
   torchclr::write_file_atomically(
-      config.checkpoint, bytes.str(), "--checkpoint");
+      config.output.checkpoint, bytes.str(), "--checkpoint");
 }
 
 int64_t resume(const TrainConfig& config,
                const std::string& settings,
                RunState& state) {
   torch::serialize::InputArchive archive;
-  archive.load_from(config.checkpoint);
+  archive.load_from(config.output.checkpoint);
   c10::IValue value;
   TORCH_CHECK(archive.try_read("schedule", value),
               "it holds no schedule text (it was written before schedules "
@@ -144,11 +144,11 @@ int64_t resume(const TrainConfig& config,
   // Checkpoints from before --optimizer have no key: they are SGD's.
   const std::string saved_optimizer =
       archive.try_read("optimizer_kind", value) ? value.toStringRef() : "sgd";
-  TORCH_CHECK(saved_optimizer == config.optimizer,
+  TORCH_CHECK(saved_optimizer == config.run.optimizer,
               "it was written with --optimizer ",
               saved_optimizer,
               ", not ",
-              config.optimizer);
+              config.run.optimizer);
   auto expect_same = [&](const char* key, const char* flag, int64_t current) {
     archive.read(key, value);
     TORCH_CHECK(value.toInt() == current,
@@ -194,9 +194,9 @@ int64_t resume(const TrainConfig& config,
   archive.read("model", model_archive);
   archive.read("optimizer", optimizer_archive);
   archive.read("scheduler", scheduler_archive);
-  state.model.module->load(model_archive);
-  state.optimizer.load(optimizer_archive);
-  state.scheduler.load(scheduler_archive);
+  state.run.model.module->load(model_archive);
+  state.run.optimizer->load(optimizer_archive);
+  state.run.scheduler->load(scheduler_archive);
   torch::Tensor saved_log;
   if (archive.try_read("log", saved_log)) {
     state.log = log_rows(saved_log);

@@ -58,8 +58,8 @@ int run_table1(const CompareFlags& flags) {
     auto config = with_run(base, run);
     config.eval_every = curve_eval_every(flags, config.iterations);
     config.eval_images = flags.eval_images;
-    config.out_dir = (fs::path(out) / name).string();
-    config.label = name;
+    config.output.out_dir = (fs::path(out) / name).string();
+    config.output.label = name;
     const TrainResult result = train_network(config, train, test);
     table += fmt::format("| {} | {} | {:.2f}% | {} | {:.1f} | {} |\n",
                          name,
@@ -68,7 +68,7 @@ int run_table1(const CompareFlags& flags) {
                          lr_range_text(final_lr_range(run)),
                          result.seconds,
                          run.paper);
-    curves.push_back({fs::path(config.out_dir) / "log.csv", name});
+    curves.push_back({fs::path(config.output.out_dir) / "log.csv", name});
   }
   if (!base.job.is_main()) {
     return 0;  // rank 0 tabulates and plots
@@ -78,9 +78,9 @@ int run_table1(const CompareFlags& flags) {
       "LR, last 10% of iterations: the lowest and highest LR of the weights "
       "(conv1's, conv2's and fc's biases train at twice it) over the run's "
       "last 10%: an annealed run ends low.\n";
-  const std::string solver = solver_text(base.optimizer);
+  const std::string solver = solver_text(base.run.optimizer);
   table += fmt::format("Optimizer: {}.\n\n{}",
-                       solver.empty() ? base.optimizer : solver,
+                       solver.empty() ? base.run.optimizer : solver,
                        schedule_list(runs));
   write_comparison(out,
                    table,

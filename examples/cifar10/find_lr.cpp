@@ -62,15 +62,15 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
                              flags.eval_every,
                              flags.eval_images,
                              config.batch_size,
-                             config.optimizer));
+                             config.run.optimizer));
   torch::manual_seed(config.seed);
-  Network model = make_model(config, train);
+  Network model = make_model(config.run, train, config.device);
   job.check_same_parameters(*model.module);
-  auto optimizer = make_optimizer(config.optimizer,
+  auto optimizer = make_optimizer(config.run.optimizer,
                                   model.param_groups,
                                   flags.start_lr,
-                                  config.momentum,
-                                  config.weight_decay);
+                                  config.run.momentum,
+                                  config.run.weight_decay);
   // Each param group's LR as the optimizer held it at every step, one CSV
   // row each: the sweep keeps Caffe's lr_mult (cifar10_full's conv1, conv2
   // and fc biases at twice the weights').
@@ -80,8 +80,9 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
   }
   lrs_csv += "\n";
 
-  ProgressBar bar(
-      "range-test (" + flags.method + ")", flags.num_iter, config.progress);
+  ProgressBar bar("range-test (" + flags.method + ")",
+                  flags.num_iter,
+                  config.output.progress);
   torchclr::LRRangeTestOptions options;
   options.start_lr(flags.start_lr)
       .end_lr(flags.end_lr)

@@ -22,12 +22,12 @@ DataSplit tiny_split(int64_t seed) {
 
 TrainConfig tiny_run(int64_t iterations) {
   TrainConfig config;
-  config.schedule = {"StepLR(step_size=3, gamma=0.5)", ""};
-  config.lr = 0.01;
+  config.run.schedule = {"StepLR(step_size=3, gamma=0.5)", ""};
+  config.run.lr = 0.01;
   config.iterations = iterations;
   config.eval_every = 2;
   config.batch_size = 10;
-  config.progress = false;
+  config.output.progress = false;
   return config;
 }
 
@@ -49,8 +49,8 @@ TEST(SwaTest, AverageIsTheMeanOfTheIteratesItSaw) {
         weights(*train_network(tiny_run(stop), train, test).model));
   }
   TrainConfig config = tiny_run(6);
-  config.swa_start = 2;
-  config.swa_every = 2;
+  config.swa.start = 2;
+  config.swa.every = 2;
   const TrainResult result = train_network(config, train, test);
   EXPECT_EQ(result.swa_models, 3);
   // SWA only watches: the last iterate is the plain run's.

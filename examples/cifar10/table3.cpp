@@ -74,7 +74,7 @@ int run_table3(const CompareFlags& flags) {
   std::map<std::string, Bounds> bounds;
   for (const auto& paper : kPaperBounds) {
     TrainConfig config = base;
-    config.optimizer = optimizer_kind(paper.optimizer, flags.common.solver);
+    config.run.optimizer = optimizer_kind(paper.optimizer, flags.common.solver);
     const auto result =
         find_lr(range, config, train, test, out / paper.optimizer);
     const auto& s = result.suggestions;
@@ -117,7 +117,7 @@ int run_table3(const CompareFlags& flags) {
         });
     const bool fixed = std::string(run.policy) == "fixed";
     TrainConfig config = base;
-    config.optimizer = optimizer_kind(run.optimizer, flags.common.solver);
+    config.run.optimizer = optimizer_kind(run.optimizer, flags.common.solver);
     config = with_run(config,
                       table3_run(run.policy,
                                  found.base_lr,
@@ -128,13 +128,13 @@ int run_table3(const CompareFlags& flags) {
     config.eval_images = flags.eval_images;
     const std::string name =
         fmt::format("{}_{}", run.policy, config.iterations);
-    config.out_dir = (out / run.optimizer / name).string();
-    config.label = fmt::format("{} {}", run.optimizer, name);
+    config.output.out_dir = (out / run.optimizer / name).string();
+    config.output.label = fmt::format("{} {}", run.optimizer, name);
     const TrainResult result = train_network(config, train, test);
     schedules += fmt::format("- {} (--lr {:.3g}): `{}`\n",
-                             config.label,
-                             config.lr,
-                             short_text(config.schedule.text, 1000));
+                             config.output.label,
+                             config.run.lr,
+                             short_text(config.run.schedule.text, 1000));
     table += fmt::format(
         "| {} | {} | {} | {} | {} | {:.2f}% | {:.1f} | {:.1f}% at {} |\n",
         run.optimizer,
@@ -150,8 +150,8 @@ int run_table3(const CompareFlags& flags) {
         run.iterations);
     // One colour per method; fixed solid, CLR dashed (dotted at 70,000).
     const auto method = static_cast<int>(paper - kPaperBounds.begin());
-    curves.push_back({fs::path(config.out_dir) / "log.csv",
-                      config.label,
+    curves.push_back({fs::path(config.output.out_dir) / "log.csv",
+                      config.output.label,
                       fmt::format("lw 2 lc {} dt {}",
                                   method + 1,
                                   fixed                     ? 1
@@ -166,8 +166,8 @@ int run_table3(const CompareFlags& flags) {
       scaled(60000, flags.scale),
       scaled(65000, flags.scale),
       scaled(2000, flags.scale),
-      base.weight_decay,
-      base.momentum,
+      base.run.weight_decay,
+      base.run.momentum,
       solver_text(optimizer_kind("nesterov", flags.common.solver)));
   if (!base.job.is_main()) {
     return 0;  // rank 0 tabulates and plots

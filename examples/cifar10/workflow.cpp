@@ -234,16 +234,17 @@ int run_workflow(const WorkflowFlags& flags, const CLI::App& app) {
       config.seed = seed;
       // CLR between the bounds found; the fixed LR from the optimizer
       // alone (a factor of 1, never changed).
-      config.schedule.text =
+      config.run.schedule.text =
           policy == "fixed"
               ? "ConstantLR(factor=1, total_iters=1)"
               : cyclic_text(policy, *s.base_lr, *s.max_lr, step_size);
-      config.lr = policy == "fixed" ? fixed : *s.base_lr;
+      config.run.lr = policy == "fixed" ? fixed : *s.base_lr;
       config.iterations = iterations;
       config.eval_every = std::max<int64_t>(1, iterations / flags.eval_points);
       config.eval_images = flags.eval_images;
-      config.out_dir = (out / fmt::format("{}_seed{}", policy, seed)).string();
-      config.label = fmt::format("{} seed {}", policy, seed);
+      config.output.out_dir =
+          (out / fmt::format("{}_seed{}", policy, seed)).string();
+      config.output.label = fmt::format("{} seed {}", policy, seed);
       runs.push_back({policy, seed, train_network(config, train, test)});
     }
   }
