@@ -2,7 +2,8 @@
 
 // cifar10_clr's checkpoint: model, optimizer, scheduler (with its text),
 // the log and the settings a resumed run must share, in one archive
-// written to a temporary name and renamed into place.
+// written to a temporary name and renamed into place. Every key is required:
+// a checkpoint without one is refused, naming it.
 
 #include <torchclr/scheduler.h>
 
@@ -38,8 +39,9 @@ void save_checkpoint(const TrainConfig& config,
                      int64_t iteration);
 
 /// Loads `config.output.checkpoint` into the freshly built `state` and
-/// returns its iteration; refuses, saying what differs, one written for another
-/// schedule (naming both texts) or other settings.
+/// returns its iteration; refuses, saying what differs, one written for
+/// another schedule (naming both texts) or other settings, and one that
+/// lacks a key (naming it).
 int64_t resume(const TrainConfig& config,
                const std::string& settings,
                RunState& state);
