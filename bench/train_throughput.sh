@@ -8,7 +8,7 @@
 # machine's FP32 peak. Prints a markdown table. Run by hand, never as a test.
 # Same arithmetic, not the same kernels: cifar10_clr runs the LRNs and
 # max pool + ReLU as fused CPU kernels and fc as a oneDNN convolution
-# (examples/cifar10/fused_layers.h); PyTorch runs them as its usual ops.
+# (examples/models/fused_layers.h); PyTorch runs them as its usual ops.
 #   bash bench/train_throughput.sh [build dir] [iterations] [repetitions]
 set -euo pipefail
 cd "$(dirname "$0")/.."

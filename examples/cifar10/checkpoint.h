@@ -2,7 +2,8 @@
 
 // cifar10_clr's checkpoint: model, optimizer, scheduler (with its text),
 // the log and the settings a resumed run must share, in one archive
-// written to a temporary name and renamed into place.
+// written to a temporary name and renamed into place. Every key is required:
+// a checkpoint without one is refused, naming it.
 
 #include <torchclr/scheduler.h>
 
@@ -10,7 +11,7 @@
 #include <vector>
 
 #include "data.h"
-#include "network.h"
+#include "run_spec.h"
 #include "swa.h"
 #include "trainer.h"
 
@@ -18,9 +19,7 @@ namespace torchclr::examples {
 
 /// The parts of a run a checkpoint saves and restores.
 struct RunState {
-  Network& model;
-  torch::optim::Optimizer& optimizer;
-  Scheduler& scheduler;
+  TrainingRun& run;
   /// `torchclr::to_text` of `scheduler`: a resumed run must have the same.
   std::string schedule_text;
   std::vector<LogRow>& log;
@@ -33,15 +32,16 @@ struct RunState {
 /// shape.
 std::string run_settings(const TrainConfig& config, const DataSplit& train);
 
-/// Writes `state` at `iteration` to `config.checkpoint`, atomically.
+/// Writes `state` at `iteration` to `config.output.checkpoint`, atomically.
 void save_checkpoint(const TrainConfig& config,
                      const std::string& settings,
                      const RunState& state,
                      int64_t iteration);
 
-/// Loads `config.checkpoint` into the freshly built `state` and returns its
-/// iteration; refuses, saying what differs, one written for another
-/// schedule (naming both texts) or other settings.
+/// Loads `config.output.checkpoint` into the freshly built `state` and
+/// returns its iteration; refuses, saying what differs, one written for
+/// another schedule (naming both texts) or other settings, and one that
+/// lacks a key (naming it).
 int64_t resume(const TrainConfig& config,
                const std::string& settings,
                RunState& state);

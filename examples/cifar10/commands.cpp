@@ -84,7 +84,7 @@ namespace {
 // The model's settings in `config`: the model, its data check, its weight
 // decay and its BatchNorm settings.
 void set_model(const CommonFlags& flags, TrainConfig& config) {
-  config.model = flags.model;
+  config.run.model = flags.model;
   const bool resnet = flags.model != "cifar10_full";
   if (resnet && flags.data.dataset == "fashion-mnist") {
     // Checked before any data is read; make_network checks the shape too.
@@ -97,7 +97,7 @@ void set_model(const CommonFlags& flags, TrainConfig& config) {
   }
   if (resnet) {
     // He et al.'s and the super-convergence files', not Caffe's 0.004.
-    config.weight_decay = 1e-4;
+    config.run.weight_decay = 1e-4;
   }
   const BatchNormSettings files;
   if (!has_caffe_batch_norm(flags.model) &&
@@ -113,7 +113,7 @@ void set_model(const CommonFlags& flags, TrainConfig& config) {
         "--model " +
             flags.model + " has none");
   }
-  config.batch_norm = flags.batch_norm;
+  config.run.batch_norm = flags.batch_norm;
 }
 
 }  // namespace
@@ -130,10 +130,10 @@ TrainConfig train_config(const CommonFlags& flags) {
         "--optimizer " +
             flags.optimizer + " has no Caffe form here");
   }
-  config.optimizer = optimizer_kind(flags.optimizer, flags.solver);
+  config.run.optimizer = optimizer_kind(flags.optimizer, flags.solver);
   config.augmentation = augmentation_from_name(flags.augment);
-  config.dataset = flags.data.dataset;
-  config.num_classes = flags.data.dataset == "cifar100" ? 100 : 10;
+  config.run.dataset = flags.data.dataset;
+  config.run.num_classes = flags.data.dataset == "cifar100" ? 100 : 10;
   set_model(flags, config);
   config.device = pick_device(flags.data.device);
   config.job = join_job(flags.job, flags.batch_size);
@@ -143,9 +143,9 @@ TrainConfig train_config(const CommonFlags& flags) {
     torch::set_num_threads(
         static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   }
-  config.progress = !flags.quiet && config.job.is_main();
-  if (config.job.is_main() && !solver_text(config.optimizer).empty()) {
-    fmt::print("{}\n", solver_text(config.optimizer));
+  config.output.progress = !flags.quiet && config.job.is_main();
+  if (config.job.is_main() && !solver_text(config.run.optimizer).empty()) {
+    fmt::print("{}\n", solver_text(config.run.optimizer));
   }
   return config;
 }

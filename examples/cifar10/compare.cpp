@@ -58,8 +58,8 @@ int run_table1(const CompareFlags& flags) {
     auto config = with_run(base, run);
     config.eval_every = curve_eval_every(flags, config.iterations);
     config.eval_images = flags.eval_images;
-    config.out_dir = (fs::path(out) / name).string();
-    config.label = name;
+    config.output.out_dir = (fs::path(out) / name).string();
+    config.output.label = name;
     const TrainResult result = train_network(config, train, test);
     table += fmt::format("| {} | {} | {:.2f}% | {} | {:.1f} | {} |\n",
                          name,
@@ -68,7 +68,7 @@ int run_table1(const CompareFlags& flags) {
                          lr_range_text(final_lr_range(run)),
                          result.seconds,
                          run.paper);
-    curves.push_back({fs::path(config.out_dir) / "log.csv", name});
+    curves.push_back({fs::path(config.output.out_dir) / "log.csv", name});
   }
   if (!base.job.is_main()) {
     return 0;  // rank 0 tabulates and plots
@@ -78,9 +78,9 @@ int run_table1(const CompareFlags& flags) {
       "LR, last 10% of iterations: the lowest and highest LR of the weights "
       "(conv1's, conv2's and fc's biases train at twice it) over the run's "
       "last 10%: an annealed run ends low.\n";
-  const std::string solver = solver_text(base.optimizer);
+  const std::string solver = solver_text(base.run.optimizer);
   table += fmt::format("Optimizer: {}.\n\n{}",
-                       solver.empty() ? base.optimizer : solver,
+                       solver.empty() ? base.run.optimizer : solver,
                        schedule_list(runs));
   write_comparison(out,
                    table,
@@ -161,18 +161,8 @@ void check_combination(const CompareFlags& flags) {
   }
 }
 
-}  // namespace
-
-Command add_compare_command(CLI::App& app) {
-  auto flags = std::make_shared<CompareFlags>();
-  auto* compare = app.add_subcommand(
-      "compare",
-      "Train the paper's Table 1 policies (or Table 3's adaptive methods, or "
-      "super-convergence) and tabulate them");
-  // The paper's runs are Caffe's: its SGD update by default (the LR inside
-  // the momentum history), for sgd and nesterov.
-  flags->common.solver = "caffe";
-  add_common_flags(*compare, flags->common);
+// Registers compare's own flags (the scale, the table, the runs).
+void add_compare_flags(CLI::App* compare, CompareFlags* flags) {
   // Below 1e-4 the scaled exp decay per step underflows to 0; above 100 the
   // runs take months.
   compare
@@ -228,24 +218,42 @@ Command add_compare_command(CLI::App& app) {
                    "range test run first)")
       ->check(CLI::IsMember({"files", "range-test"}))
       ->capture_default_str();
+}
+
+// Runs the table (or super-convergence) the parsed `flags` ask for.
+int run_compare(CompareFlags& flags, const CLI::App& compare) {
+  for (const auto* option : compare.get_options()) {
+    if (option->count() > 0) {
+      flags.given.push_back(option->get_name());
+    }
+  }
+  check_combination(flags);
+  const auto& optimizer = flags.common.optimizer;
+  if (!flags.was_given("--solver") && optimizer != "sgd" &&
+      optimizer != "nesterov") {
+    flags.common.solver = "pytorch";  // caffe has SGD's alone
+  }
+  if (flags.superconvergence) {
+    return run_superconvergence(flags);
+  }
+  return flags.table == 3 ? run_table3(flags) : run_table1(flags);
+}
+
+}  // namespace
+
+Command add_compare_command(CLI::App& app) {
+  auto flags = std::make_shared<CompareFlags>();
+  auto* compare = app.add_subcommand(
+      "compare",
+      "Train the paper's Table 1 policies (or Table 3's adaptive methods, or "
+      "super-convergence) and tabulate them");
+  // The paper's runs are Caffe's: its SGD update by default (the LR inside
+  // the momentum history), for sgd and nesterov.
+  flags->common.solver = "caffe";
+  add_common_flags(*compare, flags->common);
+  add_compare_flags(compare, flags.get());
   add_range_flags(*compare, flags->range);
-  return {compare, [flags, compare] {
-            for (const auto* option : compare->get_options()) {
-              if (option->count() > 0) {
-                flags->given.push_back(option->get_name());
-              }
-            }
-            check_combination(*flags);
-            const auto& optimizer = flags->common.optimizer;
-            if (!flags->was_given("--solver") && optimizer != "sgd" &&
-                optimizer != "nesterov") {
-              flags->common.solver = "pytorch";  // caffe has SGD's alone
-            }
-            if (flags->superconvergence) {
-              return run_superconvergence(*flags);
-            }
-            return flags->table == 3 ? run_table3(*flags) : run_table1(*flags);
-          }};
+  return {compare, [flags, compare] { return run_compare(*flags, *compare); }};
 }
 
 }  // namespace torchclr::examples

@@ -55,8 +55,8 @@ LrRange final_lr_range(const PaperRun& run) {
 }
 
 TrainConfig with_run(TrainConfig config, const PaperRun& run) {
-  config.schedule = {run.schedule, ""};
-  config.lr = run.lr;
+  config.run.schedule = {run.schedule, ""};
+  config.run.lr = run.lr;
   config.iterations = run.iterations;
   return config;
 }

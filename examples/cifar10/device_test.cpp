@@ -130,9 +130,9 @@ TrainConfig short_run(torch::Device device) {
   config.iterations = 30;
   config.eval_every = 10;
   config.batch_size = 20;
-  config.schedule.text = cyclic_text("triangular2", 0.001, 0.006, 10);
+  config.run.schedule.text = cyclic_text("triangular2", 0.001, 0.006, 10);
   config.device = device;
-  config.progress = false;
+  config.output.progress = false;
   return config;
 }
 

@@ -41,47 +41,31 @@ std::string format_lr(const std::optional<double>& lr) {
   return lr ? fmt::format("{:.3g}", *lr) : std::string("none");
 }
 
-torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
-                                    const TrainConfig& config,
-                                    const DataSplit& train,
-                                    const DataSplit& test,
-                                    const fs::path& out) {
-  const Job& job = config.job;
-  if (job.is_main()) {
-    fs::create_directories(out);  // fails here, not after the sweep
-  }
-  job.check_same("the range test's flags",
-                 fmt::format("method={};start_lr={};end_lr={};num_iter={};"
-                             "sweep={};eval_every={};eval_images={};"
-                             "batch_size={};optimizer={}",
-                             flags.method,
-                             flags.start_lr,
-                             flags.end_lr,
-                             flags.num_iter,
-                             flags.sweep,
-                             flags.eval_every,
-                             flags.eval_images,
-                             config.batch_size,
-                             config.optimizer));
-  torch::manual_seed(config.seed);
-  Network model = make_model(config, train);
-  job.check_same_parameters(*model.module);
-  auto optimizer = make_optimizer(config.optimizer,
-                                  model.param_groups,
-                                  flags.start_lr,
-                                  config.momentum,
-                                  config.weight_decay);
-  // Each param group's LR as the optimizer held it at every step, one CSV
-  // row each: the sweep keeps Caffe's lr_mult (cifar10_full's conv1, conv2
-  // and fc biases at twice the weights').
-  std::string lrs_csv = "iteration";
-  for (size_t i = 0; i < optimizer->param_groups().size(); ++i) {
-    lrs_csv += fmt::format(",group{}_lr", i);
-  }
-  lrs_csv += "\n";
+namespace {
 
-  ProgressBar bar(
-      "range-test (" + flags.method + ")", flags.num_iter, config.progress);
+// Every rank of the job must sweep with the same flags.
+void check_same_flags(const RangeFlags& flags, const TrainConfig& config) {
+  config.job.check_same(
+      "the range test's flags",
+      fmt::format("method={};start_lr={};end_lr={};num_iter={};"
+                  "sweep={};eval_every={};eval_images={};"
+                  "batch_size={};optimizer={}",
+                  flags.method,
+                  flags.start_lr,
+                  flags.end_lr,
+                  flags.num_iter,
+                  flags.sweep,
+                  flags.eval_every,
+                  flags.eval_images,
+                  config.batch_size,
+                  config.run.optimizer));
+}
+
+// The sweep's options for `flags`; the train step is `model`'s forward,
+// loss and backward (in a job, averaged over the ranks).
+torchclr::LRRangeTestOptions sweep_options(const RangeFlags& flags,
+                                           const TrainConfig& config,
+                                           Network& model) {
   torchclr::LRRangeTestOptions options;
   options.start_lr(flags.start_lr)
       .end_lr(flags.end_lr)
@@ -91,31 +75,83 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
       .metric(torchclr::RangeTestMetric::kAccuracy)
       .eval_every(std::max<int64_t>(1, flags.eval_every))
       .device(config.device)
-      .train_step(
-          job.train_step(model.module,
-                         [&model](const torchclr::Batch& batch) {
-                           auto loss = torch::nn::functional::cross_entropy(
-                               model.forward(batch.input), batch.target);
-                           loss.backward();
-                           return loss;
-                         }))
-      .on_progress([&](int64_t iteration, double lr, double loss) {
-        lrs_csv += fmt::format("{}", iteration);
-        for (const auto& group : optimizer->param_groups()) {
-          lrs_csv += fmt::format(",{}", group.options().get_lr());
-        }
-        lrs_csv += "\n";
-        if (bar.due(iteration + 1)) {
-          bar.update(iteration + 1,
-                     fmt::format("lr {:.2e}  loss {:.3f}", lr, loss));
-        }
-      });
+      .train_step(config.job.train_step(
+          model.module, [&model](const torchclr::Batch& batch) {
+            auto loss = torch::nn::functional::cross_entropy(
+                model.forward(batch.input), batch.target);
+            loss.backward();
+            return loss;
+          }));
   if (flags.method == "paper") {
     // The paper reads the accuracy over the whole range, also where the
     // network breaks; only a non-finite loss ends its sweep early.
     options.diverge_threshold(std::numeric_limits<double>::infinity())
         .stop_on_climb_back(false);
   }
+  return options;
+}
+
+// Writes the sweep's files into `out` (rank 0).
+void write_range_files(const RangeFlags& flags,
+                       const torchclr::LRRangeTestResult& result,
+                       const std::string& lrs_csv,
+                       const fs::path& out) {
+  torchclr::write_file_atomically(out / "range_test_lrs.csv", lrs_csv, "--out");
+  if (flags.method == "paper") {
+    torchclr::write_csv(result, out / "range_test.csv");
+    return;
+  }
+  const auto report = torchclr::write_csv_and_plot(
+      result, out / "range_test.csv", out / "range_test.png");
+  if (report.status != torchclr::PlotStatus::kWritten) {
+    fmt::print(stderr, "note: no range-test plot ({})\n", report.message);
+  }
+}
+
+}  // namespace
+
+torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
+                                    const TrainConfig& config,
+                                    const DataSplit& train,
+                                    const DataSplit& test,
+                                    const fs::path& out) {
+  const Job& job = config.job;
+  if (job.is_main()) {
+    fs::create_directories(out);  // fails here, not after the sweep
+  }
+  check_same_flags(flags, config);
+  torch::manual_seed(config.seed);
+  Network model = make_model(config.run, train, config.device);
+  job.check_same_parameters(*model.module);
+  auto optimizer = make_optimizer(config.run.optimizer,
+                                  model.param_groups,
+                                  flags.start_lr,
+                                  config.run.momentum,
+                                  config.run.weight_decay);
+  // Each param group's LR as the optimizer held it at every step, one CSV
+  // row each: the sweep keeps Caffe's lr_mult (cifar10_full's conv1, conv2
+  // and fc biases at twice the weights').
+  std::string lrs_csv = "iteration";
+  for (size_t i = 0; i < optimizer->param_groups().size(); ++i) {
+    lrs_csv += fmt::format(",group{}_lr", i);
+  }
+  lrs_csv += "\n";
+
+  ProgressBar bar("range-test (" + flags.method + ")",
+                  flags.num_iter,
+                  config.output.progress);
+  auto options = sweep_options(flags, config, model);
+  options.on_progress([&](int64_t iteration, double lr, double loss) {
+    lrs_csv += fmt::format("{}", iteration);
+    for (const auto& group : optimizer->param_groups()) {
+      lrs_csv += fmt::format(",{}", group.options().get_lr());
+    }
+    lrs_csv += "\n";
+    if (bar.due(iteration + 1)) {
+      bar.update(iteration + 1,
+                 fmt::format("lr {:.2e}  loss {:.3f}", lr, loss));
+    }
+  });
   torchclr::LRRangeTest range_test(
       model.module, model.forward, *optimizer, options);
   // Every rank sweeps over its share of the same global batches and, with
@@ -129,18 +165,8 @@ torchclr::LRRangeTestResult find_lr(const RangeFlags& flags,
                     ? range_test.run(batches, &validation_batches)
                     : range_test.run(batches);
   bar.finish(result.stop_iteration, "done");
-  if (!job.is_main()) {
-    return result;
-  }
-  torchclr::write_file_atomically(out / "range_test_lrs.csv", lrs_csv, "--out");
-  if (flags.method == "paper") {
-    torchclr::write_csv(result, out / "range_test.csv");
-    return result;
-  }
-  const auto report = torchclr::write_csv_and_plot(
-      result, out / "range_test.csv", out / "range_test.png");
-  if (report.status != torchclr::PlotStatus::kWritten) {
-    fmt::print(stderr, "note: no range-test plot ({})\n", report.message);
+  if (job.is_main()) {
+    write_range_files(flags, result, lrs_csv, out);
   }
   return result;
 }

@@ -3,7 +3,6 @@
 #include <torchclr/adadelta.h>
 #include <torchclr/caffe_sgd.h>
 
-#include <CLI/CLI.hpp>
 #include <stdexcept>
 
 #include "cifar10_full.h"
@@ -40,12 +39,12 @@ void require_cifar_images(const std::string& model,
                           int64_t height,
                           int64_t width) {
   if (channels != 3 || height != 32 || width != 32) {
-    throw CLI::ValidationError(
-        "--model",
-        model + " takes 3x32x32 colour images; --dataset " + dataset + " has " +
-            std::to_string(channels) + "x" + std::to_string(height) + "x" +
-            std::to_string(width) +
-            " (use cifar10 or cifar100, or --model cifar10_full)");
+    // The command line prints what() as it prints its own flag errors.
+    throw std::invalid_argument(
+        "--model: " + model + " takes 3x32x32 colour images; --dataset " +
+        dataset + " has " + std::to_string(channels) + "x" +
+        std::to_string(height) + "x" + std::to_string(width) +
+        " (use cifar10 or cifar100, or --model cifar10_full)");
   }
 }
 
@@ -104,7 +103,7 @@ Network make_network(const std::string& model,
             [net](const torch::Tensor& x) mutable { return net->forward(x); },
             net->param_groups()};
   }
-  throw CLI::ValidationError("--model", "unknown model '" + model + "'");
+  throw std::invalid_argument("--model: unknown model '" + model + "'");
 }
 
 const std::vector<std::string>& optimizer_names() {
@@ -208,7 +207,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
           return AdadeltaOptions().lr(group_lr).weight_decay(decay);
         });
   }
-  throw CLI::ValidationError("--optimizer", "unknown optimizer '" + kind + "'");
+  throw std::invalid_argument("--optimizer: unknown optimizer '" + kind + "'");
 }
 
 }  // namespace torchclr::examples

@@ -88,9 +88,9 @@ CompareFlags with_files_defaults(const CompareFlags& flags) {
 TrainConfig with_fraction(TrainConfig config,
                           const CompareFlags& flags,
                           double fraction) {
-  if (has_caffe_batch_norm(config.model) &&
+  if (has_caffe_batch_norm(config.run.model) &&
       !flags.was_given("--moving-average-fraction")) {
-    config.batch_norm.moving_average_fraction = fraction;
+    config.run.batch_norm.moving_average_fraction = fraction;
   }
   return config;
 }
@@ -99,30 +99,30 @@ TrainConfig with_fraction(TrainConfig config,
 std::string setup_text(const TrainConfig& base, const std::vector<Run>& runs) {
   std::string batch_norm =
       "LibTorch's BatchNorm2d over each whole batch (He et al.'s network)";
-  if (has_caffe_batch_norm(base.model)) {
-    const int64_t ghost = base.batch_norm.ghost_batch_size;
+  if (has_caffe_batch_norm(base.run.model)) {
+    const int64_t ghost = base.run.batch_norm.ghost_batch_size;
     batch_norm = fmt::format(
         "Caffe's, statistics over {}, running statistics from the first "
         "group (Caffe's GPU 0); moving_average_fraction {:g} ({}) and {:g} "
         "({})",
         ghost > 0 ? fmt::format("ghost batches of {} images", ghost)
                   : std::string("each whole batch"),
-        runs[0].config.batch_norm.moving_average_fraction,
+        runs[0].config.run.batch_norm.moving_average_fraction,
         runs[0].name,
-        runs[1].config.batch_norm.moving_average_fraction,
+        runs[1].config.run.batch_norm.moving_average_fraction,
         runs[1].name);
   }
-  const std::string solver = solver_text(base.optimizer);
+  const std::string solver = solver_text(base.run.optimizer);
   return fmt::format(
       "Network: {}. BatchNorm: {}. Augmentation: {}. Batch {}, momentum "
       "{:g}, weight decay {:g}; {}.",
-      base.model,
+      base.run.model,
       batch_norm,
       augmentation_name(base.augmentation),
       base.batch_size,
-      base.momentum,
-      base.weight_decay,
-      solver.empty() ? "optimizer " + base.optimizer : solver);
+      base.run.momentum,
+      base.run.weight_decay,
+      solver.empty() ? "optimizer " + base.run.optimizer : solver);
 }
 
 // 1cycle's bounds: clrsolver.prototxt's, or (--clr-bounds range-test) those
@@ -186,8 +186,8 @@ std::vector<Run> files_runs(const CompareFlags& flags,
     TrainConfig config = with_run(with_fraction(base, flags, fraction), run);
     config.eval_every = eval_every;
     config.eval_images = flags.eval_images;
-    config.out_dir = (out / folder).string();
-    config.label = run.name;
+    config.output.out_dir = (out / folder).string();
+    config.output.label = run.name;
     return config;
   };
   // Caffe's "triangular" policy is CyclicLR's triangular mode; momentum
@@ -255,9 +255,9 @@ std::string results_table(const CompareFlags& flags,
       "| policy | schedule | iterations | test accuracy | wall time (s) | the "
       "authors' run (CIFAR-10, full scale, Results/ logs) |\n"
       "|---|---|---|---|---|---|\n",
-      base.dataset,
+      base.run.dataset,
       flags.scale,
-      base.model,
+      base.run.model,
       base.seed,
       base.device.str(),
       setup_text(base, runs),
@@ -293,7 +293,8 @@ int run_superconvergence(const CompareFlags& flags) {
   std::vector<Curve> curves;
   for (auto& run : runs) {
     run.result = train_network(run.config, train, test);
-    curves.push_back({fs::path(run.config.out_dir) / "log.csv", run.name});
+    curves.push_back(
+        {fs::path(run.config.output.out_dir) / "log.csv", run.name});
   }
   if (!base.job.is_main()) {
     return 0;  // rank 0 tabulates and plots
@@ -303,8 +304,8 @@ int run_superconvergence(const CompareFlags& flags) {
                    curves,
                    fmt::format("Super-convergence: {} test accuracy ({}, "
                                "scale {})",
-                               base.model,
-                               base.dataset,
+                               base.run.model,
+                               base.run.dataset,
                                flags.scale));
   return 0;
 }

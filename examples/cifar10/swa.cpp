@@ -44,10 +44,7 @@ Forward forward_of(const std::shared_ptr<torch::nn::Module>& module) {
 
 }  // namespace
 
-void check_swa(const std::string& /*model*/,
-               int64_t swa_start,
-               int64_t swa_every,
-               int64_t iterations) {
+void check_swa(int64_t swa_start, int64_t swa_every, int64_t iterations) {
   if (swa_start == 0) {
     return;
   }

@@ -21,12 +21,8 @@ namespace torchclr::examples {
 
 /// Refuses SWA settings that cannot run: `swa_start` past the run or
 /// negative, `swa_every` < 1. Names the flag. Every model of make_network
-/// can be averaged, so `model` is not checked any more (the parameter stays
-/// until the caller drops it).
-void check_swa(const std::string& model,
-               int64_t swa_start,
-               int64_t swa_every,
-               int64_t iterations);
+/// can be averaged.
+void check_swa(int64_t swa_start, int64_t swa_every, int64_t iterations);
 
 /// The running average of one run's network.
 class SwaAverage {

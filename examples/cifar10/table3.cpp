@@ -55,26 +55,28 @@ struct Bounds {
   double base_lr, max_lr;
 };
 
-}  // namespace
+// The paper's bounds for `optimizer`, and its index (its curves' colour).
+size_t paper_bounds_index(const std::string& optimizer) {
+  const auto paper = std::find_if(
+      kPaperBounds.begin(), kPaperBounds.end(), [&](const auto& b) {
+        return std::string(b.optimizer) == optimizer;
+      });
+  TORCH_INTERNAL_ASSERT(paper != kPaperBounds.end(), optimizer);
+  return static_cast<size_t>(paper - kPaperBounds.begin());
+}
 
-int run_table3(const CompareFlags& flags) {
-  RangeFlags range = flags.range;
-  // Wide enough that AdaDelta's bounds (0.01-0.1 in the paper) lie inside
-  // the sweep and each method's loss turns before it ends.
-  if (!flags.was_given("--end-lr")) {
-    range.end_lr = 1.0;
-  }
-  const TrainConfig base = train_config(flags.common);
-  const auto [train, test] = load_data(flags.common.data);
-  const fs::path out =
-      flags.common.out.empty() ? "out/compare_table3" : flags.common.out;
-
-  // Every range test first, so a method whose curve gives no bounds stops the
-  // job before any long run.
+// Each method's bounds from its own range test. All of them first, so a
+// method whose curve gives no bounds stops the job before any long run.
+std::map<std::string, Bounds> find_bounds(const CompareFlags& flags,
+                                          const RangeFlags& range,
+                                          const TrainConfig& base,
+                                          const DataSplit& train,
+                                          const DataSplit& test,
+                                          const fs::path& out) {
   std::map<std::string, Bounds> bounds;
   for (const auto& paper : kPaperBounds) {
     TrainConfig config = base;
-    config.optimizer = optimizer_kind(paper.optimizer, flags.common.solver);
+    config.run.optimizer = optimizer_kind(paper.optimizer, flags.common.solver);
     const auto result =
         find_lr(range, config, train, test, out / paper.optimizer);
     const auto& s = result.suggestions;
@@ -90,8 +92,35 @@ int run_table3(const CompareFlags& flags) {
                *s.max_lr);
   }
   std::fflush(stdout);  // before the runs' progress on standard error
+  return bounds;
+}
 
-  std::string table = fmt::format(
+// The training run of the paper's `run`, between the bounds `found`.
+TrainConfig table3_config(const CompareFlags& flags,
+                          const TrainConfig& base,
+                          const Table3Run& run,
+                          const Bounds& found,
+                          const fs::path& out) {
+  TrainConfig config = base;
+  config.run.optimizer = optimizer_kind(run.optimizer, flags.common.solver);
+  config = with_run(config,
+                    table3_run(run.policy,
+                               found.base_lr,
+                               found.max_lr,
+                               run.iterations,
+                               flags.scale));
+  config.eval_every = curve_eval_every(flags, config.iterations);
+  config.eval_images = flags.eval_images;
+  const std::string name = fmt::format("{}_{}", run.policy, config.iterations);
+  config.output.out_dir = (out / run.optimizer / name).string();
+  config.output.label = fmt::format("{} {}", run.optimizer, name);
+  return config;
+}
+
+std::string table_header(const CompareFlags& flags,
+                         const TrainConfig& base,
+                         const RangeFlags& range) {
+  return fmt::format(
       "# Table 3 on {} at scale {} (cifar10_full, batch {}, seed {}, {})\n\n"
       "Bounds: the range test of each method ({} iterations, {} from {} to "
       "{}); the fixed LR is the lower bound, as in the paper.\n\n"
@@ -107,58 +136,46 @@ int run_table3(const CompareFlags& flags) {
       range.sweep,
       range.start_lr,
       range.end_lr);
-  std::vector<Curve> curves;
-  std::string schedules = "Schedules (train --lr LR --schedule TEXT):\n";
-  for (const auto& run : kTable3Runs) {
-    const Bounds& found = bounds.at(run.optimizer);
-    const auto paper = std::find_if(
-        kPaperBounds.begin(), kPaperBounds.end(), [&](const auto& b) {
-          return std::string(b.optimizer) == run.optimizer;
-        });
-    const bool fixed = std::string(run.policy) == "fixed";
-    TrainConfig config = base;
-    config.optimizer = optimizer_kind(run.optimizer, flags.common.solver);
-    config = with_run(config,
-                      table3_run(run.policy,
-                                 found.base_lr,
-                                 found.max_lr,
-                                 run.iterations,
-                                 flags.scale));
-    config.eval_every = curve_eval_every(flags, config.iterations);
-    config.eval_images = flags.eval_images;
-    const std::string name =
-        fmt::format("{}_{}", run.policy, config.iterations);
-    config.out_dir = (out / run.optimizer / name).string();
-    config.label = fmt::format("{} {}", run.optimizer, name);
-    const TrainResult result = train_network(config, train, test);
-    schedules += fmt::format("- {} (--lr {:.3g}): `{}`\n",
-                             config.label,
-                             config.lr,
-                             short_text(config.schedule.text, 1000));
-    table += fmt::format(
-        "| {} | {} | {} | {} | {} | {:.2f}% | {:.1f} | {:.1f}% at {} |\n",
-        run.optimizer,
-        run.policy,
-        fixed ? fmt::format("{:.3g}", found.base_lr)
-              : fmt::format("{:.3g}-{:.3g}", found.base_lr, found.max_lr),
-        fixed ? fmt::format("{:g}", paper->base_lr)
-              : fmt::format("{:g}-{:g}", paper->base_lr, paper->max_lr),
-        config.iterations,
-        100 * result.final_accuracy,
-        result.seconds,
-        100 * run.accuracy,
-        run.iterations);
-    // One colour per method; fixed solid, CLR dashed (dotted at 70,000).
-    const auto method = static_cast<int>(paper - kPaperBounds.begin());
-    curves.push_back({fs::path(config.out_dir) / "log.csv",
-                      config.label,
-                      fmt::format("lw 2 lc {} dt {}",
-                                  method + 1,
-                                  fixed                     ? 1
-                                  : run.iterations == 70000 ? 3
-                                                            : 2)});
-  }
-  table += fmt::format(
+}
+
+// The table's row of `run`, trained as `config` to `result`.
+std::string table_row(const Table3Run& run,
+                      const Bounds& found,
+                      const TrainConfig& config,
+                      const TrainResult& result) {
+  const bool fixed = std::string(run.policy) == "fixed";
+  const PaperBounds& paper = kPaperBounds[paper_bounds_index(run.optimizer)];
+  return fmt::format(
+      "| {} | {} | {} | {} | {} | {:.2f}% | {:.1f} | {:.1f}% at {} |\n",
+      run.optimizer,
+      run.policy,
+      fixed ? fmt::format("{:.3g}", found.base_lr)
+            : fmt::format("{:.3g}-{:.3g}", found.base_lr, found.max_lr),
+      fixed ? fmt::format("{:g}", paper.base_lr)
+            : fmt::format("{:g}-{:g}", paper.base_lr, paper.max_lr),
+      config.iterations,
+      100 * result.final_accuracy,
+      result.seconds,
+      100 * run.accuracy,
+      run.iterations);
+}
+
+// `run`'s curve: one colour per method; fixed solid, CLR dashed (dotted at
+// 70,000).
+Curve table_curve(const Table3Run& run, const TrainConfig& config) {
+  const bool fixed = std::string(run.policy) == "fixed";
+  const auto method = static_cast<int>(paper_bounds_index(run.optimizer));
+  return {fs::path(config.output.out_dir) / "log.csv",
+          config.output.label,
+          fmt::format("lw 2 lc {} dt {}",
+                      method + 1,
+                      fixed                     ? 1
+                      : run.iterations == 70000 ? 3
+                                                : 2)};
+}
+
+std::string table_footer(const CompareFlags& flags, const TrainConfig& base) {
+  return fmt::format(
       "\nfixed: the LR divided by 10 at {} and {} iterations (Caffe's "
       "cifar10_full schedule, Table 1's fixed run); triangular: step size "
       "{}. Weight decay {:g}, momentum (Nesterov) and beta1 (Adam) {:g}. "
@@ -166,9 +183,41 @@ int run_table3(const CompareFlags& flags) {
       scaled(60000, flags.scale),
       scaled(65000, flags.scale),
       scaled(2000, flags.scale),
-      base.weight_decay,
-      base.momentum,
+      base.run.weight_decay,
+      base.run.momentum,
       solver_text(optimizer_kind("nesterov", flags.common.solver)));
+}
+
+}  // namespace
+
+int run_table3(const CompareFlags& flags) {
+  RangeFlags range = flags.range;
+  // Wide enough that AdaDelta's bounds (0.01-0.1 in the paper) lie inside
+  // the sweep and each method's loss turns before it ends.
+  if (!flags.was_given("--end-lr")) {
+    range.end_lr = 1.0;
+  }
+  const TrainConfig base = train_config(flags.common);
+  const auto [train, test] = load_data(flags.common.data);
+  const fs::path out =
+      flags.common.out.empty() ? "out/compare_table3" : flags.common.out;
+  const auto bounds = find_bounds(flags, range, base, train, test, out);
+
+  std::string table = table_header(flags, base, range);
+  std::vector<Curve> curves;
+  std::string schedules = "Schedules (train --lr LR --schedule TEXT):\n";
+  for (const auto& run : kTable3Runs) {
+    const Bounds& found = bounds.at(run.optimizer);
+    const TrainConfig config = table3_config(flags, base, run, found, out);
+    const TrainResult result = train_network(config, train, test);
+    schedules += fmt::format("- {} (--lr {:.3g}): `{}`\n",
+                             config.output.label,
+                             config.run.lr,
+                             short_text(config.run.schedule.text, 1000));
+    table += table_row(run, found, config, result);
+    curves.push_back(table_curve(run, config));
+  }
+  table += table_footer(flags, base);
   if (!base.job.is_main()) {
     return 0;  // rank 0 tabulates and plots
   }

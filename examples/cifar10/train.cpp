@@ -26,21 +26,21 @@ struct TrainFlags {
 
 int run_train(const TrainFlags& flags) {
   TrainConfig config = train_config(flags.common);
-  config.schedule = flags.schedule;
-  config.lr = flags.lr;
+  config.run.schedule = flags.schedule;
+  config.run.lr = flags.lr;
   config.iterations = flags.iterations;
   config.eval_every = flags.eval_every;
   config.eval_images = flags.eval_images;
-  config.out_dir = flags.common.out;
-  config.checkpoint = flags.checkpoint;
-  config.resume = flags.resume;
-  config.swa_start = flags.swa_start;
-  config.swa_every = flags.swa_every > 0 ? flags.swa_every : flags.eval_every;
+  config.output.out_dir = flags.common.out;
+  config.output.checkpoint = flags.checkpoint;
+  config.output.resume = flags.resume;
+  config.swa.start = flags.swa_start;
+  config.swa.every = flags.swa_every > 0 ? flags.swa_every : flags.eval_every;
   const std::string schedule = flags.schedule.file.empty()
                                    ? short_text(flags.schedule.text)
                                    : "--schedule-file " + flags.schedule.file;
   if (config.job.is_main()) {
-    fmt::print("schedule: {} (optimizer lr {})\n", schedule, config.lr);
+    fmt::print("schedule: {} (optimizer lr {})\n", schedule, config.run.lr);
   }
   const auto [train, test] = load_data(flags.common.data);
   const TrainResult result = train_network(config, train, test);
@@ -61,17 +61,17 @@ int run_train(const TrainFlags& flags) {
       result.seconds,
       result.seconds > 0 ? 100 * result.data_seconds / result.seconds : 0.0,
       result.weights_digest);
-  if (config.swa_start > 0) {
+  if (config.swa.start > 0) {
     fmt::print(
         "SWA: the average of {} iterates (every {} from iteration {}), "
         "test accuracy {:.4f} (last iterate {:.4f}), weights digest {}{}\n",
         result.swa_models,
-        config.swa_every,
-        config.swa_start,
+        config.swa.every,
+        config.swa.start,
         result.swa_accuracy,
         result.final_accuracy,
         result.swa_digest,
-        config.out_dir.empty() ? "" : ", saved as swa_model.pt");
+        config.output.out_dir.empty() ? "" : ", saved as swa_model.pt");
   }
   return 0;
 }
@@ -120,7 +120,7 @@ Command add_train_command(CLI::App& app) {
                    "Stochastic weight averaging: from iteration N on, average "
                    "the network every --swa-every iterations "
                    "(torchclr::AveragedModel; 0: off); the averaged network "
-                   "is tested and saved beside the log (cifar10_full)")
+                   "is tested and saved beside the log (every --model)")
       ->check(non_negative_number());
   train
       ->add_option("--swa-every",

@@ -3,86 +3,276 @@
 #include <fmt/format.h>
 #include <torchclr/files.h>
 #include <torchclr/momentum.h>
-#include <torchclr/scheduler.h>
 #include <torchclr/scheduler_text.h>
 
-#include <chrono>
 #include <filesystem>
 #include <sstream>
 
 #include "checkpoint.h"
-#include "network.h"
 #include "progress.h"
+#include "swa.h"
+#include "training_callbacks.h"
 
 namespace torchclr::examples {
 namespace {
 
 namespace fs = std::filesystem;
 
+bool is_eval_point(const TrainConfig& config, int64_t iteration) {
+  return iteration % config.eval_every == 0 || iteration == config.iterations;
+}
+
 double momentum_of(torch::optim::Optimizer& optimizer) {
   const auto& options = optimizer.param_groups()[0].options();
   return torchclr::get_momentum(options).value_or(0.0);
 }
 
-double evaluate(Network& model, const DataSplit& test, torch::Device device) {
-  torch::NoGradGuard no_grad;
-  model.module->eval();
-  // Counted on the device and read once: no wait for the device per batch.
-  auto correct =
-      torch::zeros({}, torch::TensorOptions(device).dtype(torch::kLong));
-  SplitBatches batches(test, 1000, std::nullopt);
-  while (auto batch = batches.next()) {
-    auto predicted =
-        model.forward(batch->input.to(device, /*non_blocking=*/true)).argmax(1);
-    correct +=
-        predicted.eq(batch->target.to(device, /*non_blocking=*/true)).sum();
-  }
-  model.module->train();
-  return static_cast<double>(correct.item<int64_t>()) /
-         static_cast<double>(test.size());
-}
-
-std::string digest(Network& model) {
-  uint64_t hash = 1469598103934665603ULL;
-  for (const auto& parameter : model.module->parameters()) {
-    auto data = parameter.detach().cpu().contiguous();
-    const auto* bytes = static_cast<const uint8_t*>(data.data_ptr());
-    for (size_t i = 0; i < data.nbytes(); ++i) {
-      hash = (hash ^ bytes[i]) * 1099511628211ULL;
+// The loop: from `first_iteration` to config.iterations, one batch each;
+// everything else (progress, evaluation, log, checkpoint, SWA) is a callback.
+void train_loop(const TrainConfig& config,
+                TrainingRun& run,
+                int64_t first_iteration,
+                DeviceBatches& batches,
+                const Callbacks& callbacks) {
+  auto& [model, optimizer, scheduler] = run;
+  // Forward, loss and backward on this rank's share of the batch; in a job,
+  // the gradients and the loss are then averaged over the ranks.
+  const torchclr::TrainStep forward_backward = config.job.train_step(
+      model.module, [&model = model](const torchclr::Batch& batch) {
+        auto loss = torch::nn::functional::cross_entropy(
+            model.forward(batch.input), batch.target);
+        loss.backward();
+        return loss;
+      });
+  for (int64_t iteration = first_iteration; iteration < config.iterations;) {
+    const torchclr::Batch batch = batches.batch_at(iteration);
+    optimizer->zero_grad();
+    const torch::Tensor loss = forward_backward(batch);
+    // What this iteration trains with; the scheduler then sets the next's.
+    const double lr = optimizer->param_groups()[0].options().get_lr();
+    const double momentum = momentum_of(*optimizer);
+    optimizer->step();
+    scheduler->step();
+    ++iteration;
+    const IterationEnd end{iteration, lr, momentum, loss};
+    for (const auto& callback : callbacks.on_iteration) {
+      callback(end);
+    }
+    if (is_eval_point(config, iteration)) {
+      for (const auto& callback : callbacks.on_eval) {
+        callback(end);
+      }
     }
   }
-  return fmt::format("{:016x}", hash);
 }
 
-void write_log(const TrainConfig& config, const std::vector<LogRow>& log) {
-  if (!config.out_dir.empty()) {
+void check_config(const TrainConfig& config, const DataSplit& train) {
+  TORCH_CHECK(config.iterations > 0, "--iterations must be > 0");
+  TORCH_CHECK(config.eval_every > 0, "--eval-every must be > 0");
+  TORCH_CHECK(train.size() >= config.batch_size,
+              "the training split has ",
+              train.size(),
+              " images, fewer than one batch of ",
+              config.batch_size);
+}
+
+// Checks the folders and that every rank of the job has the same flags;
+// returns the settings a checkpoint must share (run_settings).
+std::string check_run(const TrainConfig& config,
+                      const DataSplit& train,
+                      const Scheduler& scheduler) {
+  const Job& job = config.job;
+  const RunOutput& output = config.output;
+  // Folders that cannot be written fail now, not after the training.
+  if (!output.out_dir.empty() && job.is_main()) {
+    fs::create_directories(output.out_dir);
+  }
+  const auto checkpoint_folder = fs::path(output.checkpoint).parent_path();
+  TORCH_CHECK(!job.is_main() || checkpoint_folder.empty() ||
+                  fs::is_directory(checkpoint_folder),
+              "--checkpoint: the folder ",
+              checkpoint_folder.string(),
+              " does not exist");
+  const std::string settings = run_settings(config, train);
+  // A rank started with other flags would train another model in lockstep
+  // with this one, or fall out of step and hang the others.
+  job.check_same("the run's flags",
+                 fmt::format("{};schedule={};iterations={};eval_every={};"
+                             "seed={};batch_size={};resume={};checkpoint={}",
+                             settings,
+                             to_text(scheduler),
+                             config.iterations,
+                             config.eval_every,
+                             config.seed,
+                             config.batch_size,
+                             output.resume,
+                             output.checkpoint));
+  return settings;
+}
+
+// The running SWA average of `model` with --swa-start, else none.
+std::unique_ptr<SwaAverage> make_swa(const TrainConfig& config,
+                                     const Network& model) {
+  if (config.swa.start == 0) {
+    return nullptr;
+  }
+  check_swa(config.swa.start, config.swa.every, config.iterations);
+  return std::make_unique<SwaAverage>(
+      model, config.swa.start, config.swa.every);
+}
+
+// The iteration to start from: 0, or the checkpoint's with --resume (read
+// into `state`). Every rank must start from the same one with the same
+// weights.
+int64_t start_iteration(const TrainConfig& config,
+                        const std::string& settings,
+                        RunState& state) {
+  const RunOutput& output = config.output;
+  int64_t iteration = 0;
+  if (output.resume && !output.checkpoint.empty() &&
+      fs::exists(output.checkpoint)) {
+    try {
+      iteration = resume(config, settings, state);
+    } catch (const c10::Error& e) {
+      throw std::runtime_error("cannot resume from " + output.checkpoint +
+                               ": " + e.what_without_backtrace());
+    }
+  }
+  // Every rank reads the checkpoint: on several machines it must be on a
+  // file system they share. Same seed and same checkpoint: same weights,
+  // checked rather than broadcast so that a mismatch is reported.
+  config.job.check_same(
+      "the iteration to start from (with --resume every rank reads "
+      "--checkpoint: is it on a file system they share?)",
+      fmt::format("iteration={}", iteration));
+  config.job.check_same_parameters(*state.run.model.module);
+  return iteration;
+}
+
+// What the callbacks of one run share besides the run: the log and the
+// meters they fill.
+struct Meters {
+  std::vector<LogRow>& log;
+  LossMeter loss;
+  Stopwatch clock;
+  ProgressBar bar;
+};
+
+// Every iteration: SWA's average, the loss, and the progress line.
+void add_iteration_callbacks(const TrainConfig& config,
+                             TrainingRun& run,
+                             SwaAverage* swa,
+                             Meters& meters,
+                             Callbacks& callbacks) {
+  if (swa != nullptr) {
+    callbacks.on_iteration.push_back([swa, &run](const IterationEnd& end) {
+      swa->after_iteration(end.iteration, run.model);
+    });
+  }
+  callbacks.on_iteration.push_back(
+      [&meters](const IterationEnd& end) { meters.loss.add(end.loss); });
+  callbacks.on_iteration.push_back([&config, &meters](const IterationEnd& end) {
+    // Also at evaluations: a diverged run stops before it is evaluated.
+    if (meters.bar.due(end.iteration) || is_eval_point(config, end.iteration)) {
+      meters.bar.update(end.iteration,
+                        fmt::format("lr {:.2e}  loss {:.3f}",
+                                    end.lr,
+                                    meters.loss.mean(end.iteration)));
+    }
+  });
+}
+
+// At evaluations: the clock stops; rank 0 evaluates on `curve_test`, logs,
+// checkpoints and writes log.csv while the others wait for it.
+void add_eval_callbacks(const TrainConfig& config,
+                        TrainingRun& run,
+                        const DataSplit& curve_test,
+                        const std::string& settings,
+                        const RunState& state,
+                        Meters& meters,
+                        Callbacks& callbacks) {
+  auto& on_eval = callbacks.on_eval;
+  on_eval.push_back([&meters](const IterationEnd&) { meters.clock.pause(); });
+  if (config.job.is_main()) {
+    on_eval.push_back([&, &device = config.device](const IterationEnd& end) {
+      meters.log.push_back({end.iteration,
+                            end.lr,
+                            end.momentum,
+                            meters.loss.mean(end.iteration),
+                            evaluate(run.model, curve_test, device),
+                            meters.clock.seconds()});
+    });
+  }
+  if (config.job.is_main() && !config.output.checkpoint.empty()) {
+    on_eval.push_back([&](const IterationEnd& end) {
+      save_checkpoint(config, settings, state, end.iteration);
+    });
+  }
+  if (config.job.is_main() && !config.output.out_dir.empty()) {
+    on_eval.push_back([&](const IterationEnd&) {
+      write_log(config.output.out_dir, meters.log);
+    });
+  }
+  // The others wait here (at most --dist-timeout) while rank 0 evaluates.
+  on_eval.push_back([&meters, &job = config.job](const IterationEnd&) {
+    meters.loss.reset();
+    job.barrier();
+    meters.clock.resume();
+  });
+}
+
+// The averaged network after update_bn: evaluated on the whole test split
+// into `result`, and saved beside the run's log as swa_model.pt.
+void finish_swa(const TrainConfig& config,
+                SwaAverage& swa,
+                const DataSplit& train,
+                const DataSplit& test,
+                TrainResult& result) {
+  Network averaged = swa.finish(train, config.batch_size, config.device);
+  result.swa_models = swa.n_averaged();
+  result.swa_accuracy = evaluate(averaged, test, config.device);
+  result.swa_model = averaged.module;
+  result.swa_digest = digest(averaged);
+  if (!config.output.out_dir.empty()) {
+    std::ostringstream bytes;
+    torch::serialize::OutputArchive archive;
+    averaged.module->save(archive);
+    archive.save_to(bytes);
     torchclr::write_file_atomically(
-        fs::path(config.out_dir) / "log.csv", log_csv(log), "--out");
+        fs::path(config.output.out_dir) / "swa_model.pt", bytes.str(), "--out");
   }
 }
 
-// gnuplot takes a while to start: the plot is drawn once, at the end.
-void write_plot(const TrainConfig& config) {
-  if (config.out_dir.empty()) {
-    return;
+// Rank 0: the final accuracy on the whole test split, SWA's average, the
+// plot. Every rank: the weights' digest.
+TrainResult finish(const TrainConfig& config,
+                   TrainingRun& run,
+                   SwaAverage* swa,
+                   const DataSplit& train,
+                   const DataSplit& test,
+                   const DataSplit& curve_test,
+                   Meters& meters) {
+  TrainResult result;
+  if (config.job.is_main()) {
+    const auto& log = meters.log;
+    const double curve_accuracy = log.empty() ? 0.0 : log.back().test_accuracy;
+    result.final_accuracy = curve_test.size() == test.size()
+                                ? curve_accuracy
+                                : evaluate(run.model, test, config.device);
+    if (swa != nullptr) {
+      finish_swa(config, *swa, train, test, result);
+    }
+    meters.bar.finish(config.iterations,
+                      fmt::format("accuracy {:.4f}", result.final_accuracy));
+    if (!config.output.out_dir.empty()) {
+      write_plot(config.output.out_dir, config.output.label);
+    }
   }
-  const std::string csv = (fs::path(config.out_dir) / "log.csv").string();
-  const std::string png = (fs::path(config.out_dir) / "accuracy.png").string();
-  const std::string script = fmt::format(
-      "set terminal pngcairo size 800,400 noenhanced\n"
-      "set datafile separator ','\n"
-      "set title {0}\n"
-      "set xlabel 'iteration'\nset ylabel 'test accuracy'\n"
-      "set y2label 'learning rate'\nset y2tics\nset ytics nomirror\n"
-      "set key bottom right\nset grid\n"
-      "plot {1} every ::1 using 1:5 with linespoints title 'accuracy', "
-      "'' every ::1 using 1:2 with lines axes x1y2 title 'lr'\n",
-      gnuplot_quote(config.label + ": test accuracy and learning rate"),
-      gnuplot_quote(csv));
-  const auto plot = torchclr::render_gnuplot(script, png);
-  if (plot.status != torchclr::PlotStatus::kWritten) {
-    fmt::print(stderr, "note: no plot ({}); wrote {}\n", plot.message, csv);
-  }
+  result.log = meters.log;
+  result.seconds = meters.clock.seconds();
+  result.weights_digest = digest(run.model);
+  result.model = run.model.module;
+  return result;
 }
 
 }  // namespace
@@ -101,240 +291,35 @@ std::string log_csv(const std::vector<LogRow>& log) {
   return csv;
 }
 
-namespace {
-
-// The averaged network after update_bn: evaluated on the whole test split
-// into `result`, and saved beside the run's log as swa_model.pt.
-void finish_swa(const TrainConfig& config,
-                SwaAverage& swa,
-                const DataSplit& train,
-                const DataSplit& test,
-                TrainResult& result) {
-  Network averaged = swa.finish(train, config.batch_size, config.device);
-  result.swa_models = swa.n_averaged();
-  result.swa_accuracy = evaluate(averaged, test, config.device);
-  result.swa_model = averaged.module;
-  result.swa_digest = digest(averaged);
-  if (!config.out_dir.empty()) {
-    std::ostringstream bytes;
-    torch::serialize::OutputArchive archive;
-    averaged.module->save(archive);
-    archive.save_to(bytes);
-    torchclr::write_file_atomically(
-        fs::path(config.out_dir) / "swa_model.pt", bytes.str(), "--out");
-  }
-}
-
-// Checks the folders and that every rank of the job has the same flags;
-// returns the settings a checkpoint must share (run_settings).
-std::string check_run(const TrainConfig& config,
-                      const DataSplit& train,
-                      const Scheduler& scheduler) {
-  const Job& job = config.job;
-  // Folders that cannot be written fail now, not after the training.
-  if (!config.out_dir.empty() && job.is_main()) {
-    fs::create_directories(config.out_dir);
-  }
-  const auto checkpoint_folder = fs::path(config.checkpoint).parent_path();
-  TORCH_CHECK(!job.is_main() || checkpoint_folder.empty() ||
-                  fs::is_directory(checkpoint_folder),
-              "--checkpoint: the folder ",
-              checkpoint_folder.string(),
-              " does not exist");
-  const std::string settings = run_settings(config, train);
-  // A rank started with other flags would train another model in lockstep
-  // with this one, or fall out of step and hang the others.
-  job.check_same("the run's flags",
-                 fmt::format("{};schedule={};iterations={};eval_every={};"
-                             "seed={};batch_size={};resume={};checkpoint={}",
-                             settings,
-                             to_text(scheduler),
-                             config.iterations,
-                             config.eval_every,
-                             config.seed,
-                             config.batch_size,
-                             config.resume,
-                             config.checkpoint));
-  return settings;
-}
-
-// The running SWA average of `model` with --swa-start, else none.
-std::unique_ptr<SwaAverage> make_swa(const TrainConfig& config,
-                                     const Network& model) {
-  if (config.swa_start == 0) {
-    return nullptr;
-  }
-  check_swa(
-      config.model, config.swa_start, config.swa_every, config.iterations);
-  return std::make_unique<SwaAverage>(
-      model, config.swa_start, config.swa_every);
-}
-
-}  // namespace
-
-Network make_model(const TrainConfig& config, const DataSplit& train) {
-  Network model = make_network(config.model,
-                               config.dataset,
-                               train.images.size(1),
-                               train.images.size(2),
-                               train.images.size(3),
-                               config.num_classes,
-                               config.batch_norm);
-  model.module->to(config.device);
-  return model;
-}
-
 TrainResult train_network(const TrainConfig& config,
                           const DataSplit& train,
                           const DataSplit& test) {
-  TORCH_CHECK(config.iterations > 0, "--iterations must be > 0");
-  TORCH_CHECK(config.eval_every > 0, "--eval-every must be > 0");
-  TORCH_CHECK(train.size() >= config.batch_size,
-              "the training split has ",
-              train.size(),
-              " images, fewer than one batch of ",
-              config.batch_size);
-
+  check_config(config, train);
   torch::manual_seed(config.seed);
-  Network model = make_model(config, train);
-  auto optimizer_owner = make_optimizer(config.optimizer,
-                                        model.param_groups,
-                                        config.lr,
-                                        config.momentum,
-                                        config.weight_decay);
-  torch::optim::Optimizer& optimizer = *optimizer_owner;
-  // Caffe's semantics: a single LR in the text is the LR of the groups at
-  // lr_mult 1, and the others train at their multiple of it.
-  auto scheduler =
-      make_scheduler(config.schedule,
-                     optimizer,
-                     ParseOptions().group_ratios(model.lr_multipliers()));
-  const Job& job = config.job;
-  const std::string settings = check_run(config, train, *scheduler);
-
-  int64_t iteration = 0;
+  TrainingRun run = make_run(config.run, train, config.device);
+  const std::string settings = check_run(config, train, *run.scheduler);
   std::vector<LogRow> log;
-  const auto swa = make_swa(config, model);
-  RunState state{
-      model, optimizer, *scheduler, to_text(*scheduler), log, swa.get()};
-  if (config.resume && !config.checkpoint.empty() &&
-      fs::exists(config.checkpoint)) {
-    try {
-      iteration = resume(config, settings, state);
-    } catch (const c10::Error& e) {
-      throw std::runtime_error("cannot resume from " + config.checkpoint +
-                               ": " + e.what_without_backtrace());
-    }
-  }
-  // Every rank reads the checkpoint: on several machines it must be on a
-  // file system they share. Same seed and same checkpoint: same weights,
-  // checked rather than broadcast so that a mismatch is reported.
-  job.check_same(
-      "the iteration to start from (with --resume every rank reads "
-      "--checkpoint: is it on a file system they share?)",
-      fmt::format("iteration={}", iteration));
-  job.check_same_parameters(*model.module);
-  const torchclr::TrainStep train_step =
-      job.train_step(model.module, [&model](const torchclr::Batch& batch) {
-        auto loss = torch::nn::functional::cross_entropy(
-            model.forward(batch.input), batch.target);
-        loss.backward();
-        return loss;
-      });
+  const auto swa = make_swa(config, run.model);
+  RunState state{run, to_text(*run.scheduler), log, swa.get()};
+  const int64_t first_iteration = start_iteration(config, settings, state);
 
-  SplitBatches global_batches(
-      train, config.batch_size, config.seed, config.augmentation);
-  ShareBatches batches(global_batches, job);
+  Meters meters{
+      log,
+      LossMeter(config.device),
+      Stopwatch(log.empty() ? 0.0 : log.back().seconds),
+      ProgressBar(
+          config.output.label, config.iterations, config.output.progress)};
   const DataSplit curve_test = test.first(config.eval_images);
-  double seconds = log.empty() ? 0.0 : log.back().seconds;
-  double data_seconds = 0;
-  // The loss is summed on the device and read at evaluations and progress
-  // redraws only: a per-step item() would wait for the device every step.
-  auto loss_sum = torch::zeros({}, torch::TensorOptions(config.device));
-  int64_t loss_count = 0;
-  double iteration_lr = 0;
-  double iteration_momentum = 0;
-  ProgressBar bar(config.label, config.iterations, config.progress);
-  auto started = std::chrono::steady_clock::now();
-  while (iteration < config.iterations) {
-    const auto data_started = std::chrono::steady_clock::now();
-    auto batch = batches.batch_at(iteration);
-    auto images = batch.input.to(config.device, /*non_blocking=*/true);
-    auto targets = batch.target.to(config.device, /*non_blocking=*/true);
-    data_seconds += std::chrono::duration<double>(
-                        std::chrono::steady_clock::now() - data_started)
-                        .count();
+  Callbacks callbacks;
+  add_iteration_callbacks(config, run, swa.get(), meters, callbacks);
+  add_eval_callbacks(
+      config, run, curve_test, settings, state, meters, callbacks);
+  DeviceBatches batches(train, config);
+  train_loop(config, run, first_iteration, batches, callbacks);
 
-    optimizer.zero_grad();
-    // The loss of the whole global batch: this rank's share, averaged over
-    // the ranks with the gradients.
-    const auto loss = train_step({images, targets});
-    // What this iteration trains with; the scheduler then sets the next's.
-    iteration_lr = optimizer.param_groups()[0].options().get_lr();
-    iteration_momentum = momentum_of(optimizer);
-    optimizer.step();
-    scheduler->step();
-    ++iteration;
-    if (swa) {
-      swa->after_iteration(iteration, model);
-    }
-    loss_sum += loss.detach();
-    ++loss_count;
-    const bool evaluate_now =
-        iteration % config.eval_every == 0 || iteration == config.iterations;
-    if (!evaluate_now && !bar.due(iteration)) {
-      continue;
-    }
-    const double mean_loss =
-        loss_sum.item<double>() / static_cast<double>(loss_count);
-    TORCH_CHECK(std::isfinite(mean_loss),
-                "training diverged: the loss is not finite by iteration ",
-                iteration,
-                " (lower the learning rate)");
-    bar.update(iteration,
-               fmt::format("lr {:.2e}  loss {:.3f}", iteration_lr, mean_loss));
-    if (!evaluate_now) {
-      continue;
-    }
-    const auto now = std::chrono::steady_clock::now();
-    seconds += std::chrono::duration<double>(now - started).count();
-    loss_sum.zero_();
-    loss_count = 0;
-    if (job.is_main()) {
-      const double accuracy = evaluate(model, curve_test, config.device);
-      log.push_back({iteration,
-                     iteration_lr,
-                     iteration_momentum,
-                     mean_loss,
-                     accuracy,
-                     seconds});
-      if (!config.checkpoint.empty()) {
-        save_checkpoint(config, settings, state, iteration);
-      }
-      write_log(config, log);
-    }
-    // The others wait here (at most --dist-timeout) while rank 0 evaluates.
-    job.barrier();
-    started = std::chrono::steady_clock::now();
-  }
-  TrainResult result;
-  if (job.is_main()) {
-    const double curve_accuracy = log.empty() ? 0.0 : log.back().test_accuracy;
-    result.final_accuracy = curve_test.size() == test.size()
-                                ? curve_accuracy
-                                : evaluate(model, test, config.device);
-    if (swa) {
-      finish_swa(config, *swa, train, test, result);
-    }
-    bar.finish(iteration,
-               fmt::format("accuracy {:.4f}", result.final_accuracy));
-    write_plot(config);
-  }
-  result.log = log;
-  result.seconds = seconds;
-  result.data_seconds = data_seconds;
-  result.weights_digest = digest(model);
-  result.model = model.module;
+  TrainResult result =
+      finish(config, run, swa.get(), train, test, curve_test, meters);
+  result.data_seconds = batches.seconds();
   return result;
 }
 

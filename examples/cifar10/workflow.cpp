@@ -186,73 +186,93 @@ std::string plot_script(const RangeOutcome& outcome,
   return script + "\nunset multiplot\n";
 }
 
-int run_workflow(const WorkflowFlags& flags, const CLI::App& app) {
-  const TrainConfig base = train_config(flags.common);
-  const auto [train, test] = load_data(flags.common.data);
-  const fs::path out =
-      flags.common.out.empty() ? "out/workflow" : flags.common.out;
+// What the range test decided: the bounds, the fixed LR and the budget.
+struct Plan {
+  RangeOutcome outcome;
+  double base_lr = 0;
+  double max_lr = 0;
+  double fixed_lr = 0;
+  int64_t per_epoch = 0;
+  int64_t step_size = 0;
+  int64_t iterations = 0;
+};
 
-  // 1. The range test picks the bounds and the fixed LR.
+// 1. The range test picks the bounds and the fixed LR; 2. the same budget
+// for both policies: whole cycles of 2 x step_size_up.
+Plan plan_runs(const WorkflowFlags& flags,
+               const CLI::App& app,
+               const TrainConfig& base,
+               const DataSplit& train,
+               const DataSplit& test,
+               const fs::path& out) {
   TrainConfig range_config = base;
   range_config.seed = flags.seeds.front();
-  const auto outcome = run_range_method(
+  Plan plan;
+  plan.outcome = run_range_method(
       flags.range_method, flags.range, app, range_config, train, test, out);
-  const auto& range = outcome.result;
-  LRSuggestions s = range.suggestions;
-  s.base_lr = outcome.base_lr;  // the paper's test reads them off accuracy
-  s.max_lr = outcome.max_lr;
+  LRSuggestions s = plan.outcome.result.suggestions;
+  s.base_lr = plan.outcome.base_lr;  // the paper's test reads them off accuracy
+  s.max_lr = plan.outcome.max_lr;
   TORCH_CHECK(s.base_lr && s.max_lr,
               "the ",
-              outcome.method,
+              plan.outcome.method,
               " range test found no base_lr/max_lr (its curve never "
               "improved); widen --start-lr/--end-lr or sweep longer");
-  const double fixed = fixed_lr(s, flags.fixed_rule);
-
-  // 2. Same budget for both: whole cycles of 2 x step_size_up.
-  const int64_t per_epoch = train.size() / base.batch_size;
-  const int64_t step_size = std::max<int64_t>(
-      1, std::llround(flags.step_size_epochs * static_cast<double>(per_epoch)));
-  const int64_t iterations = 2 * step_size * flags.cycles;
+  plan.base_lr = *s.base_lr;
+  plan.max_lr = *s.max_lr;
+  plan.fixed_lr = fixed_lr(s, flags.fixed_rule);
+  plan.per_epoch = train.size() / base.batch_size;
+  plan.step_size =
+      std::max<int64_t>(1,
+                        std::llround(flags.step_size_epochs *
+                                     static_cast<double>(plan.per_epoch)));
+  plan.iterations = 2 * plan.step_size * flags.cycles;
   fmt::print(
       "workflow: range test {}\n"
       "  base_lr {:.3g}, max_lr {:.3g}, fixed lr {:.3g} ({} rule); "
       "{} iterations ({} cycle(s) of 2 x {}) per run\n",
-      outcome.description,
-      *s.base_lr,
-      *s.max_lr,
-      fixed,
+      plan.outcome.description,
+      plan.base_lr,
+      plan.max_lr,
+      plan.fixed_lr,
       flags.fixed_rule,
-      iterations,
+      plan.iterations,
       flags.cycles,
-      step_size);
+      plan.step_size);
   std::fflush(stdout);  // before the runs' progress on standard error
+  return plan;
+}
 
-  std::vector<SeedRun> runs;
-  for (const uint64_t seed : flags.seeds) {
-    for (const std::string policy : {"triangular2", "fixed"}) {
-      TrainConfig config = base;
-      config.seed = seed;
-      // CLR between the bounds found; the fixed LR from the optimizer
-      // alone (a factor of 1, never changed).
-      config.schedule.text =
-          policy == "fixed"
-              ? "ConstantLR(factor=1, total_iters=1)"
-              : cyclic_text(policy, *s.base_lr, *s.max_lr, step_size);
-      config.lr = policy == "fixed" ? fixed : *s.base_lr;
-      config.iterations = iterations;
-      config.eval_every = std::max<int64_t>(1, iterations / flags.eval_points);
-      config.eval_images = flags.eval_images;
-      config.out_dir = (out / fmt::format("{}_seed{}", policy, seed)).string();
-      config.label = fmt::format("{} seed {}", policy, seed);
-      runs.push_back({policy, seed, train_network(config, train, test)});
-    }
-  }
+// The run of `policy` (triangular2 or fixed) with `seed`: CLR between the
+// bounds found; the fixed LR from the optimizer alone (a factor of 1, never
+// changed).
+TrainConfig workflow_config(const WorkflowFlags& flags,
+                            const Plan& plan,
+                            const TrainConfig& base,
+                            const std::string& policy,
+                            uint64_t seed,
+                            const fs::path& out) {
+  TrainConfig config = base;
+  config.seed = seed;
+  const bool fixed = policy == "fixed";
+  config.run.schedule.text =
+      fixed ? "ConstantLR(factor=1, total_iters=1)"
+            : cyclic_text(policy, plan.base_lr, plan.max_lr, plan.step_size);
+  config.run.lr = fixed ? plan.fixed_lr : plan.base_lr;
+  config.iterations = plan.iterations;
+  config.eval_every = std::max<int64_t>(1, plan.iterations / flags.eval_points);
+  config.eval_images = flags.eval_images;
+  config.output.out_dir =
+      (out / fmt::format("{}_seed{}", policy, seed)).string();
+  config.output.label = fmt::format("{} seed {}", policy, seed);
+  return config;
+}
 
-  if (!base.job.is_main()) {
-    return 0;  // rank 0 alone has the accuracies, and writes the results
-  }
-  // 3. The table, the paper's headline measure and the verdict.
-  std::string table = fmt::format(
+std::string table_header(const WorkflowFlags& flags,
+                         const Plan& plan,
+                         const TrainConfig& base) {
+  const auto& range = plan.outcome.result;
+  return fmt::format(
       "# The paper's workflow on {}\n\n"
       "Range test: {}; {} iterations, {} to {}; suggested base_lr {:.3g}, "
       "max_lr {:.3g}; fixed LR {:.3g} (rule: {}).\n"
@@ -263,77 +283,103 @@ int run_workflow(const WorkflowFlags& flags, const CLI::App& app) {
       "fixed's final accuracy | training time (s) |\n"
       "|---|---|---|---|---|---|\n",
       flags.common.data.dataset,
-      outcome.description,
+      plan.outcome.description,
       range.stop_iteration,
       range.points.empty() ? 0.0 : range.points.front().lr,
       range.points.empty() ? 0.0 : range.points.back().lr,
-      *s.base_lr,
-      *s.max_lr,
-      fixed,
+      plan.base_lr,
+      plan.max_lr,
+      plan.fixed_lr,
       flags.fixed_rule,
-      iterations,
-      static_cast<double>(iterations) / static_cast<double>(per_epoch),
+      plan.iterations,
+      static_cast<double>(plan.iterations) /
+          static_cast<double>(plan.per_epoch),
       base.batch_size,
-      step_size,
+      plan.step_size,
       flags.step_size_epochs,
       flags.cycles);
+}
+
+// The two rows of one seed (CLR, then fixed), and the sentence saying when
+// CLR reached fixed's final accuracy (appended to `reached_text`).
+std::string seed_rows(const Plan& plan,
+                      const SeedRun& clr,
+                      const SeedRun& fixed_run,
+                      std::string& reached_text) {
+  const int64_t iterations = plan.iterations;
+  const double target = fixed_run.result.log.back().test_accuracy;
+  const auto reached = iterations_to_reach(clr, target);
+  const std::string reached_cell =
+      !reached ? std::string("not reached")
+      : *reached < iterations
+          ? fmt::format("{} ({:.2f}x fewer)",
+                        *reached,
+                        static_cast<double>(iterations) / *reached)
+          : fmt::format("{} (at the end)", *reached);
+  reached_text += fmt::format(
+      "{}Seed {}: CLR reached the fixed LR's final curve accuracy ({:.2f}%) "
+      "{}.",
+      reached_text.empty() ? "" : " ",
+      clr.seed,
+      100 * target,
+      reached ? fmt::format("at iteration {} of {}", *reached, iterations)
+              : std::string("at no point of its curve"));
+  return fmt::format(
+             "| triangular2 | {} | {:.3g}-{:.3g} | {:.2f}% | {} | {:.1f} |\n",
+             clr.seed,
+             plan.base_lr,
+             plan.max_lr,
+             100 * clr.result.final_accuracy,
+             reached_cell,
+             clr.result.seconds) +
+         fmt::format("| fixed | {} | {:.3g} | {:.2f}% | {} | {:.1f} |\n",
+                     fixed_run.seed,
+                     plan.fixed_lr,
+                     100 * fixed_run.result.final_accuracy,
+                     iterations,
+                     fixed_run.result.seconds);
+}
+
+// 3. The table, the paper's headline measure and the verdict.
+std::string results_table(const WorkflowFlags& flags,
+                          const Plan& plan,
+                          const TrainConfig& base,
+                          const std::vector<SeedRun>& runs) {
+  std::string table = table_header(flags, plan, base);
   std::string reached_text;
   for (size_t i = 0; i + 1 < runs.size(); i += 2) {
-    const SeedRun& clr = runs[i];
-    const SeedRun& fixed_run = runs[i + 1];
-    const double target = fixed_run.result.log.back().test_accuracy;
-    const auto reached = iterations_to_reach(clr, target);
-    const std::string reached_cell =
-        !reached ? std::string("not reached")
-        : *reached < iterations
-            ? fmt::format("{} ({:.2f}x fewer)",
-                          *reached,
-                          static_cast<double>(iterations) / *reached)
-            : fmt::format("{} (at the end)", *reached);
-    reached_text += fmt::format(
-        "{}Seed {}: CLR reached the fixed LR's final curve accuracy ({:.2f}%) "
-        "{}.",
-        reached_text.empty() ? "" : " ",
-        clr.seed,
-        100 * target,
-        reached ? fmt::format("at iteration {} of {}", *reached, iterations)
-                : std::string("at no point of its curve"));
-    table += fmt::format(
-        "| triangular2 | {} | {:.3g}-{:.3g} | {:.2f}% | {} | {:.1f} |\n",
-        clr.seed,
-        *s.base_lr,
-        *s.max_lr,
-        100 * clr.result.final_accuracy,
-        reached_cell,
-        clr.result.seconds);
-    table += fmt::format("| fixed | {} | {:.3g} | {:.2f}% | {} | {:.1f} |\n",
-                         fixed_run.seed,
-                         fixed,
-                         100 * fixed_run.result.final_accuracy,
-                         iterations,
-                         fixed_run.result.seconds);
+    table += seed_rows(plan, runs[i], runs[i + 1], reached_text);
   }
-  table += fmt::format(
-      "\nFinal test accuracy: the whole test split after the last iteration. "
-      "The curves (workflow.png, each run's log.csv) and the iterations to "
-      "reach fixed's final accuracy use {} points per run on the first {} "
-      "test images, for both policies alike.\n\n## Verdict\n\n{}\n",
-      flags.eval_points,
-      flags.eval_images,
-      verdict(runs,
-              flags.common.data.dataset,
-              iterations,
-              flags.seeds.size(),
-              reached_text));
+  return table +
+         fmt::format(
+             "\nFinal test accuracy: the whole test split after the last "
+             "iteration. The curves (workflow.png, each run's log.csv) and "
+             "the iterations to reach fixed's final accuracy use {} points "
+             "per run on the first {} test images, for both policies "
+             "alike.\n\n## Verdict\n\n{}\n",
+             flags.eval_points,
+             flags.eval_images,
+             verdict(runs,
+                     flags.common.data.dataset,
+                     plan.iterations,
+                     flags.seeds.size(),
+                     reached_text));
+}
+
+void write_results(const WorkflowFlags& flags,
+                   const Plan& plan,
+                   const std::vector<SeedRun>& runs,
+                   const std::string& table,
+                   const fs::path& out) {
   torchclr::write_file_atomically(out / "results.md", table, "--out");
   fmt::print("\n{}\n", table);
   const auto png = out / "workflow.png";
   const auto plot =
-      torchclr::render_gnuplot(plot_script(outcome,
+      torchclr::render_gnuplot(plot_script(plan.outcome,
                                            runs,
-                                           *s.base_lr,
-                                           *s.max_lr,
-                                           fixed,
+                                           plan.base_lr,
+                                           plan.max_lr,
+                                           plan.fixed_lr,
                                            flags.common.data.dataset),
                                png);
   fmt::print("wrote {}{}\n",
@@ -341,6 +387,27 @@ int run_workflow(const WorkflowFlags& flags, const CLI::App& app) {
              plot.status == torchclr::PlotStatus::kWritten
                  ? " and " + png.string()
                  : "; no plot: " + plot.message);
+}
+
+int run_workflow(const WorkflowFlags& flags, const CLI::App& app) {
+  const TrainConfig base = train_config(flags.common);
+  const auto [train, test] = load_data(flags.common.data);
+  const fs::path out =
+      flags.common.out.empty() ? "out/workflow" : flags.common.out;
+  const Plan plan = plan_runs(flags, app, base, train, test, out);
+
+  std::vector<SeedRun> runs;
+  for (const uint64_t seed : flags.seeds) {
+    for (const std::string policy : {"triangular2", "fixed"}) {
+      const TrainConfig config =
+          workflow_config(flags, plan, base, policy, seed, out);
+      runs.push_back({policy, seed, train_network(config, train, test)});
+    }
+  }
+  if (!base.job.is_main()) {
+    return 0;  // rank 0 alone has the accuracies, and writes the results
+  }
+  write_results(flags, plan, runs, results_table(flags, plan, base, runs), out);
   return 0;
 }
 

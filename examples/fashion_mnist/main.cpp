@@ -57,6 +57,48 @@ std::unique_ptr<torchclr::Scheduler> parse_flag(
   }
 }
 
+// The accuracy of `model` on the batches of `test_loader` (10,000 images).
+template <typename Loader>
+double test_accuracy(Net& model, Loader& test_loader) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  int64_t correct = 0;
+  for (const auto& batch : test_loader) {
+    correct += model->forward(batch.data)
+                   .argmax(1)
+                   .eq(batch.target)
+                   .sum()
+                   .template item<int64_t>();
+  }
+  return correct / 10000.0;
+}
+
+// Saves the three into `out`, loads them into fresh ones and checks that the
+// loaded scheduler is where the saved one was.
+void save_and_reload(Net& model,
+                     torch::optim::SGD& optimizer,
+                     torchclr::Scheduler& scheduler,
+                     const fs::path& out) {
+  fs::create_directories(out);
+  save(model, out / "model.pt");
+  save(optimizer, out / "optimizer.pt");
+  save(scheduler, out / "scheduler.pt");
+  Net restored_model;
+  torch::optim::SGD restored_optimizer(
+      restored_model->parameters(),
+      torch::optim::SGDOptions(0.01).momentum(0.9));
+  // The schedule's text rebuilds it; its state file puts it where it was.
+  const auto restored_scheduler = torchclr::parse_scheduler(
+      restored_optimizer, torchclr::to_text(scheduler));
+  torch::load(restored_model, (out / "model.pt").string());
+  torch::load(restored_optimizer, (out / "optimizer.pt").string());
+  torch::load(*restored_scheduler, (out / "scheduler.pt").string());
+  TORCH_CHECK(restored_scheduler->get_last_lr() == scheduler.get_last_lr(),
+              "the loaded scheduler is not where the saved one was");
+  fmt::print("saved and reloaded model, optimizer and scheduler in {}\n",
+             out.string());
+}
+
 int run(const std::string& root,
         const std::string& schedule,
         int64_t epochs,
@@ -125,40 +167,13 @@ int run(const std::string& root,
   }
 
   // 4. Test accuracy.
-  torch::NoGradGuard no_grad;
-  model->eval();
-  int64_t correct = 0;
-  for (const auto& batch : *test_loader) {
-    correct += model->forward(batch.data)
-                   .argmax(1)
-                   .eq(batch.target)
-                   .sum()
-                   .item<int64_t>();
-  }
   fmt::print("test accuracy {:.4f} after {} iterations\n",
-             correct / 10000.0,
+             test_accuracy(model, *test_loader),
              iteration);
 
   // 5. Save model, optimizer and scheduler, and load them into fresh ones:
   // training would continue exactly where it stopped.
-  fs::create_directories(out);
-  save(model, out / "model.pt");
-  save(optimizer, out / "optimizer.pt");
-  save(*scheduler, out / "scheduler.pt");
-  Net restored_model;
-  torch::optim::SGD restored_optimizer(
-      restored_model->parameters(),
-      torch::optim::SGDOptions(0.01).momentum(0.9));
-  // The schedule's text rebuilds it; its state file puts it where it was.
-  const auto restored_scheduler = torchclr::parse_scheduler(
-      restored_optimizer, torchclr::to_text(*scheduler));
-  torch::load(restored_model, (out / "model.pt").string());
-  torch::load(restored_optimizer, (out / "optimizer.pt").string());
-  torch::load(*restored_scheduler, (out / "scheduler.pt").string());
-  TORCH_CHECK(restored_scheduler->get_last_lr() == scheduler->get_last_lr(),
-              "the loaded scheduler is not where the saved one was");
-  fmt::print("saved and reloaded model, optimizer and scheduler in {}\n",
-             out.string());
+  save_and_reload(model, optimizer, *scheduler, out);
   return 0;
 }
 

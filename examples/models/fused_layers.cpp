@@ -261,93 +261,130 @@ void fold_max(const T* __restrict values,
   }
 }
 
+// The shape of one max pool with ceil mode: input and output planes, window
+// and stride. Windows that ceil mode lets run past the border read -inf
+// padding. The padded plane is kept split by column phase (column c in phase
+// c % stride, at c / stride), so that one offset of the window reads
+// contiguous values across a row of windows.
+struct PoolShape {
+  PoolShape(int64_t height, int64_t width, int64_t kernel, int64_t stride)
+      : height(height),
+        width(width),
+        kernel(kernel),
+        stride(stride),
+        out_height(pooled_size(height, kernel, stride)),
+        out_width(pooled_size(width, kernel, stride)),
+        phase_width(((out_width - 1) * stride + kernel + stride - 1) / stride),
+        phase_size(((out_height - 1) * stride + kernel) * phase_width) {}
+
+  int64_t height, width, kernel, stride;
+  int64_t out_height, out_width;
+  int64_t phase_width, phase_size;
+};
+
+// One task's buffers: the plane split by phase (its padding stays -inf), and
+// a row of windows' running maxima, their positions and NaN flags.
+template <typename T>
+struct PoolScratch {
+  explicit PoolScratch(const PoolShape& shape)
+      : phases(static_cast<size_t>(shape.stride * shape.phase_size),
+               -std::numeric_limits<T>::infinity()),
+        best(static_cast<size_t>(shape.out_width)),
+        best_at(static_cast<size_t>(shape.out_width)),
+        any_nan(static_cast<size_t>(shape.out_width)) {}
+
+  std::vector<T> phases;
+  std::vector<T> best;
+  std::vector<int32_t> best_at;
+  std::vector<int32_t> any_nan;
+};
+
+// Max pool then ReLU of one plane into `target`, with each output's source
+// position within the plane in `source`.
+template <typename T>
+void max_pool_relu_plane(const T* plane,
+                         const PoolShape& s,
+                         PoolScratch<T>& scratch,
+                         T* target,
+                         int32_t* source) {
+  for (int64_t phase = 0; phase < s.stride; ++phase) {
+    for (int64_t h = 0; h < s.height; ++h) {
+      T* phase_row = &scratch.phases[phase * s.phase_size + h * s.phase_width];
+      for (int64_t w = phase, j = 0; w < s.width; w += s.stride, ++j) {
+        phase_row[j] = plane[h * s.width + w];
+      }
+    }
+  }
+  auto& best = scratch.best;
+  auto& best_at = scratch.best_at;
+  auto& any_nan = scratch.any_nan;
+  for (int64_t oh = 0; oh < s.out_height; ++oh) {
+    std::fill(best.begin(), best.end(), -std::numeric_limits<T>::infinity());
+    std::fill(any_nan.begin(), any_nan.end(), 0);
+    for (int64_t ow = 0; ow < s.out_width; ++ow) {
+      best_at[ow] =
+          static_cast<int32_t>(oh * s.stride * s.width + ow * s.stride);
+    }
+    for (int64_t dh = 0; dh < s.kernel; ++dh) {
+      const int64_t h = oh * s.stride + dh;
+      for (int64_t dw = 0; dw < s.kernel; ++dw) {
+        fold_max(&scratch.phases[(dw % s.stride) * s.phase_size +
+                                 h * s.phase_width + dw / s.stride],
+                 s.out_width,
+                 static_cast<int32_t>(h * s.width + dw),
+                 static_cast<int32_t>(s.stride),
+                 best.data(),
+                 best_at.data(),
+                 any_nan.data());
+      }
+    }
+    for (int64_t ow = 0; ow < s.out_width; ++ow) {
+      const int64_t o = oh * s.out_width + ow;
+      // NaN wins, as in max_pool2d and ReLU: divergence stays visible (its
+      // gradient is 0, as ReLU's).
+      target[o] = any_nan[ow]    ? std::numeric_limits<T>::quiet_NaN()
+                  : best[ow] > 0 ? best[ow]
+                                 : T(0);
+      source[o] = best_at[ow];
+    }
+  }
+}
+
 struct MaxPoolReluFunction : torch::autograd::Function<MaxPoolReluFunction> {
   static torch::Tensor forward(AutogradContext* ctx,
                                const torch::Tensor& input,
                                int64_t kernel,
                                int64_t stride) {
     auto x = input.contiguous();
-    const int64_t height = x.size(2), width = x.size(3);
-    const int64_t out_height = pooled_size(height, kernel, stride);
-    const int64_t out_width = pooled_size(width, kernel, stride);
+    const PoolShape shape(x.size(2), x.size(3), kernel, stride);
+    const int64_t plane_size = shape.height * shape.width;
+    const int64_t out_plane_size = shape.out_height * shape.out_width;
     const int64_t planes = x.size(0) * x.size(1);
-    auto output = torch::empty({x.size(0), x.size(1), out_height, out_width},
-                               x.options());
+    auto output = torch::empty(
+        {x.size(0), x.size(1), shape.out_height, shape.out_width}, x.options());
     // Where each output came from, within its plane.
     auto argmax = torch::empty(output.sizes(), x.options().dtype(torch::kInt));
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "max_pool_relu", [&] {
       const scalar_t* in = x.data_ptr<scalar_t>();
       scalar_t* out = output.data_ptr<scalar_t>();
       int32_t* from = argmax.data_ptr<int32_t>();
-      // Windows that ceil mode lets run past the border read -inf padding.
-      // The padded plane is kept split by column phase (column c in phase
-      // c % stride, at c / stride), so that one offset of the window reads
-      // contiguous values across a row of windows.
-      const int64_t padded_height = (out_height - 1) * stride + kernel;
-      const int64_t padded_width = (out_width - 1) * stride + kernel;
-      const int64_t phase_width = (padded_width + stride - 1) / stride;
-      const int64_t phase_size = padded_height * phase_width;
-      const auto lowest = -std::numeric_limits<scalar_t>::infinity();
-      at::parallel_for(
-          0,
-          planes,
-          planes_per_task(height * width),
-          [&](int64_t begin, int64_t end) {
-            std::vector<scalar_t> phases(
-                static_cast<size_t>(stride * phase_size), lowest);
-            std::vector<scalar_t> best(static_cast<size_t>(out_width));
-            std::vector<int32_t> best_at(static_cast<size_t>(out_width));
-            std::vector<int32_t> any_nan(static_cast<size_t>(out_width));
-            for (int64_t p = begin; p < end; ++p) {
-              const scalar_t* plane = in + p * height * width;
-              for (int64_t phase = 0; phase < stride; ++phase) {
-                for (int64_t h = 0; h < height; ++h) {
-                  scalar_t* phase_row =
-                      &phases[phase * phase_size + h * phase_width];
-                  for (int64_t w = phase, j = 0; w < width; w += stride, ++j) {
-                    phase_row[j] = plane[h * width + w];
-                  }
-                }
-              }
-              scalar_t* target = out + p * out_height * out_width;
-              int32_t* source = from + p * out_height * out_width;
-              for (int64_t oh = 0; oh < out_height; ++oh) {
-                std::fill(best.begin(), best.end(), lowest);
-                std::fill(any_nan.begin(), any_nan.end(), 0);
-                for (int64_t ow = 0; ow < out_width; ++ow) {
-                  best_at[ow] =
-                      static_cast<int32_t>(oh * stride * width + ow * stride);
-                }
-                for (int64_t dh = 0; dh < kernel; ++dh) {
-                  const int64_t h = oh * stride + dh;
-                  for (int64_t dw = 0; dw < kernel; ++dw) {
-                    fold_max(&phases[(dw % stride) * phase_size +
-                                     h * phase_width + dw / stride],
-                             out_width,
-                             static_cast<int32_t>(h * width + dw),
-                             static_cast<int32_t>(stride),
-                             best.data(),
-                             best_at.data(),
-                             any_nan.data());
-                  }
-                }
-                for (int64_t ow = 0; ow < out_width; ++ow) {
-                  const int64_t o = oh * out_width + ow;
-                  // NaN wins, as in max_pool2d and ReLU: divergence stays
-                  // visible (its gradient is 0, as ReLU's).
-                  target[o] = any_nan[ow]
-                                  ? std::numeric_limits<scalar_t>::quiet_NaN()
-                              : best[ow] > 0 ? best[ow]
-                                             : scalar_t(0);
-                  source[o] = best_at[ow];
-                }
-              }
-            }
-          });
+      at::parallel_for(0,
+                       planes,
+                       planes_per_task(plane_size),
+                       [&](int64_t begin, int64_t end) {
+                         PoolScratch<scalar_t> scratch(shape);
+                         for (int64_t p = begin; p < end; ++p) {
+                           max_pool_relu_plane(in + p * plane_size,
+                                               shape,
+                                               scratch,
+                                               out + p * out_plane_size,
+                                               from + p * out_plane_size);
+                         }
+                       });
     });
     ctx->save_for_backward({output, argmax});
-    ctx->saved_data["height"] = height;
-    ctx->saved_data["width"] = width;
+    ctx->saved_data["height"] = shape.height;
+    ctx->saved_data["width"] = shape.width;
     return output;
   }
 

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "network.h"
+#include "param_group_spec.h"
 
 namespace torchclr::examples {
 
