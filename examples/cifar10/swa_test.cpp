@@ -14,27 +14,11 @@
 
 #include "caffe_batch_norm.h"
 #include "resnet56.h"
+#include "tiny_run.h"
 #include "trainer.h"
 
 namespace torchclr::examples {
 namespace {
-
-// 40 random 3 x size x size images of 10 classes: enough for a few batches.
-DataSplit tiny_split(int64_t seed, int64_t size = 16) {
-  torch::manual_seed(seed);
-  return {torch::randn({40, 3, size, size}), torch::randint(10, {40})};
-}
-
-TrainConfig tiny_run(int64_t iterations) {
-  TrainConfig config;
-  config.run.schedule = {"StepLR(step_size=3, gamma=0.5)", ""};
-  config.run.lr = 0.01;
-  config.iterations = iterations;
-  config.eval_every = 2;
-  config.batch_size = 10;
-  config.output.progress = false;
-  return config;
-}
 
 std::vector<torch::Tensor> weights(const torch::nn::Module& module) {
   std::vector<torch::Tensor> tensors;

@@ -11,27 +11,12 @@
 #include <filesystem>
 #include <string>
 
+#include "tiny_run.h"
+
 namespace torchclr::examples {
 namespace {
 
 namespace fs = std::filesystem;
-
-// 40 random 3x16x16 images of 10 classes: enough for a few batches.
-DataSplit tiny_split(int64_t seed) {
-  torch::manual_seed(seed);
-  return {torch::randn({40, 3, 16, 16}), torch::randint(10, {40})};
-}
-
-TrainConfig tiny_run() {
-  TrainConfig config;
-  config.run.schedule = {"StepLR(step_size=3, gamma=0.5)", ""};
-  config.run.lr = 0.01;
-  config.iterations = 6;
-  config.eval_every = 2;
-  config.batch_size = 10;
-  config.output.progress = false;
-  return config;
-}
 
 TEST(TrainerTest, LogRecordsTheLrEachIterationTrainedWith) {
   const TrainResult result =
