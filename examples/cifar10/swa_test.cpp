@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "caffe_batch_norm.h"
@@ -64,6 +65,22 @@ TEST(SwaTest, AverageIsTheMeanOfTheIteratesItSaw) {
   expect_mean_of_iterates(tiny_run(6), tiny_split(1), tiny_split(2));
 }
 
+// `conv`'s per-channel output mean and unbiased variance on the first
+// `group` images of each batch of 8 of the 40 `images`, averaged over the 5
+// batches: what a cumulative-average recount of the BatchNorm after `conv`
+// must hold.
+std::pair<torch::Tensor, torch::Tensor> mean_batch_statistics(
+    torch::nn::Conv2dImpl& conv, const torch::Tensor& images, int64_t group) {
+  torch::Tensor mean_sum = torch::zeros({16});
+  torch::Tensor variance_sum = torch::zeros({16});
+  for (int64_t begin = 0; begin < 40; begin += 8) {
+    const auto out = conv.forward(images.slice(0, begin, begin + group));
+    mean_sum += out.mean({0, 2, 3});
+    variance_sum += out.var({0, 2, 3}, /*unbiased=*/true);
+  }
+  return {mean_sum / 5, variance_sum / 5};
+}
+
 TEST(SwaTest, ResNetWithCaffeBatchNormIsAveragedAndItsStatisticsRecounted) {
   // ResNet-20 of the super-convergence files on 32x32 images, batch 8 in
   // ghost groups of 4.
@@ -85,18 +102,13 @@ TEST(SwaTest, ResNetWithCaffeBatchNormIsAveragedAndItsStatisticsRecounted) {
   auto* pre_bn = children["pre_bn"]->as<CaffeBatchNorm2dImpl>();
   ASSERT_NE(pre_conv, nullptr);
   ASSERT_NE(pre_bn, nullptr);
-  torch::Tensor mean_sum = torch::zeros({16});
-  torch::Tensor variance_sum = torch::zeros({16});
-  for (int64_t begin = 0; begin < 40; begin += 8) {
-    const auto out = pre_conv->forward(train.images.slice(0, begin, begin + 4));
-    mean_sum += out.mean({0, 2, 3});
-    variance_sum += out.var({0, 2, 3}, /*unbiased=*/true);
-  }
+  const auto [want_mean, want_variance] =
+      mean_batch_statistics(*pre_conv, train.images, 4);
   EXPECT_EQ(pre_bn->scale_factor.item<double>(), 5.0);
   EXPECT_EQ(pre_bn->options().moving_average_fraction(), 0.999);
   const auto [mean, variance] = pre_bn->global_statistics();
-  EXPECT_TRUE(torch::allclose(mean, mean_sum / 5, 1e-4, 1e-5));
-  EXPECT_TRUE(torch::allclose(variance, variance_sum / 5, 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(mean, want_mean, 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(variance, want_variance, 1e-4, 1e-5));
   for (const auto& module : result.swa_model->modules()) {
     if (const auto* bn = module->as<CaffeBatchNorm2dImpl>()) {
       EXPECT_EQ(bn->scale_factor.item<double>(), 5.0);
@@ -121,15 +133,9 @@ TEST(SwaTest, ResNet56AverageGetsLibTorchBatchNormStatistics) {
   auto* bn = children["bn"]->as<torch::nn::BatchNorm2d>();
   ASSERT_NE(conv, nullptr);
   ASSERT_NE(bn, nullptr);
-  torch::Tensor mean_sum = torch::zeros({16});
-  torch::Tensor variance_sum = torch::zeros({16});
-  for (int64_t begin = 0; begin < 40; begin += 8) {
-    const auto out = conv->forward(train.images.slice(0, begin, begin + 8));
-    mean_sum += out.mean({0, 2, 3});
-    variance_sum += out.var({0, 2, 3}, /*unbiased=*/true);
-  }
-  EXPECT_TRUE(torch::allclose(bn->running_mean, mean_sum / 5, 1e-4, 1e-5));
-  EXPECT_TRUE(torch::allclose(bn->running_var, variance_sum / 5, 1e-4, 1e-5));
+  const auto [mean, variance] = mean_batch_statistics(*conv, train.images, 8);
+  EXPECT_TRUE(torch::allclose(bn->running_mean, mean, 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(bn->running_var, variance, 1e-4, 1e-5));
   // The averaged network's forward is its own.
   const auto images = train.images.slice(0, 0, 2);
   averaged.module->eval();
