@@ -40,7 +40,9 @@ void add_common_flags(CLI::App& app, CommonFlags& flags) {
                  "CIFAR ResNet-56), superconvergence_resnet56 or "
                  "superconvergence_resnet20 (the super-convergence authors' "
                  "Caffe ResNets: conv biases, Caffe's BatchNorm + Scale); the "
-                 "ResNets take 3x32x32 images and weight decay 1e-4")
+                 "ResNets take weight decay 1e-4, resnet56 3x32x32 images, "
+                 "the superconvergence ones any channels and sizes in "
+                 "multiples of 4 (Fashion-MNIST's 1x28x28 too)")
       ->check(CLI::IsMember(model_names()))
       ->capture_default_str();
   app.add_option("--moving-average-fraction",
@@ -86,14 +88,12 @@ namespace {
 void set_model(const CommonFlags& flags, TrainConfig& config) {
   config.run.model = flags.model;
   const bool resnet = flags.model != "cifar10_full";
-  if (resnet && flags.data.dataset == "fashion-mnist") {
+  if (flags.model == "resnet56" && flags.data.dataset == "fashion-mnist") {
     // Checked before any data is read; make_network checks the shape too.
     throw CLI::ValidationError("--model",
-                               flags.model +
-                                   " takes 3x32x32 colour images; "
-                                   "--dataset fashion-mnist has 1x28x28 (use "
-                                   "cifar10 or cifar100, or --model "
-                                   "cifar10_full)");
+                               "resnet56 takes 3x32x32 colour images; "
+                               "--dataset fashion-mnist has 1x28x28 (use "
+                               "cifar10 or cifar100, or another --model)");
   }
   if (resnet) {
     // He et al.'s and the super-convergence files', not Caffe's 0.004.

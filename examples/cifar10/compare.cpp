@@ -154,11 +154,6 @@ void check_combination(const CompareFlags& flags) {
            "superconvergence_resnet56, or name superconvergence_resnet20 or "
            "resnet56, He et al.'s)");
   }
-  if (flags.superconvergence && flags.common.data.dataset == "fashion-mnist") {
-    refuse("--dataset",
-           "--superconvergence trains ResNet-56, which takes 3x32x32 colour "
-           "images; fashion-mnist has 1x28x28 (use cifar10 or cifar100)");
-  }
 }
 
 // Registers compare's own flags (the scale, the table, the runs).

@@ -92,11 +92,17 @@ Network make_network(const std::string& model,
             {ParamGroupSpec{net->parameters(), 1.0, 1.0}}};
   }
   if (has_caffe_batch_norm(model)) {
-    require_cifar_images(model, dataset, channels, height, width);
+    if (height % 4 != 0 || width % 4 != 0) {
+      throw std::invalid_argument(
+          "--model: " + model + " takes images whose height and width are "
+          "multiples of 4; --dataset " + dataset + " has " +
+          std::to_string(height) + "x" + std::to_string(width));
+    }
     SuperConvergenceResNet net(
         SuperConvergenceResNetOptions()
             .blocks_per_stage(model == "superconvergence_resnet20" ? 3 : 9)
             .num_classes(num_classes)
+            .in_channels(channels)
             .moving_average_fraction(batch_norm.moving_average_fraction)
             .ghost_batch_size(batch_norm.ghost_batch_size));
     return {net.ptr(),

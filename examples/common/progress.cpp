@@ -11,6 +11,14 @@ namespace {
 
 constexpr int64_t kLogStepPercent = 5;
 
+// "85 it/s", or "2.3 s/it" for loops slower than one iteration a second.
+std::string rate_text(double iterations_per_second) {
+  if (iterations_per_second >= 1 || iterations_per_second <= 0) {
+    return fmt::format("{:.0f} it/s", iterations_per_second);
+  }
+  return fmt::format("{:.1f} s/it", 1 / iterations_per_second);
+}
+
 }  // namespace
 
 ProgressBar::ProgressBar(std::string label, int64_t total, bool enabled)
@@ -45,13 +53,13 @@ void ProgressBar::update(int64_t done, const std::string& status, bool force) {
     const int64_t percent = total_ > 0 ? 100 * done / total_ : 100;
     next_percent_ = (percent / kLogStepPercent + 1) * kLogStepPercent;
     fmt::print(stderr,
-               "{}: {}/{} ({}%)  {}  {:.0f} it/s\n",
+               "{}: {}/{} ({}%)  {}  {}\n",
                label_,
                done,
                total_,
                percent,
                status,
-               rate);
+               rate_text(rate));
     return;
   }
   if (!force && now - last_draw_ < std::chrono::milliseconds(200)) {
@@ -62,14 +70,14 @@ void ProgressBar::update(int64_t done, const std::string& status, bool force) {
   const int filled = static_cast<int>(
       std::clamp<int64_t>(total_ > 0 ? kWidth * done / total_ : 0, 0, kWidth));
   fmt::print(stderr,
-             "\r{} [{}{}] {}/{}  {}  {:.0f} it/s   ",
+             "\r{} [{}{}] {}/{}  {}  {}   ",
              label_,
              std::string(filled, '#'),
              std::string(kWidth - filled, '-'),
              done,
              total_,
              status,
-             rate);
+             rate_text(rate));
   std::fflush(stderr);
 }
 

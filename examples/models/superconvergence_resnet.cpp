@@ -81,6 +81,9 @@ SuperConvergenceResNetImpl::SuperConvergenceResNetImpl(
   TORCH_CHECK(options.num_classes() > 0,
               "SuperConvergenceResNet: num_classes must be > 0, got ",
               options.num_classes());
+  TORCH_CHECK(options.in_channels() > 0,
+              "SuperConvergenceResNet: in_channels must be > 0, got ",
+              options.in_channels());
   reset();
 }
 
@@ -89,7 +92,7 @@ void SuperConvergenceResNetImpl::reset() {
   // clone() copy-constructs first: the copy's blocks_ still hold the
   // original's blocks.
   blocks_.clear();
-  pre_conv_ = register_module("pre_conv", caffe_conv3x3(3, kStemChannels, 1));
+  pre_conv_ = register_module("pre_conv", caffe_conv3x3(options.in_channels(), kStemChannels, 1));
   pre_bn_ = register_module("pre_bn", batch_norm(kStemChannels, options));
   pre_scale_ = register_module("pre_scale", CaffeScale(kStemChannels));
   int64_t channels = kStemChannels;
@@ -112,12 +115,20 @@ void SuperConvergenceResNetImpl::reset() {
 }
 
 torch::Tensor SuperConvergenceResNetImpl::forward(const torch::Tensor& x) {
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == options_.in_channels() &&
+                  x.size(2) % 4 == 0 && x.size(3) % 4 == 0,
+              "SuperConvergenceResNet: expects images [N, ",
+              options_.in_channels(),
+              ", H, W] with H and W multiples of 4, got ",
+              x.sizes());
   auto out = torch::relu(pre_scale_(pre_bn_(pre_conv_(x))));
   for (auto& block : blocks_) {
     out = block(out);
   }
-  // pooling_param { pool: AVE kernel_size: 8 stride: 1 } over the 8x8 maps.
-  out = F::avg_pool2d(out, F::AvgPool2dFuncOptions(8).stride(1));
+  // pooling_param { pool: AVE kernel_size: 8 stride: 1 }: the whole 8x8 map
+  // of a 32x32 image; other sizes average their whole map too.
+  out = F::avg_pool2d(
+      out, F::AvgPool2dFuncOptions({out.size(2), out.size(3)}).stride(1));
   return post_fc_(out.flatten(1));
 }
 

@@ -27,6 +27,9 @@ struct SuperConvergenceResNetOptions {
   /// post_FC's num_output: 10 (CIFAR-10), or 100 as the authors' x.sh edits
   /// it for CIFAR-100.
   TORCH_ARG(int64_t, num_classes) = 10;
+  /// pre_conv's input channels: 3 in the files (CIFAR's colour images), 1
+  /// for grey images such as Fashion-MNIST's.
+  TORCH_ARG(int64_t, in_channels) = 3;
   /// Every BatchNorm's moving_average_fraction: 0.999 in the files; x.sh
   /// turns it into 0.95 for the 1cycle (clrsolver.prototxt) runs.
   TORCH_ARG(double, moving_average_fraction) = 0.999;
@@ -67,7 +70,10 @@ TORCH_MODULE(SuperConvergenceBlock);
 
 /// pre_conv 3x3 16 -> pre_bn -> pre_scale -> ReLU -> three stages of
 /// blocks_per_stage blocks (16, 32 and 64 channels at 32x32, 16x16, 8x8) ->
-/// post_pool (average 8x8) -> post_FC, for images [N, 3, 32, 32]. 808,682
+/// post_pool (average 8x8) -> post_FC, for images [N, 3, 32, 32]. Other
+/// images [N, in_channels, H, W] with H and W multiples of 4 (the two
+/// transitions must halve them evenly) go through the same layers, post_pool
+/// averaging the whole final H/4 x W/4 map as 8x8 is for 32x32. 808,682
 /// learnable parameters for ResNet-56 (224,042 for ResNet-20) and 3,927
 /// BatchNorm statistics. Initialised as the files' fillers say: convolution
 /// weights "msra" (normal, std sqrt(2 / fan_in)), post_FC's "xavier"
@@ -83,7 +89,7 @@ class SuperConvergenceResNetImpl
   /// fresh copy before the weights are copied in).
   void reset() override;
 
-  /// Logits [N, num_classes] of images [N, 3, 32, 32].
+  /// Logits [N, num_classes] of images [N, in_channels, H, W].
   torch::Tensor forward(const torch::Tensor& x);
 
   /// The files' param multipliers (lr_mult, decay_mult), one group per pair:

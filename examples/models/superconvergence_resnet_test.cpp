@@ -450,6 +450,31 @@ TEST(SuperConvergenceResNetTest, LogitsAndTrainingSteps) {
   EXPECT_LT(loss_now().item<double>(), 0.8 * first_loss);
 }
 
+TEST(SuperConvergenceResNetTest, GreyImagesOfOtherSizesPoolTheWholeMap) {
+  torch::manual_seed(0);
+  SuperConvergenceResNet model(
+      SuperConvergenceResNetOptions().blocks_per_stage(3).in_channels(1));
+  int64_t count = 0;
+  for (const auto& p : model->parameters()) {
+    count += p.numel();
+  }
+  // pre_conv loses two of its three input channels: 2 x 16 x 3 x 3 weights.
+  EXPECT_EQ(count, 224042 - 2 * 16 * 3 * 3);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  // A 28x28 image (Fashion-MNIST's) ends as a 7x7 map, 16x24 as 4x6.
+  EXPECT_EQ(model(torch::randn({4, 1, 28, 28})).sizes(),
+            (std::vector<int64_t>{4, 10}));
+  EXPECT_EQ(model(torch::randn({2, 1, 16, 24})).sizes(),
+            (std::vector<int64_t>{2, 10}));
+  EXPECT_THAT([&] { model(torch::randn({2, 1, 30, 28})); },
+              ThrowsMessage<c10::Error>(HasSubstr(
+                  "expects images [N, 1, H, W] with H and W multiples of 4, "
+                  "got [2, 1, 30, 28]")));
+  EXPECT_THAT([&] { model(torch::randn({2, 3, 28, 28})); },
+              ThrowsMessage<c10::Error>(HasSubstr("got [2, 3, 28, 28]")));
+}
+
 TEST(SuperConvergenceResNetTest, BadOptionsAreRefused) {
   EXPECT_THAT(
       [] {
@@ -464,6 +489,12 @@ TEST(SuperConvergenceResNetTest, BadOptionsAreRefused) {
       },
       ThrowsMessage<c10::Error>(
           HasSubstr("SuperConvergenceResNet: num_classes must be > 0, got 0")));
+  EXPECT_THAT(
+      [] {
+        SuperConvergenceResNet(SuperConvergenceResNetOptions().in_channels(0));
+      },
+      ThrowsMessage<c10::Error>(
+          HasSubstr("SuperConvergenceResNet: in_channels must be > 0, got 0")));
 }
 
 }  // namespace

@@ -2,9 +2,10 @@
 # `cifar10_clr compare` (Table 1's fixed and exp_range, both exp_range forms;
 # `train --schedule` with a run's text from `runs` gives the same log),
 # `--table 3` and `--superconvergence` end to end on generated CIFAR-10 files
-# at a tiny scale: each writes its table (a row per optimizer and policy) and
-# its plot, training lowers the loss, and flags that do not belong to the
-# experiment are refused before any training.
+# (and --superconvergence on Fashion-MNIST) at a tiny scale: each writes its
+# table (a row per optimizer and policy) and its plot, training lowers the
+# loss, and flags that do not belong to the experiment are refused before any
+# training.
 #   cifar10_compare_test.sh path/to/cifar10_clr
 set -euo pipefail
 bin=$1
@@ -167,6 +168,19 @@ EOF
   fail "1cycle LR is not one cycle between the range test's bounds"
 loss_falls "$work/sc/piecewise_constant/log.csv"
 
+# The files' ResNet-20 takes Fashion-MNIST's grey 28x28 images (README's
+# scaled super-convergence run): 1cycle 5 iterations, the baseline 40.
+"$bin" compare --superconvergence --model superconvergence_resnet20 \
+  --dataset fashion-mnist --train-limit 200 --test-limit 200 --device cpu \
+  --quiet --batch-size 20 --ghost-batch-size 10 --scale 0.0005 \
+  --eval-every 5 --out "$work/sc_fm" > "$work/sc_fm.out" ||
+  fail "--superconvergence on fashion-mnist did not finish: $(tail -n 5 "$work/sc_fm.out")"
+grep -qF "# Super-convergence on fashion-mnist at scale 0.0005 (superconvergence_resnet20" \
+  "$work/sc_fm/results.md" || fail "results.md does not name the data and network"
+grep -q '^| piecewise constant | `MultiStepLR(milestones=\[25, 35\], gamma=0.1)` from 0.35 | 40 | [0-9.]*% |' \
+  "$work/sc_fm/results.md" || fail "no piecewise-constant row in $(cat "$work/sc_fm/results.md")"
+loss_falls "$work/sc_fm/piecewise_constant/log.csv"
+
 # Flags that do not belong to the experiment are refused before any training.
 refuses() {
   local expected=$1
@@ -184,8 +198,8 @@ refuses "--model: --table 3 is the paper's cifar10_full comparison, not resnet56
 refuses "--policies: only Table 1 takes a policy list" --table 3 --policies fixed
 refuses "--num-iter: Table 1 uses the paper's bounds and runs no range test" \
   --num-iter 10
-refuses "--dataset: --superconvergence trains ResNet-56, which takes 3x32x32 colour images; fashion-mnist has 1x28x28" \
-  --superconvergence --dataset fashion-mnist
+refuses "--model: resnet56 takes 3x32x32 colour images; --dataset fashion-mnist has 1x28x28" \
+  --superconvergence --model resnet56 --dataset fashion-mnist
 refuses "--model: --superconvergence is the paper's ResNet-56 run; cifar10_full is not it" \
   --superconvergence --model cifar10_full
 refuses "--num-iter: --superconvergence takes its 1cycle bounds from clrsolver.prototxt" \
