@@ -93,10 +93,11 @@ Network make_network(const std::string& model,
   }
   if (has_caffe_batch_norm(model)) {
     if (height % 4 != 0 || width % 4 != 0) {
-      throw std::invalid_argument(
-          "--model: " + model + " takes images whose height and width are "
-          "multiples of 4; --dataset " + dataset + " has " +
-          std::to_string(height) + "x" + std::to_string(width));
+      throw std::invalid_argument("--model: " + model +
+                                  " takes images whose height and width are "
+                                  "multiples of 4; --dataset " +
+                                  dataset + " has " + std::to_string(height) +
+                                  "x" + std::to_string(width));
     }
     SuperConvergenceResNet net(
         SuperConvergenceResNetOptions()

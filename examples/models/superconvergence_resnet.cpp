@@ -92,7 +92,8 @@ void SuperConvergenceResNetImpl::reset() {
   // clone() copy-constructs first: the copy's blocks_ still hold the
   // original's blocks.
   blocks_.clear();
-  pre_conv_ = register_module("pre_conv", caffe_conv3x3(options.in_channels(), kStemChannels, 1));
+  pre_conv_ = register_module(
+      "pre_conv", caffe_conv3x3(options.in_channels(), kStemChannels, 1));
   pre_bn_ = register_module("pre_bn", batch_norm(kStemChannels, options));
   pre_scale_ = register_module("pre_scale", CaffeScale(kStemChannels));
   int64_t channels = kStemChannels;

@@ -467,12 +467,18 @@ TEST(SuperConvergenceResNetTest, GreyImagesOfOtherSizesPoolTheWholeMap) {
             (std::vector<int64_t>{4, 10}));
   EXPECT_EQ(model(torch::randn({2, 1, 16, 24})).sizes(),
             (std::vector<int64_t>{2, 10}));
-  EXPECT_THAT([&] { model(torch::randn({2, 1, 30, 28})); },
-              ThrowsMessage<c10::Error>(HasSubstr(
-                  "expects images [N, 1, H, W] with H and W multiples of 4, "
-                  "got [2, 1, 30, 28]")));
-  EXPECT_THAT([&] { model(torch::randn({2, 3, 28, 28})); },
-              ThrowsMessage<c10::Error>(HasSubstr("got [2, 3, 28, 28]")));
+  EXPECT_THAT(
+      [&] {
+        model(torch::randn({2, 1, 30, 28}));
+      },
+      ThrowsMessage<c10::Error>(
+          HasSubstr("expects images [N, 1, H, W] with H and W multiples of 4, "
+                    "got [2, 1, 30, 28]")));
+  EXPECT_THAT(
+      [&] {
+        model(torch::randn({2, 3, 28, 28}));
+      },
+      ThrowsMessage<c10::Error>(HasSubstr("got [2, 3, 28, 28]")));
 }
 
 TEST(SuperConvergenceResNetTest, BadOptionsAreRefused) {

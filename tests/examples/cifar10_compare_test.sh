@@ -141,6 +141,8 @@ grep -qF "Network: superconvergence_resnet56. BatchNorm: Caffe's, statistics ove
   fail "--superconvergence did not say which network ran: $(cat "$work/sc.out")"
 grep -qF "moving_average_fraction 0.95 (1cycle) and 0.999 (piecewise constant). Augmentation: flip." "$work/sc.out" ||
   fail "--superconvergence did not say which BatchNorm and augmentation ran"
+grep -qF "note: piecewise constant's moving_average_fraction 0.999 averages the BatchNorm statistics the test uses over about 1000 of its 80 iterations" "$work/sc.out" ||
+  fail "--superconvergence did not warn of the long BatchNorm average: $(cat "$work/sc.out")"
 grep -qF "solver caffe" "$work/sc.out" ||
   fail "--superconvergence did not run Caffe's SGD: $(cat "$work/sc.out")"
 results="$work/sc/results.md"
